@@ -1,0 +1,85 @@
+"""One funnel from failures to JSON `{code, message}` responses with the right HTTP status."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from kenkogo_master.errors import ErrorCode, HubError
+from kenkogo_master.hub.hub import Hub
+from kenkogo_master.keys import HUB
+from kenkogo_master.protocol import codec
+from kenkogo_master.transport.app_events import describe_validation
+
+log = logging.getLogger(__name__)
+
+STATUS = {
+    ErrorCode.INVALID_PAYLOAD: 400,
+    ErrorCode.INVALID_JSON: 400,
+    ErrorCode.INVALID_REGEX: 400,
+    ErrorCode.UNAUTHORIZED: 401,
+    ErrorCode.FORBIDDEN: 403,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.UNKNOWN_MESSAGE: 404,
+    ErrorCode.ILLEGAL_TRANSITION: 409,
+    ErrorCode.NAME_HELD: 409,
+    ErrorCode.PAYLOAD_TOO_LARGE: 413,
+    ErrorCode.OVERLOADED: 503,
+    ErrorCode.DRIVER_UNAVAILABLE: 503,
+}
+
+_HTTP_CODES = {
+    400: ErrorCode.INVALID_PAYLOAD,
+    401: ErrorCode.UNAUTHORIZED,
+    403: ErrorCode.FORBIDDEN,
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.NOT_FOUND,
+    413: ErrorCode.PAYLOAD_TOO_LARGE,
+}
+
+
+def request_locale(request: web.Request) -> str | None:
+    """Return the caller's preferred language from Accept-Language, if any."""
+    header = request.headers.get("Accept-Language")
+    if not header:
+        return None
+    return header.split(",", 1)[0].split(";", 1)[0].strip() or None
+
+
+def error_response(hub: Hub, request: web.Request, error: HubError) -> web.Response:
+    """Render a HubError as a JSON response."""
+    body = hub.error(error, request_locale(request))
+    return web.json_response(body, status=STATUS.get(error.code, 500), dumps=codec.dumps)
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Turn every failure under /api and /health into `{code, message}`."""
+    hub = request.app[HUB]
+    try:
+        return await handler(request)
+    except HubError as exc:
+        return error_response(hub, request, exc)
+    except ValidationError as exc:
+        error = HubError(ErrorCode.INVALID_PAYLOAD, detail=describe_validation(exc))
+        return error_response(hub, request, error)
+    except web.HTTPException as exc:
+        if exc.status < 400 or not request.path.startswith("/api/"):
+            raise
+        code = _HTTP_CODES.get(exc.status, ErrorCode.INVALID_PAYLOAD)
+        params = {"detail": exc.reason, "what": "route", "id": request.path}
+        if code is ErrorCode.PAYLOAD_TOO_LARGE:
+            params = {
+                "size": request.content_length or 0,
+                "limit": request.app[HUB].settings.limits.max_payload,
+            }
+        return error_response(hub, request, HubError(code, **params))
+    except Exception:
+        log.exception("%s %s failed", request.method, request.path)
+        return error_response(hub, request, HubError(ErrorCode.INTERNAL))

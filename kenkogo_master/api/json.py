@@ -1,0 +1,32 @@
+"""JSON in and out of REST handlers, validated at the edge."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from kenkogo_master.errors import ErrorCode, HubError
+from kenkogo_master.protocol import codec
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def json_response(body: Any, status: int = 200) -> web.Response:
+    """Serialize `body` with the fast codec."""
+    return web.json_response(body, status=status, dumps=codec.dumps)
+
+
+def query_model(request: web.Request, model: type[M]) -> M:
+    """Validate query parameters against `model` (raises ValidationError, answered 400)."""
+    return model.model_validate(dict(request.query))
+
+
+async def body_model(request: web.Request, model: type[M]) -> M:
+    """Parse and validate a JSON body; non-JSON is answered `invalid_json`."""
+    try:
+        data = codec.loads(await request.read())
+    except ValueError:
+        raise HubError(ErrorCode.INVALID_JSON) from None
+    return model.model_validate(data)

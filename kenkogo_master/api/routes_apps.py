@@ -1,0 +1,129 @@
+"""REST resources for apps: list, inspect, pause, resume, kick, hold and release."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from kenkogo_master.api.errors import request_locale
+from kenkogo_master.api.json import json_response, query_model
+from kenkogo_master.errors import ErrorCode, HubError
+from kenkogo_master.hub.hub import Hub
+from kenkogo_master.hub.sessions import AppSession
+from kenkogo_master.hub.states import AppState
+from kenkogo_master.keys import APP_RECORDS, HUB
+
+routes = web.RouteTableDef()
+
+
+class AppListQuery(BaseModel):
+    """Filters of GET /api/v1/apps."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    state: AppState | None = None
+    name: Annotated[str, StringConstraints(max_length=64)] | None = None
+
+
+AppId = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+def _describe(hub: Hub, session: AppSession) -> dict[str, Any]:
+    return {**session.describe(), "held": session.name in hub.apps.registry.held}
+
+
+@routes.get("/api/v1/apps")
+async def list_apps(request: web.Request) -> web.Response:
+    """List live app instances, optionally by state and name."""
+    query = query_model(request, AppListQuery)
+    hub = request.app[HUB]
+    items = [
+        _describe(hub, session)
+        for session in hub.apps.registry
+        if (query.state is None or session.state is query.state)
+        and (query.name is None or session.name == query.name)
+    ]
+    return json_response({"items": items, "count": len(items)})
+
+
+@routes.get("/api/v1/apps/{id}")
+async def get_app(request: web.Request) -> web.Response:
+    """Show one instance, live or from history, with its transitions."""
+    hub = request.app[HUB]
+    records = request.app[APP_RECORDS]
+    instance_id = request.match_info["id"]
+    live = hub.apps.registry.get(instance_id)
+    body = _describe(hub, live) if live is not None else await records.instance(instance_id)
+    if body is None:
+        raise HubError(ErrorCode.NOT_FOUND, what="app", id=instance_id)
+    locale = request_locale(request)
+    body["transitions"] = [
+        {
+            "from": row.from_state,
+            "to": row.to_state,
+            "reason_key": row.reason,
+            "reason": hub.texts.text(row.reason, locale),
+            "at_ms": row.at_ms,
+        }
+        for row in await records.transitions(instance_id)
+    ]
+    return json_response(body)
+
+
+@routes.post("/api/v1/apps/{id}/pause")
+async def pause_app(request: web.Request) -> web.Response:
+    """Pause one instance."""
+    hub = request.app[HUB]
+    return json_response(_describe(hub, await hub.apps.pause(request.match_info["id"])))
+
+
+@routes.post("/api/v1/apps/{id}/resume")
+async def resume_app(request: web.Request) -> web.Response:
+    """Resume one paused instance."""
+    hub = request.app[HUB]
+    return json_response(_describe(hub, await hub.apps.resume(request.match_info["id"])))
+
+
+@routes.post("/api/v1/apps/{id}/kick")
+async def kick_app(request: web.Request) -> web.Response:
+    """Disconnect one instance."""
+    hub = request.app[HUB]
+    await hub.apps.kick(request.match_info["id"])
+    return json_response({"id": request.match_info["id"], "state": AppState.DISCONNECTED.value})
+
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class NamePath(BaseModel):
+    """An app name in a path."""
+
+    name: Name
+
+
+@routes.get("/api/v1/app-names")
+async def list_names(request: web.Request) -> web.Response:
+    """List every app name ever seen, with its hold flag and live instance count."""
+    hub = request.app[HUB]
+    rows = await request.app[APP_RECORDS].names()
+    for row in rows:
+        row["instances"] = len(hub.apps.registry.named(row["name"]))
+    return json_response({"items": rows, "count": len(rows)})
+
+
+@routes.post("/api/v1/app-names/{name}/hold")
+async def hold_name(request: web.Request) -> web.Response:
+    """Hold a name: its instances pause and new ones stay paused."""
+    name = NamePath(name=request.match_info["name"]).name
+    paused = await request.app[HUB].apps.hold(name)
+    return json_response({"name": name, "held": True, "paused": [s.id for s in paused]})
+
+
+@routes.post("/api/v1/app-names/{name}/release")
+async def release_name(request: web.Request) -> web.Response:
+    """Release a held name: the instances the hold paused resume."""
+    name = NamePath(name=request.match_info["name"]).name
+    resumed = await request.app[HUB].apps.release(name)
+    return json_response({"name": name, "held": False, "resumed": [s.id for s in resumed]})

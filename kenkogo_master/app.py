@@ -1,0 +1,110 @@
+"""The application factory: the only place that wires the layers together."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+
+from aiohttp import web
+
+from kenkogo_master.api import routes_apps, routes_health
+from kenkogo_master.api.auth import auth_middleware
+from kenkogo_master.api.bootstrap import ensure_admin_token
+from kenkogo_master.api.errors import error_middleware
+from kenkogo_master.hub.events import EventBus
+from kenkogo_master.hub.hub import Hub
+from kenkogo_master.hub.lifecycle import AppLifecycle
+from kenkogo_master.i18n.locale import normalize as normalize_locale
+from kenkogo_master.i18n.service import load_texts
+from kenkogo_master.keys import (
+    APP_RECORDS,
+    ENGINE,
+    HUB,
+    SETTINGS,
+    SIO,
+    STARTED_AT,
+    TOKENS,
+    WRITER,
+)
+from kenkogo_master.settings import Settings
+from kenkogo_master.store import migrate
+from kenkogo_master.store.app_records import AppRecords
+from kenkogo_master.store.db import create_engine
+from kenkogo_master.store.tokens import TokenStore
+from kenkogo_master.store.writer import Writer
+from kenkogo_master.transport.raw_ws import RawWebSocketEndpoint
+from kenkogo_master.transport.sio_apps import AppNamespace
+from kenkogo_master.transport.sio_server import create_sio_server
+
+log = logging.getLogger(__name__)
+
+CleanupContext = Callable[[web.Application], AsyncIterator[None]]
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    """Open the engine, migrate to head, and start the group-commit writer."""
+    settings = app[SETTINGS]
+    engine = create_engine(settings.storage)
+    await migrate.upgrade(engine)
+    writer = Writer(
+        engine,
+        interval=settings.storage.flush_interval_ms / 1000,
+        max_rows=settings.storage.flush_max_rows,
+        queue_limit=settings.storage.writer_queue_limit,
+    )
+    await writer.start()
+    app[ENGINE] = engine
+    app[WRITER] = writer
+    app[APP_RECORDS] = AppRecords(engine, writer)
+    yield
+    await writer.stop()
+    await engine.dispose()
+
+
+async def _api_tokens(app: web.Application) -> AsyncIterator[None]:
+    """Load API tokens, creating the first admin token when there is none."""
+    settings = app[SETTINGS]
+    tokens = TokenStore(app[ENGINE], settings.api.token)
+    await tokens.load()
+    await ensure_admin_token(tokens, settings.storage.data_dir)
+    app[TOKENS] = tokens
+    yield
+
+
+async def _hub(app: web.Application) -> AsyncIterator[None]:
+    """Build the hub and start the app lifecycle."""
+    settings = app[SETTINGS]
+    texts = load_texts(settings.i18n)
+    bus = EventBus()
+    apps = AppLifecycle(settings.apps, app[APP_RECORDS], bus, texts, normalize_locale)
+    hub = Hub(settings=settings, apps=apps, bus=bus, texts=texts)
+    app[HUB] = hub
+    await apps.start()
+    app[SIO].register_namespace(AppNamespace(hub))
+    yield
+    await apps.stop()
+
+
+async def _raw_websocket(request: web.Request) -> web.StreamResponse:
+    """Serve /ws with the running hub."""
+    return await RawWebSocketEndpoint(request.app[HUB]).handle(request)
+
+
+def create_app(settings: Settings) -> web.Application:
+    """Create the Master's web application for `settings`."""
+    app = web.Application(
+        middlewares=[error_middleware, auth_middleware],
+        client_max_size=settings.limits.max_payload,
+    )
+    app[SETTINGS] = settings
+    app[STARTED_AT] = time.monotonic()
+    app.cleanup_ctx.extend([_database, _api_tokens, _hub])
+    # Routes are fixed before start-up; the namespaces that need the hub join once it exists.
+    sio = create_sio_server(settings)
+    sio.attach(app)
+    app[SIO] = sio
+    app.router.add_get("/ws", _raw_websocket)
+    app.router.add_routes(routes_health.routes)
+    app.router.add_routes(routes_apps.routes)
+    return app

@@ -1,0 +1,113 @@
+"""Command line: serve (the default), migrate, compile-catalogs."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from aiohttp import web
+
+from kenkogo_master import __version__
+from kenkogo_master.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger("kenkogo_master")
+
+EXIT_CONFIG = 2
+EXIT_STARTUP = 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Describe the sub-commands."""
+    parser = argparse.ArgumentParser(
+        prog="main.py",
+        description="KenkoGo Master: a message-scheduling hub for chat bots.",
+    )
+    parser.add_argument("--version", action="version", version=f"KenkoGo Master {__version__}")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=Path("config.toml"),
+        help="TOML configuration file (default: ./config.toml, optional); "
+        "KENKOGO_<SECTION>__<KEY> environment variables override it",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser("serve", help="run the Master (the default)")
+    migrate = commands.add_parser("migrate", help="upgrade (or downgrade) the database schema")
+    migrate.add_argument(
+        "revision",
+        nargs="?",
+        default="head",
+        help="target revision: head (default), base, or an id",
+    )
+    migrate.add_argument("--down", action="store_true", help="downgrade to the revision")
+    return parser
+
+
+def _load(config: Path) -> Settings:
+    try:
+        return load_settings(config)
+    except SettingsError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG) from None
+
+
+def serve(settings: Settings) -> int:
+    """Run the Master until it is stopped."""
+    from kenkogo_master.app import create_app
+    from kenkogo_master.observability.logs import setup_logging
+
+    settings.storage.data_dir.mkdir(parents=True, exist_ok=True)
+    setup_logging(settings.logging, settings.storage.data_dir)
+    log.info(
+        "KenkoGo Master %s listening on %s:%d",
+        __version__,
+        settings.server.host,
+        settings.server.port,
+    )
+    try:
+        web.run_app(
+            create_app(settings),
+            host=settings.server.host,
+            port=settings.server.port,
+            print=None,
+            access_log=None,
+            handle_signals=True,
+        )
+    except OSError as exc:
+        log.error("cannot start: %s", exc)
+        return EXIT_STARTUP
+    return 0
+
+
+def migrate_command(settings: Settings, revision: str, down: bool) -> int:
+    """Move the database schema to `revision`."""
+    from kenkogo_master.store import migrate
+    from kenkogo_master.store.db import create_engine
+
+    async def run() -> None:
+        engine = create_engine(settings.storage)
+        try:
+            if down:
+                await migrate.downgrade(engine, revision)
+            else:
+                await migrate.upgrade(engine, revision)
+        finally:
+            await engine.dispose()
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    asyncio.run(run())
+    print(f"database at {'down' if down else 'up'}grade target {revision}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the command line and run the chosen sub-command."""
+    args = build_parser().parse_args(argv)
+    settings = _load(args.config)
+    if args.command == "migrate":
+        return migrate_command(settings, args.revision, args.down)
+    return serve(settings)

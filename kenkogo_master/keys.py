@@ -1,0 +1,22 @@
+"""Typed keys of the resources shared through the aiohttp application."""
+
+from __future__ import annotations
+
+import socketio
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from kenkogo_master.hub.hub import Hub
+from kenkogo_master.settings import Settings
+from kenkogo_master.store.app_records import AppRecords
+from kenkogo_master.store.tokens import TokenStore
+from kenkogo_master.store.writer import Writer
+
+SETTINGS = web.AppKey("settings", Settings)
+ENGINE = web.AppKey("engine", AsyncEngine)
+WRITER = web.AppKey("writer", Writer)
+APP_RECORDS = web.AppKey("app_records", AppRecords)
+TOKENS = web.AppKey("tokens", TokenStore)
+HUB = web.AppKey("hub", Hub)
+STARTED_AT = web.AppKey("started_at", float)
+SIO = web.AppKey("sio", socketio.AsyncServer)

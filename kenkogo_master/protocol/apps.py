@@ -1,0 +1,99 @@
+"""Pydantic models of what apps send on /app and /ws (PROTOCOL.md section 2)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+Text = Annotated[str, StringConstraints(max_length=256)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Filter = Annotated[list[Text], Field(max_length=200)]
+
+
+class WireModel(BaseModel):
+    """A payload from outside: exact JSON types, unknown fields ignored (forward compatible)."""
+
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+
+class Subscription(WireModel):
+    """Which messages an app wants; an absent filter matches everything."""
+
+    chats: Filter | None = None
+    platforms: Filter | None = None
+    groups: Filter | None = None
+    users: Filter | None = None
+    commands: Filter | None = None
+    keywords: Filter | None = None
+    regex: Filter | None = None
+
+
+class BatchOptions(WireModel):
+    """Opt-in to `messages` batches (PROTOCOL.md 2.5)."""
+
+    max: int = Field(100, ge=1, le=1000)
+
+
+class RegisterRequest(WireModel):
+    """The `register` event of an app."""
+
+    name: Name
+    version: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    description: Annotated[str, StringConstraints(max_length=2000)] = ""
+    author: Annotated[str, StringConstraints(max_length=200)] = ""
+    locale: Annotated[str, StringConstraints(max_length=35)] | None = None
+    subscribe: Subscription = Subscription()
+    priority: int = Field(10, ge=-1_000_000, le=1_000_000)
+    block: bool = False
+    resume: Annotated[str, StringConstraints(max_length=64)] | None = None
+    batch: BatchOptions | None = None
+
+
+class ContentOrTemplate(WireModel):
+    """Text given either as `content` or as a `template` with `params`."""
+
+    content: Annotated[str, StringConstraints(max_length=65_536)] | None = None
+    template: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    params: dict[str, Any] = {}
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> ContentOrTemplate:
+        if (self.content is None) == (self.template is None):
+            raise ValueError("give exactly one of 'content' or 'template'")
+        return self
+
+
+class ReplyRequest(ContentOrTemplate):
+    """The `reply` event: answer a message in the chat it came from."""
+
+    message_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    traceparent: Annotated[str, StringConstraints(max_length=128)] | None = None
+
+
+class ChatRef(WireModel):
+    """A chat on a platform."""
+
+    type: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+
+class SendTarget(WireModel):
+    """Where an app-initiated message goes."""
+
+    driver: Annotated[str, StringConstraints(max_length=64)] | None = None
+    platform: Annotated[str, StringConstraints(max_length=64)] | None = None
+    chat: ChatRef
+
+
+class SendRequest(ContentOrTemplate):
+    """The `send` event: a message the app starts itself."""
+
+    target: SendTarget
+
+
+class MessageAnswer(WireModel):
+    """An app's acknowledgement of one `message`."""
+
+    block: bool = False
+    reply: Annotated[str, StringConstraints(max_length=65_536)] | None = None

@@ -1,0 +1,178 @@
+"""Typed configuration: a TOML file overlaid with KENKOGO_<SECTION>__<KEY> environment variables."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+ENV_PREFIX = "KENKOGO_"
+
+PositiveSeconds = Annotated[float, Field(gt=0, le=86_400)]
+
+
+class Section(BaseModel):
+    """A configuration section: unknown keys are typos, so they are refused."""
+
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class ServerSettings(Section):
+    """Where the Master listens."""
+
+    host: str = "0.0.0.0"
+    port: int = Field(17680, ge=0, le=65535)
+    # permessage-deflate keeps zlib state per connection (~90 KB each); idle fleets want it off.
+    websocket_compression: bool = False
+
+
+class StorageSettings(Section):
+    """Where data lives."""
+
+    data_dir: Path = Path("./data")
+    database_url: str | None = None
+    # Inbound messages commit in groups: after this many milliseconds or rows, whichever first.
+    flush_interval_ms: float = Field(2.0, gt=0, le=1000)
+    flush_max_rows: int = Field(500, ge=1, le=100_000)
+    writer_queue_limit: int = Field(100_000, ge=100)
+
+    def resolved_database_url(self) -> str:
+        """Return the configured URL, or the default SQLite file inside the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'kenkogo.db').resolve()}"
+
+
+class ApiSettings(Section):
+    """The REST API."""
+
+    token: str | None = Field(None, min_length=8)
+
+
+class DriverSettings(Section):
+    """Chat-platform drivers on /driver."""
+
+    tokens: list[str] = []
+    # How long a reply waits for its driver to come back before it fails visibly.
+    reply_wait: PositiveSeconds = 30.0
+    reply_queue_limit: int = Field(1000, ge=1)
+
+
+class OneBotSettings(Section):
+    """OneBot v11 reverse WebSocket."""
+
+    access_token: str | None = None
+
+
+class AppSettings(Section):
+    """Apps on /app and /ws: admission, liveness and delivery limits."""
+
+    require_token: bool = False
+    tokens: list[str] = []
+    register_timeout: PositiveSeconds = 10.0
+    heartbeat_timeout: PositiveSeconds = 45.0
+    heartbeat_interval: PositiveSeconds = 30.0
+    resume_window: PositiveSeconds = 60.0
+    ack_timeout: PositiveSeconds = 10.0
+    max_attempts: int = Field(5, ge=1, le=100)
+    max_in_flight: int = Field(64, ge=1, le=100_000)
+    queue_limit: int = Field(10_000, ge=1, le=10_000_000)
+
+
+class LimitSettings(Section):
+    """Input size limits."""
+
+    max_payload: int = Field(65_536, ge=256, le=64 * 1024 * 1024)
+
+
+class I18nSettings(Section):
+    """Languages of the texts the Master produces."""
+
+    default_locale: str = "en"
+    # Catalog tree; the one shipped with the Master when unset.
+    locales_dir: Path | None = None
+
+
+class LoggingSettings(Section):
+    """Log output."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    json_lines: bool = False
+    file: bool = True
+    file_max_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    file_backups: int = Field(5, ge=0, le=100)
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+
+class Settings(Section):
+    """All configuration of one Master process."""
+
+    server: ServerSettings = ServerSettings()
+    storage: StorageSettings = StorageSettings()
+    api: ApiSettings = ApiSettings()
+    drivers: DriverSettings = DriverSettings()
+    onebot: OneBotSettings = OneBotSettings()
+    apps: AppSettings = AppSettings()
+    limits: LimitSettings = LimitSettings()
+    i18n: I18nSettings = I18nSettings()
+    logging: LoggingSettings = LoggingSettings()
+
+
+class SettingsError(Exception):
+    """A configuration problem, phrased as one line for the operator."""
+
+
+def _env_value(raw: str) -> Any:
+    """Read lists and tables as JSON; leave scalars as strings for pydantic to coerce."""
+    if raw[:1] in "[{":
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return raw
+    return raw
+
+
+def _overlay_environment(data: dict[str, Any], environ: Mapping[str, str]) -> None:
+    """Apply KENKOGO_<SECTION>__<KEY> variables on top of the file's values."""
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        section, _, key = name[len(ENV_PREFIX) :].lower().partition("__")
+        target = data.setdefault(section, {})
+        if not isinstance(target, dict):
+            raise SettingsError(f"{name}: section [{section}] is not a table in the config file")
+        target[key] = _env_value(raw)
+
+
+def _describe(error: ValidationError) -> str:
+    """Turn the first validation error into `section.key: problem`."""
+    first = error.errors()[0]
+    location = ".".join(str(part) for part in first["loc"]) or "config"
+    message = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
+    return f"{location}: {message}"
+
+
+def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Load settings from an optional TOML file and the environment; raise SettingsError."""
+    data: dict[str, Any] = {}
+    if path is not None and path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"{path}: not valid TOML ({exc})") from None
+        except OSError as exc:
+            raise SettingsError(f"{path}: cannot be read ({exc.strerror})") from None
+    _overlay_environment(data, os.environ if environ is None else environ)
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc)) from None

@@ -1,0 +1,86 @@
+"""SQL tables, as SQLAlchemy 2 typed models. Times are epoch milliseconds (`*_ms`)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, MetaData, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Stable constraint names, so that migrations can address them on every backend.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base with the naming convention."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON}
+
+
+class AppName(Base):
+    """One row per app name: what it says about itself and whether an operator holds it."""
+
+    __tablename__ = "apps"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str] = mapped_column(Text, default="")
+    author: Mapped[str] = mapped_column(String(200), default="")
+    first_seen_ms: Mapped[int] = mapped_column(BigInteger)
+    last_seen_ms: Mapped[int] = mapped_column(BigInteger)
+    held: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class AppInstance(Base):
+    """One row per app connection: its registration and where it stands."""
+
+    __tablename__ = "app_instances"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str | None] = mapped_column(ForeignKey("apps.name"), index=True)
+    version: Mapped[str | None] = mapped_column(String(64))
+    remote: Mapped[str] = mapped_column(String(128))
+    transport: Mapped[str] = mapped_column(String(16))
+    locale: Mapped[str | None] = mapped_column(String(35))
+    subscription: Mapped[dict[str, Any] | None]
+    priority: Mapped[int | None] = mapped_column(Integer)
+    block: Mapped[bool] = mapped_column(Boolean, default=False)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    connected_ms: Mapped[int] = mapped_column(BigInteger)
+    registered_ms: Mapped[int | None] = mapped_column(BigInteger)
+    disconnected_ms: Mapped[int | None] = mapped_column(BigInteger)
+    disconnect_reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class StateTransition(Base):
+    """Every change of an instance's state, in order."""
+
+    __tablename__ = "state_transitions"
+    __table_args__ = (Index("ix_state_transitions_instance_at", "instance_id", "at_ms"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("app_instances.id", ondelete="CASCADE"))
+    from_state: Mapped[str] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(200))
+    at_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class ApiToken(Base):
+    """A bearer token for /api/v1, stored as a SHA-256 digest."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scope: Mapped[str] = mapped_column(String(16))
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    last_used_ms: Mapped[int | None] = mapped_column(BigInteger)

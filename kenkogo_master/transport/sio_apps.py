@@ -1,0 +1,106 @@
+"""Apps over Socket.IO, namespace /app."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import socketio
+from socketio.exceptions import ConnectionRefusedError as Refused
+
+from kenkogo_master.errors import ErrorCode
+from kenkogo_master.hub.hub import Hub
+from kenkogo_master.protocol import codec
+from kenkogo_master.transport.app_events import AppConnection, dispatch
+from kenkogo_master.transport.sio_server import remote_of
+
+log = logging.getLogger(__name__)
+
+# Failures of events the sender may have emitted without an ack.
+_UNANSWERABLE = frozenset({ErrorCode.UNKNOWN_EVENT, ErrorCode.PAYLOAD_TOO_LARGE})
+
+
+class SocketIOPeer:
+    """A Socket.IO client as the hub sees it."""
+
+    transport = "socket.io"
+
+    def __init__(self, server: socketio.AsyncServer, sid: str, namespace: str, remote: str) -> None:
+        self._server = server
+        self._sid = sid
+        self._namespace = namespace
+        self.remote = remote
+
+    async def send(self, event: str, data: Any) -> None:
+        """Emit an event to this client."""
+        await self._server.emit(event, data, to=self._sid, namespace=self._namespace)
+
+    async def request(self, event: str, data: Any, on_answer: Callable[[Any], None]) -> None:
+        """Emit an event whose ack is passed to `on_answer`."""
+        await self._server.emit(
+            event, data, to=self._sid, namespace=self._namespace, callback=on_answer
+        )
+
+    async def close(self) -> None:
+        """Disconnect this client."""
+        await self._server.disconnect(self._sid, namespace=self._namespace)
+
+
+def token_accepted(presented: Any, accepted: list[str]) -> bool:
+    """Compare a presented token with the accepted ones in constant time."""
+    if not isinstance(presented, str):
+        return False
+    return any(hmac.compare_digest(presented.encode(), token.encode()) for token in accepted)
+
+
+class AppNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
+    """Route /app events into the hub."""
+
+    def __init__(self, hub: Hub, namespace: str = "/app") -> None:
+        super().__init__(namespace)
+        self._hub = hub
+        self._connections: dict[str, AppConnection] = {}
+        self._background: set[asyncio.Task[Any]] = set()
+
+    async def trigger_event(self, event: str, *args: Any) -> Any:
+        """Dispatch every event, known or not, through one funnel."""
+        if event == "connect":
+            return await self._on_connect(*args)
+        if event == "disconnect":
+            return await self._on_disconnect(args[0])
+        sid, *payload = args
+        conn = self._connections.get(sid)
+        if conn is None:
+            return None
+        data = payload[0] if payload else None
+        size = len(codec.dumps(data)) if data is not None else 0
+        outcome = await dispatch(self._hub, conn, event, data, size)
+        if outcome.error is not None and outcome.error.code in _UNANSWERABLE:
+            # The sender may not have asked for an ack; tell it on the `error` event as well.
+            await conn.session.peer.send("error", outcome.answer["error"])
+        if outcome.after is not None:
+            # Runs once this handler returns and the ack has been queued ahead of it.
+            task = asyncio.create_task(outcome.after())
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+        return outcome.answer
+
+    async def _on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        settings = self._hub.settings.apps
+        if settings.require_token:
+            token = auth.get("token") if isinstance(auth, dict) else None
+            if not token_accepted(token, settings.tokens):
+                error = self._hub.error_of(ErrorCode.UNAUTHORIZED, None)
+                raise Refused(error["message"], error)
+        peer = SocketIOPeer(self.server, sid, self.namespace, remote_of(environ))
+        session = await self._hub.apps.connect(peer)
+        self._connections[sid] = AppConnection(session)
+        log.debug("app %s connected over socket.io from %s", session.id, peer.remote)
+
+    async def _on_disconnect(self, sid: str) -> None:
+        conn = self._connections.pop(sid, None)
+        if conn is not None:
+            await self._hub.apps.connection_closed(conn.session)

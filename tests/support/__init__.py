@@ -1,0 +1,1 @@
+"""Test support: real clients for the Master."""
