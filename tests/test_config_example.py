@@ -1,0 +1,40 @@
+"""config.example.toml documents every key, and uncommented it is a valid configuration."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from kenkogo_master.settings import Settings, load_settings
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "config.example.toml"
+COMMENTED_KEY = re.compile(r"^# (\w+ = .*)$")
+
+
+def _uncommented() -> str:
+    """Return the example with every commented `key = value` line turned on."""
+    return "\n".join(
+        match.group(1) if (match := COMMENTED_KEY.match(line)) else line
+        for line in EXAMPLE.read_text(encoding="utf-8").splitlines()
+    )
+
+
+def test_every_setting_is_in_the_example() -> None:
+    data = tomllib.loads(_uncommented())
+    for section, field in Settings.model_fields.items():
+        model = field.annotation
+        assert isinstance(model, type) and issubclass(model, BaseModel)
+        assert section in data, f"[{section}] missing from config.example.toml"
+        missing = set(model.model_fields) - set(data[section])
+        assert not missing, f"[{section}] keys missing from config.example.toml: {sorted(missing)}"
+
+
+def test_uncommented_example_loads(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(_uncommented(), encoding="utf-8")
+    settings = load_settings(config, environ={})
+    assert settings.server.port == Settings().server.port
+    assert settings.apps.ack_timeout == Settings().apps.ack_timeout
