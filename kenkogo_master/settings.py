@@ -67,6 +67,20 @@ class OneBotSettings(Section):
     """OneBot v11 reverse WebSocket."""
 
     access_token: str | None = None
+    # How long a send_*_msg waits for the implementation's response before it counts as failed.
+    action_timeout: PositiveSeconds = 15.0
+    # WebSocket pings keep idle connections through proxies and find dead ones.
+    ping_interval: PositiveSeconds = 30.0
+    # Group replies quote the message they answer (a `reply` segment) when on.
+    quote_replies: bool = False
+
+
+class SimulatorSettings(Section):
+    """The built-in simulator driver behind POST /api/v1/simulate."""
+
+    enabled: bool = True
+    # Replies remembered for the panel, newest last.
+    history_limit: int = Field(1000, ge=0, le=100_000)
 
 
 class AppSettings(Section):
@@ -121,6 +135,7 @@ class Settings(Section):
     api: ApiSettings = ApiSettings()
     drivers: DriverSettings = DriverSettings()
     onebot: OneBotSettings = OneBotSettings()
+    simulator: SimulatorSettings = SimulatorSettings()
     apps: AppSettings = AppSettings()
     limits: LimitSettings = LimitSettings()
     i18n: I18nSettings = I18nSettings()
