@@ -73,7 +73,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if exc.status < 400 or not request.path.startswith("/api/"):
             raise
         code = _HTTP_CODES.get(exc.status, ErrorCode.INVALID_PAYLOAD)
-        params = {"detail": exc.reason, "what": "route", "id": request.path}
+        params: dict[str, object] = {"detail": exc.reason, "what": "route", "id": request.path}
         if code is ErrorCode.PAYLOAD_TOO_LARGE:
             params = {
                 "size": request.content_length or 0,

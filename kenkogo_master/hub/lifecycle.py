@@ -6,7 +6,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from kenkogo_master.errors import ErrorCode, HubError
@@ -23,7 +23,7 @@ from kenkogo_master.store.app_records import AppRecords
 log = logging.getLogger(__name__)
 
 TransitionListener = Callable[[AppSession, AppState, AppState], None]
-AfterAck = Callable[[], Awaitable[None]]
+AfterAck = Callable[[], Coroutine[Any, Any, None]]
 
 
 def _compile_regexes(patterns: list[str] | None) -> tuple[re.Pattern[str], ...]:

@@ -16,4 +16,5 @@ def upsert(dialect: str, table: Any, keys: list[str], update: dict[str, Any]) ->
         name: (statement.excluded[name] if value is None else value)
         for name, value in update.items()
     }
-    return statement.on_conflict_do_update(index_elements=keys, set_=values)
+    result: Insert = statement.on_conflict_do_update(index_elements=keys, set_=values)
+    return result
