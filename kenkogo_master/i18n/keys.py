@@ -1,0 +1,55 @@
+"""Message keys the Master itself uses, marked for babel's extractor."""
+
+from __future__ import annotations
+
+
+def N_(key: str) -> str:
+    """Mark a message key for extraction and return it unchanged."""
+    return key
+
+
+def NP_(key: str) -> str:
+    """Mark a message key that has plural forms for extraction and return it unchanged."""
+    return key
+
+
+# Errors: the `message` of every `{code, message}` is `error.<code>`; placeholders in braces.
+INVALID_PAYLOAD = N_("error.invalid_payload")  # {detail}
+INVALID_JSON = N_("error.invalid_json")
+UNKNOWN_EVENT = N_("error.unknown_event")  # {event}
+PAYLOAD_TOO_LARGE = N_("error.payload_too_large")  # {size} {limit}
+ALREADY_REGISTERED = N_("error.already_registered")
+NOT_REGISTERED = N_("error.not_registered")
+UNAUTHORIZED = N_("error.unauthorized")
+FORBIDDEN = N_("error.forbidden")
+NOT_FOUND = N_("error.not_found")
+ILLEGAL_TRANSITION = N_("error.illegal_transition")  # {from_state} {to_state}
+NAME_HELD = N_("error.name_held")  # {name}
+INTERNAL = N_("error.internal")
+REGISTER_TIMEOUT = N_("error.register_timeout")
+HEARTBEAT_TIMEOUT = N_("error.heartbeat_timeout")
+INVALID_REGEX = N_("error.invalid_regex")  # {pattern} {detail}
+UNKNOWN_MESSAGE = N_("error.unknown_message")  # {message_id}
+TEMPLATE_MISSING_PARAM = N_("error.template_missing_param")  # {template} {param}
+UNKNOWN_TEMPLATE = N_("error.unknown_template")  # {template}
+INVALID_TEMPLATE_PARAM = N_("error.invalid_template_param")  # {template} {param}
+DRIVER_UNAVAILABLE = N_("error.driver_unavailable")
+OVERLOADED = N_("error.overloaded")
+KICKED = N_("error.kicked")
+
+# Reasons carried by the `state` event sent to apps.
+STATE_REGISTERED = N_("state.registered")
+STATE_SCHEDULING_STARTED = N_("state.scheduling_started")
+STATE_PAUSED_BY_OPERATOR = N_("state.paused_by_operator")
+STATE_RESUMED_BY_OPERATOR = N_("state.resumed_by_operator")
+STATE_NAME_HELD = N_("state.name_held")
+STATE_NAME_RELEASED = N_("state.name_released")
+STATE_KICKED = N_("state.kicked")
+STATE_RESUMED = N_("state.resumed")
+STATE_RESUMED_ELSEWHERE = N_("state.resumed_elsewhere")
+STATE_CONNECTION_CLOSED = N_("state.connection_closed")
+STATE_MASTER_STOPPED = N_("state.master_stopped")
+STATE_MASTER_RESTARTED = N_("state.master_restarted")
+
+# Templates apps may render; this one shows plural forms at work.
+TEMPLATE_ITEMS_COUNT = NP_("template.items_count")  # {count} as {"plural": n}
