@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
-from kenkogo_master.api import routes_apps, routes_health
+from kenkogo_master.api import routes_apps, routes_health, routes_tokens
 from kenkogo_master.api.auth import auth_middleware
 from kenkogo_master.api.bootstrap import ensure_admin_token
 from kenkogo_master.api.errors import error_middleware
@@ -27,6 +27,7 @@ from kenkogo_master.keys import (
     TOKENS,
     WRITER,
 )
+from kenkogo_master.observability.periodic import Periodic
 from kenkogo_master.settings import Settings
 from kenkogo_master.store import migrate
 from kenkogo_master.store.app_records import AppRecords
@@ -69,7 +70,11 @@ async def _api_tokens(app: web.Application) -> AsyncIterator[None]:
     await tokens.load()
     await ensure_admin_token(tokens, settings.storage.data_dir)
     app[TOKENS] = tokens
+    # Last-used times are noted in memory per request and saved at most once a minute.
+    usage = Periodic("token-usage", 60.0, lambda: tokens.save_usage(app[WRITER]), final=True)
+    usage.start()
     yield
+    await usage.stop()
 
 
 async def _hub(app: web.Application) -> AsyncIterator[None]:
@@ -107,4 +112,5 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/ws", _raw_websocket)
     app.router.add_routes(routes_health.routes)
     app.router.add_routes(routes_apps.routes)
+    app.router.add_routes(routes_tokens.routes)
     return app

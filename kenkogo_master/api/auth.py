@@ -9,7 +9,7 @@ from kenkogo_master.errors import ErrorCode, HubError
 from kenkogo_master.keys import HUB, TOKENS
 from kenkogo_master.store.tokens import Scope, TokenInfo
 
-TOKEN_INFO = "kenkogo.token"
+TOKEN_INFO = web.RequestKey("kenkogo.token", TokenInfo)
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PUBLIC_PATHS = frozenset({"/api/v1/openapi.json"})
 

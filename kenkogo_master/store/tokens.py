@@ -7,12 +7,14 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from kenkogo_master.ids import new_id, now_ms
 from kenkogo_master.store.models import ApiToken
+from kenkogo_master.store.writer import Writer
 
 
 class Scope(StrEnum):
@@ -43,6 +45,14 @@ class TokenStore:
         self._engine = engine
         self._configured = configured
         self._by_digest: dict[str, TokenInfo] = {}
+        # Last use per token id, noted in memory on every check and written at most once a minute.
+        self._used: dict[str, int] = {}
+        self._unsaved: set[str] = set()
+        self._save_used = (
+            update(ApiToken)
+            .where(ApiToken.id == bindparam("token_id"))
+            .values(last_used_ms=bindparam("used_ms"))
+        )
 
     async def load(self) -> None:
         """Read every stored token into memory."""
@@ -80,7 +90,36 @@ class TokenStore:
         async with self._engine.begin() as connection:
             result = await connection.execute(delete(ApiToken).where(ApiToken.id == token_id))
         self._by_digest = {k: v for k, v in self._by_digest.items() if v.id != token_id}
+        self._used.pop(token_id, None)
+        self._unsaved.discard(token_id)
         return bool(result.rowcount)
+
+    async def listing(self) -> list[dict[str, Any]]:
+        """Return every stored token without its secret, with the freshest last-used time."""
+        async with self._engine.connect() as connection:
+            rows = await connection.execute(
+                select(
+                    ApiToken.id,
+                    ApiToken.name,
+                    ApiToken.scope,
+                    ApiToken.created_ms,
+                    ApiToken.last_used_ms,
+                ).order_by(ApiToken.created_ms, ApiToken.id)
+            )
+            items = [dict(row) for row in rows.mappings()]
+        for item in items:
+            item["last_used_ms"] = self._used.get(item["id"], item["last_used_ms"])
+        return items
+
+    async def save_usage(self, writer: Writer) -> int:
+        """Queue the last-used times noted since the previous call; return how many."""
+        unsaved, self._unsaved = self._unsaved, set()
+        for token_id in unsaved:
+            if token_id in self._used:
+                await writer.submit(
+                    self._save_used, {"token_id": token_id, "used_ms": self._used[token_id]}
+                )
+        return len(unsaved)
 
     def check(self, presented: str) -> TokenInfo | None:
         """Return who a presented token belongs to, or None."""
@@ -88,4 +127,8 @@ class TokenStore:
             presented.encode(), self._configured.encode()
         ):
             return TokenInfo("config", "api.token", Scope.ADMIN)
-        return self._by_digest.get(digest(presented))
+        info = self._by_digest.get(digest(presented))
+        if info is not None:
+            self._used[info.id] = now_ms()
+            self._unsaved.add(info.id)
+        return info
