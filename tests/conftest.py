@@ -15,6 +15,9 @@ from kenkogo_master.app import create_app
 from kenkogo_master.keys import HUB
 from kenkogo_master.settings import Settings, load_settings
 
+# Fixtures for tests that need a real PostgreSQL server.
+pytest_plugins = ["tests.support.postgres"]
+
 ADMIN_TOKEN = "test-admin-token"
 
 
