@@ -12,8 +12,11 @@ from kenkogo_master.api import routes_apps, routes_health, routes_tokens
 from kenkogo_master.api.auth import auth_middleware
 from kenkogo_master.api.bootstrap import ensure_admin_token
 from kenkogo_master.api.errors import error_middleware
+from kenkogo_master.hub.drivers import DriverRegistry
 from kenkogo_master.hub.events import EventBus
+from kenkogo_master.hub.flow import MessageFlow
 from kenkogo_master.hub.hub import Hub
+from kenkogo_master.hub.ingest import Ingest
 from kenkogo_master.hub.lifecycle import AppLifecycle
 from kenkogo_master.i18n.locale import normalize as normalize_locale
 from kenkogo_master.i18n.service import load_texts
@@ -32,6 +35,8 @@ from kenkogo_master.settings import Settings
 from kenkogo_master.store import migrate
 from kenkogo_master.store.app_records import AppRecords
 from kenkogo_master.store.db import create_engine
+from kenkogo_master.store.driver_records import DriverRecords
+from kenkogo_master.store.message_records import MessageRecords
 from kenkogo_master.store.tokens import TokenStore
 from kenkogo_master.store.writer import Writer
 from kenkogo_master.transport.raw_ws import RawWebSocketEndpoint
@@ -83,9 +88,14 @@ async def _hub(app: web.Application) -> AsyncIterator[None]:
     texts = load_texts(settings.i18n)
     bus = EventBus()
     apps = AppLifecycle(settings.apps, app[APP_RECORDS], bus, texts, normalize_locale)
-    hub = Hub(settings=settings, apps=apps, bus=bus, texts=texts)
+    drivers = DriverRegistry(DriverRecords(app[ENGINE], app[WRITER]), bus)
+    messages = MessageRecords(app[ENGINE], app[WRITER])
+    ingest = Ingest(messages, lambda message: None, normalize_locale)
+    flow = MessageFlow(drivers=drivers, ingest=ingest)
+    hub = Hub(settings=settings, apps=apps, bus=bus, texts=texts, flow=flow)
     app[HUB] = hub
     await apps.start()
+    await drivers.load()
     app[SIO].register_namespace(AppNamespace(hub))
     yield
     await apps.stop()

@@ -6,9 +6,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from kenkogo_master.errors import ErrorCode, HubError
+from kenkogo_master.hub.drivers import DriverRegistry, DriverSession
 from kenkogo_master.hub.events import EventBus
+from kenkogo_master.hub.flow import MessageFlow
+from kenkogo_master.hub.ingest import IngestResult
 from kenkogo_master.hub.lifecycle import AppLifecycle
 from kenkogo_master.hub.ports import Texts
+from kenkogo_master.protocol.drivers import InboundEvent
 from kenkogo_master.settings import Settings
 
 
@@ -20,6 +24,8 @@ class Hub:
     apps: AppLifecycle
     bus: EventBus
     texts: Texts
+    # drivers, ingest, scheduler and replies; None only in hubs built without a message flow
+    flow: MessageFlow | None = None
 
     def error(self, error: HubError, locale: str | None) -> dict[str, Any]:
         """Render an error as the wire's `{code, message}` in `locale`."""
@@ -31,3 +37,23 @@ class Hub:
     def error_of(self, code: ErrorCode, locale: str | None, **params: Any) -> dict[str, Any]:
         """Render an error code with params as `{code, message}`."""
         return self.error(HubError(code, **params), locale)
+
+    def _flow(self) -> MessageFlow:
+        if self.flow is None:
+            raise RuntimeError("this hub was built without a message flow")
+        return self.flow
+
+    @property
+    def drivers(self) -> DriverRegistry:
+        """Return the live driver registry."""
+        return self._flow().drivers
+
+    async def ingest(self, driver: DriverSession, event: InboundEvent) -> IngestResult:
+        """Store one inbound event (after its group commit) and schedule it; raise HubError."""
+        return await self._flow().ingest.ingest(driver, event)
+
+    async def ingest_many(
+        self, driver: DriverSession, events: list[InboundEvent]
+    ) -> list[IngestResult | HubError]:
+        """Store several events in one group commit; each answer is a result or its error."""
+        return await self._flow().ingest.ingest_many(driver, events)

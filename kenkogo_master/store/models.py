@@ -84,3 +84,119 @@ class ApiToken(Base):
     scope: Mapped[str] = mapped_column(String(16))
     created_ms: Mapped[int] = mapped_column(BigInteger)
     last_used_ms: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class DriverRow(Base):
+    """One row per driver identity (platform, self_id): its stable id and when it was seen."""
+
+    __tablename__ = "drivers"
+    __table_args__ = (Index("uq_drivers_platform_self_id", "platform", "self_id", unique=True),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(64))
+    self_id: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    transport: Mapped[str] = mapped_column(String(16))
+    remote: Mapped[str] = mapped_column(String(128), default="")
+    locale: Mapped[str | None] = mapped_column(String(35))
+    first_seen_ms: Mapped[int] = mapped_column(BigInteger)
+    last_seen_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class DriverToken(Base):
+    """A token accepted from drivers on /driver, stored as a SHA-256 digest."""
+
+    __tablename__ = "driver_tokens"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    last_used_ms: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class MessageRow(Base):
+    """One inbound chat message, stored once per (driver, platform_message_id)."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        Index(
+            "uq_messages_driver_platform_message",
+            "driver_id",
+            "platform_message_id",
+            unique=True,
+        ),
+        Index("ix_messages_received", "received_ms"),
+        Index("ix_messages_chat", "chat_id", "received_ms"),
+        Index("ix_messages_sender", "sender_id", "received_ms"),
+        Index("ix_messages_status", "status", "received_ms"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    driver_id: Mapped[str] = mapped_column(ForeignKey("drivers.id"))
+    platform: Mapped[str] = mapped_column(String(64))
+    platform_message_id: Mapped[str] = mapped_column(String(128))
+    chat_type: Mapped[str] = mapped_column(String(32))
+    chat_id: Mapped[str] = mapped_column(String(128))
+    chat_name: Mapped[str | None] = mapped_column(String(200))
+    sender_id: Mapped[str] = mapped_column(String(128))
+    sender_name: Mapped[str | None] = mapped_column(String(200))
+    content: Mapped[str] = mapped_column(Text)
+    segments: Mapped[list[Any]] = mapped_column(JSON)
+    locale: Mapped[str | None] = mapped_column(String(35))
+    traceparent: Mapped[str] = mapped_column(String(128))
+    time_ms: Mapped[int] = mapped_column(BigInteger)
+    received_ms: Mapped[int] = mapped_column(BigInteger)
+    # pending → unrouted | handled | failed; interrupted when a restart cut scheduling short
+    status: Mapped[str] = mapped_column(String(16))
+
+
+class DeliveryRow(Base):
+    """One delivery attempt of a message to an app name (and the instance it went to)."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        Index("ix_deliveries_message", "message_id"),
+        Index("ix_deliveries_app", "app_name", "message_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    message_id: Mapped[str] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    app_name: Mapped[str] = mapped_column(String(64))
+    instance_id: Mapped[str | None] = mapped_column(String(32))
+    attempt: Mapped[int] = mapped_column(Integer)
+    # pending (queued), sent, acked, failed, expired
+    status: Mapped[str] = mapped_column(String(16))
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    sent_ms: Mapped[int | None] = mapped_column(BigInteger)
+    answered_ms: Mapped[int | None] = mapped_column(BigInteger)
+    latency_ms: Mapped[float | None]
+    blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    error: Mapped[str | None] = mapped_column(String(64))
+
+
+class ReplyRow(Base):
+    """One reply or app-initiated send, and what the driver answered."""
+
+    __tablename__ = "replies"
+    __table_args__ = (Index("ix_replies_message", "message_id"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # null for an app-initiated `send`
+    message_id: Mapped[str | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE")
+    )
+    app_name: Mapped[str | None] = mapped_column(String(64))
+    instance_id: Mapped[str | None] = mapped_column(String(32))
+    driver_id: Mapped[str | None] = mapped_column(String(32))
+    chat_type: Mapped[str] = mapped_column(String(32))
+    chat_id: Mapped[str] = mapped_column(String(128))
+    content: Mapped[str] = mapped_column(Text)
+    template: Mapped[str | None] = mapped_column(String(200))
+    # pending (waiting or in flight to the driver), sent, failed
+    status: Mapped[str] = mapped_column(String(16))
+    platform_message_id: Mapped[str | None] = mapped_column(String(128))
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    done_ms: Mapped[int | None] = mapped_column(BigInteger)

@@ -64,6 +64,19 @@ class Writer:
         await self._enqueue(_Write(statement, params, done))
         await done
 
+    async def write_many(
+        self, statement: Executable, rows: Sequence[dict[str, Any]]
+    ) -> list[BaseException | None]:
+        """Queue several writes of one statement, wait for all; return each row's error or None."""
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[None]] = []
+        for params in rows:
+            done = loop.create_future()
+            await self._enqueue(_Write(statement, params, done))
+            futures.append(done)
+        results = await asyncio.gather(*futures, return_exceptions=True)
+        return [result if isinstance(result, BaseException) else None for result in results]
+
     async def flush(self) -> None:
         """Wait until everything queued so far is committed."""
         while self._pending or not self._idle.is_set():

@@ -1,0 +1,179 @@
+"""Drivers as the hub sees them: the peer protocol, actions out, and the live registry."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from kenkogo_master.hub.events import EventBus
+from kenkogo_master.ids import new_id, now_ms
+from kenkogo_master.store.driver_records import DriverRecords
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundAction:
+    """Something a driver must do on its platform: for now, send a message."""
+
+    id: str  # the reply id
+    type: str  # "send_message"
+    chat: dict[str, Any]  # {"type", "id", "name"?}
+    content: str
+    segments: list[dict[str, Any]]
+    reply_to: str | None  # platform_message_id being answered, if any
+
+    def to_wire(self) -> dict[str, Any]:
+        """Return the `action` payload of PROTOCOL.md section 4."""
+        return {
+            "id": self.id,
+            "type": self.type,
+            "chat": self.chat,
+            "content": self.content,
+            "segments": self.segments,
+            "reply_to": self.reply_to,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ActionResult:
+    """What a driver answered to an action."""
+
+    success: bool
+    platform_message_id: str | None = None
+    error: dict[str, Any] | None = None  # {"code", "message"}
+
+
+class DriverPeer(Protocol):
+    """One connected driver, whatever wire it speaks."""
+
+    transport: str  # "socket.io" | "onebot" | "simulator"
+    remote: str
+
+    async def deliver_action(self, action: OutboundAction) -> ActionResult:
+        """Carry out an action; a gone peer gives a failed result instead of raising."""
+        ...
+
+    async def close(self) -> None:
+        """Close the connection."""
+        ...
+
+
+@dataclass(eq=False, slots=True)
+class DriverSession:
+    """One attached driver connection."""
+
+    id: str
+    platform: str
+    self_id: str
+    name: str
+    peer: DriverPeer
+    locale: str | None
+    connected_ms: int
+    # monotonic time of the last sign of life (attach, event, heartbeat)
+    last_seen: float = field(default_factory=time.monotonic)
+
+    def describe(self) -> dict[str, Any]:
+        """Return the session as operators see it over REST."""
+        return {
+            "id": self.id,
+            "platform": self.platform,
+            "self_id": self.self_id,
+            "name": self.name,
+            "transport": self.peer.transport,
+            "remote": self.peer.remote,
+            "locale": self.locale,
+            "connected_ms": self.connected_ms,
+            "live": True,
+        }
+
+
+DriverListener = Callable[[DriverSession], None]
+
+
+class DriverRegistry:
+    """Live drivers by id; ids are stable per (platform, self_id) across reconnects and restarts."""
+
+    def __init__(self, records: DriverRecords, bus: EventBus) -> None:
+        self._records = records
+        self._bus = bus
+        self._ids: dict[tuple[str, str], str] = {}
+        self._live: dict[str, DriverSession] = {}
+        self._attach_listeners: list[DriverListener] = []
+
+    async def load(self) -> None:
+        """Read the known identities, so reconnecting drivers get their ids back."""
+        self._ids = await self._records.identities()
+
+    def on_attach(self, listener: DriverListener) -> None:
+        """Call `listener(session)` whenever a driver attaches."""
+        self._attach_listeners.append(listener)
+
+    async def attach(
+        self,
+        peer: DriverPeer,
+        platform: str,
+        self_id: str,
+        name: str,
+        locale: str | None = None,
+    ) -> DriverSession:
+        """Attach a driver; one already attached under the same identity is replaced and closed."""
+        at_ms = now_ms()
+        driver_id = self._ids.get((platform, self_id))
+        if driver_id is None:
+            driver_id = new_id()
+            await self._records.created(
+                {
+                    "id": driver_id,
+                    "platform": platform,
+                    "self_id": self_id,
+                    "name": name,
+                    "transport": peer.transport,
+                    "remote": peer.remote,
+                    "locale": locale,
+                    "first_seen_ms": at_ms,
+                    "last_seen_ms": at_ms,
+                }
+            )
+            self._ids[(platform, self_id)] = driver_id
+        else:
+            await self._records.seen(driver_id, name, peer.transport, peer.remote, locale, at_ms)
+        session = DriverSession(driver_id, platform, self_id, name, peer, locale, at_ms)
+        older = self._live.get(driver_id)
+        self._live[driver_id] = session
+        if older is not None:
+            log.info("driver %s (%s/%s) replaced by a new connection", driver_id, platform, self_id)
+            await older.peer.close()
+        log.info("driver %s (%s/%s) attached over %s", driver_id, platform, self_id, peer.transport)
+        self._bus.publish("driver.attached", session.describe())
+        for listener in self._attach_listeners:
+            listener(session)
+        return session
+
+    async def detach(self, session: DriverSession) -> None:
+        """Forget a connection that closed (a replaced one leaves its successor in place)."""
+        if self._live.get(session.id) is not session:
+            return
+        del self._live[session.id]
+        log.info("driver %s (%s/%s) detached", session.id, session.platform, session.self_id)
+        self._bus.publish("driver.detached", {"id": session.id, "platform": session.platform})
+
+    def touch(self, session: DriverSession) -> None:
+        """Note a sign of life."""
+        session.last_seen = time.monotonic()
+
+    def get(self, driver_id: str) -> DriverSession | None:
+        """Return the live session of a driver id."""
+        return self._live.get(driver_id)
+
+    def live(self) -> list[DriverSession]:
+        """Return every attached driver."""
+        return list(self._live.values())
+
+    def of_platform(self, platform: str) -> DriverSession | None:
+        """Return the most recently attached live driver of a platform."""
+        sessions = [s for s in self._live.values() if s.platform == platform]
+        return max(sessions, key=lambda s: s.connected_ms) if sessions else None

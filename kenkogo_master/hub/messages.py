@@ -1,0 +1,113 @@
+"""An inbound message inside the hub, and the `message` payload apps receive (PROTOCOL.md 2.3)."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from kenkogo_master.protocol.drivers import format_time
+
+_TRACEPARENT = re.compile(r"00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}")
+
+
+class MessageStatus(StrEnum):
+    """Where a message stands as a whole."""
+
+    PENDING = "pending"  # stored, being scheduled
+    UNROUTED = "unrouted"  # no app matched
+    HANDLED = "handled"  # every app it went to acknowledged it
+    FAILED = "failed"  # at least one app name never acknowledged it
+    INTERRUPTED = "interrupted"  # the Master stopped before scheduling finished
+
+
+def new_traceparent() -> str:
+    """Return a fresh W3C traceparent (version 00, sampled)."""
+    return f"00-{os.urandom(16).hex()}-{os.urandom(8).hex()}-01"
+
+
+def valid_traceparent(value: str | None) -> str:
+    """Keep a well-formed W3C traceparent from a driver; make one up otherwise."""
+    if value is not None and _TRACEPARENT.fullmatch(value):
+        return value
+    return new_traceparent()
+
+
+@dataclass(eq=False, slots=True)
+class InboundMessage:
+    """A stored chat message on its way to apps."""
+
+    id: str
+    driver_id: str
+    platform: str
+    platform_message_id: str
+    chat: dict[str, Any]  # {"type", "id", "name"?}
+    sender: dict[str, Any]  # {"id", "name"?}
+    content: str
+    segments: list[dict[str, Any]]
+    locale: str | None
+    traceparent: str
+    time_ms: int
+    received_ms: int
+
+    def payload(self) -> dict[str, Any]:
+        """Return the `message` event data without `attempt` (added per delivery)."""
+        return {
+            "id": self.id,
+            "content": self.content,
+            "segments": self.segments,
+            "platform": self.platform,
+            "driver": self.driver_id,
+            "chat": self.chat,
+            "sender": self.sender,
+            "time": format_time(self.time_ms),
+            "locale": self.locale,
+            "traceparent": self.traceparent,
+        }
+
+    def row(self) -> dict[str, Any]:
+        """Return the `messages` row of this message."""
+        return {
+            "id": self.id,
+            "driver_id": self.driver_id,
+            "platform": self.platform,
+            "platform_message_id": self.platform_message_id,
+            "chat_type": self.chat["type"],
+            "chat_id": self.chat["id"],
+            "chat_name": self.chat.get("name"),
+            "sender_id": self.sender["id"],
+            "sender_name": self.sender.get("name"),
+            "content": self.content,
+            "segments": self.segments,
+            "locale": self.locale,
+            "traceparent": self.traceparent,
+            "time_ms": self.time_ms,
+            "received_ms": self.received_ms,
+            "status": MessageStatus.PENDING.value,
+        }
+
+    @classmethod
+    def from_row(cls, row: Any) -> InboundMessage:
+        """Rebuild a message from its `messages` row."""
+        chat = {"type": row.chat_type, "id": row.chat_id}
+        if row.chat_name is not None:
+            chat["name"] = row.chat_name
+        sender = {"id": row.sender_id}
+        if row.sender_name is not None:
+            sender["name"] = row.sender_name
+        return cls(
+            id=row.id,
+            driver_id=row.driver_id,
+            platform=row.platform,
+            platform_message_id=row.platform_message_id,
+            chat=chat,
+            sender=sender,
+            content=row.content,
+            segments=row.segments,
+            locale=row.locale,
+            traceparent=row.traceparent,
+            time_ms=row.time_ms,
+            received_ms=row.received_ms,
+        )

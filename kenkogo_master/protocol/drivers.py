@@ -1,0 +1,94 @@
+"""Pydantic models of what drivers send on /driver (PROTOCOL.md section 4)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import Field, StringConstraints, field_validator
+
+from kenkogo_master.protocol.apps import WireModel
+
+Id = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+Locale = Annotated[str, StringConstraints(max_length=35)]
+# The largest message text accepted, in characters (the frame limit still applies on top).
+MAX_CONTENT = 65_536
+MAX_SEGMENTS = 1000
+MAX_BATCH = 1000
+
+
+class DriverRegister(WireModel):
+    """The `register` event of a driver: which account of which platform it speaks for."""
+
+    platform: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    self_id: Id
+    name: Annotated[str, StringConstraints(max_length=200)] = ""
+    locale: Locale | None = None
+
+
+class ChatInfo(WireModel):
+    """The chat a message belongs to."""
+
+    type: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    id: Id
+    name: Annotated[str, StringConstraints(max_length=200)] | None = None
+
+
+class SenderInfo(WireModel):
+    """Who sent a message."""
+
+    id: Id
+    name: Annotated[str, StringConstraints(max_length=200)] | None = None
+
+
+class InboundEvent(WireModel):
+    """One inbound chat message from a driver (the `event` event)."""
+
+    platform_message_id: Id
+    chat: ChatInfo
+    sender: SenderInfo
+    content: Annotated[str, StringConstraints(max_length=MAX_CONTENT)]
+    segments: Annotated[list[dict[str, Any]], Field(max_length=MAX_SEGMENTS)] = Field(
+        default_factory=list
+    )
+    time: Annotated[str, StringConstraints(max_length=64)] | None = None
+    locale: Locale | None = None
+    traceparent: Annotated[str, StringConstraints(max_length=128)] | None = None
+
+    @field_validator("time")
+    @classmethod
+    def _rfc3339(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_time_ms(value)
+        return value
+
+    def time_ms(self, default: int) -> int:
+        """Return the message time as epoch milliseconds, or `default` when the driver gave none."""
+        return default if self.time is None else parse_time_ms(self.time)
+
+
+class EventsBatch(WireModel):
+    """The `events` event: several messages committed together; each is validated on its own."""
+
+    events: Annotated[list[Any], Field(min_length=1, max_length=MAX_BATCH)]
+
+
+def parse_time_ms(text: str) -> int:
+    """Parse an RFC 3339 time (UTC when it names no offset) into epoch ms; raise ValueError."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            "time must be an RFC 3339 date-time such as 2026-11-22T08:00:00Z"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
+
+
+def format_time(ms: int) -> str:
+    """Format epoch milliseconds as an RFC 3339 UTC string (`Z`, milliseconds only when set)."""
+    moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
+    if ms % 1000:
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,209 @@
+"""What the store keeps about messages: the messages, their delivery attempts and replies."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, bindparam, exists, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from kenkogo_master.store.models import DeliveryRow, MessageRow, ReplyRow
+from kenkogo_master.store.writer import Writer
+
+# Delivery columns that change after the row is written.
+DELIVERY_MUTABLE = (
+    "instance_id",
+    "attempt",
+    "status",
+    "sent_ms",
+    "answered_ms",
+    "latency_ms",
+    "blocked",
+    "error",
+)
+REPLY_MUTABLE = ("status", "platform_message_id", "error_code", "error_message", "done_ms")
+
+
+@dataclass(frozen=True, slots=True)
+class MessageQuery:
+    """Filters and a page of GET /api/v1/messages."""
+
+    from_ms: int | None = None
+    to_ms: int | None = None
+    chat: str | None = None
+    sender: str | None = None
+    app: str | None = None
+    status: str | None = None
+    platform: str | None = None
+    driver: str | None = None
+    limit: int = 50
+    cursor: str | None = None  # the id of the last message of the previous page
+
+
+def _update(table: Any, columns: Sequence[str]) -> Any:
+    return (
+        update(table)
+        .where(table.id == bindparam("row_id"))
+        .values({name: bindparam(name) for name in columns})
+    )
+
+
+class MessageRecords:
+    """Write messages, deliveries and replies through the group-commit writer; read them back."""
+
+    def __init__(self, engine: AsyncEngine, writer: Writer) -> None:
+        self._engine = engine
+        self.writer = writer
+        self.insert_message = insert(MessageRow)
+        self.set_message_status = (
+            update(MessageRow)
+            .where(MessageRow.id == bindparam("row_id"))
+            .values(status=bindparam("status"))
+        )
+        self.insert_delivery = insert(DeliveryRow)
+        self.update_delivery = _update(DeliveryRow, DELIVERY_MUTABLE)
+        self.insert_reply = insert(ReplyRow)
+        self.update_reply = _update(ReplyRow, REPLY_MUTABLE)
+
+    async def id_of(self, driver_id: str, platform_message_id: str) -> str | None:
+        """Return the id stored for a driver's platform message id."""
+        async with self._engine.connect() as connection:
+            return (
+                await connection.execute(
+                    select(MessageRow.id).where(
+                        MessageRow.driver_id == driver_id,
+                        MessageRow.platform_message_id == platform_message_id,
+                    )
+                )
+            ).scalar_one_or_none()
+
+    async def message(self, message_id: str) -> Any | None:
+        """Return one message row (attribute access), or None."""
+        async with self._engine.connect() as connection:
+            return (
+                await connection.execute(
+                    select(MessageRow.__table__).where(MessageRow.id == message_id)
+                )
+            ).first()
+
+    async def close_stale(self, at_ms: int) -> int:
+        """Mark what an earlier process left in flight: messages interrupted, attempts expired."""
+        async with self._engine.begin() as connection:
+            result = await connection.execute(
+                update(MessageRow)
+                .where(MessageRow.status == "pending")
+                .values(status="interrupted")
+            )
+            await connection.execute(
+                update(DeliveryRow)
+                .where(DeliveryRow.status.in_(("pending", "sent")))
+                .values(status="expired", answered_ms=at_ms, error="master_restarted")
+            )
+            await connection.execute(
+                update(ReplyRow)
+                .where(ReplyRow.status == "pending")
+                .values(
+                    status="failed",
+                    error_code="master_restarted",
+                    error_message="the Master stopped before the driver answered",
+                    done_ms=at_ms,
+                )
+            )
+        return int(result.rowcount or 0)
+
+    async def search(self, query: MessageQuery) -> list[dict[str, Any]]:
+        """Return one page of messages, newest first."""
+        await self.writer.flush()
+        table = MessageRow.__table__
+        conditions = []
+        if query.from_ms is not None:
+            conditions.append(MessageRow.received_ms >= query.from_ms)
+        if query.to_ms is not None:
+            conditions.append(MessageRow.received_ms <= query.to_ms)
+        if query.chat is not None:
+            conditions.append(MessageRow.chat_id == query.chat)
+        if query.sender is not None:
+            conditions.append(MessageRow.sender_id == query.sender)
+        if query.status is not None:
+            conditions.append(MessageRow.status == query.status)
+        if query.platform is not None:
+            conditions.append(MessageRow.platform == query.platform)
+        if query.driver is not None:
+            conditions.append(MessageRow.driver_id == query.driver)
+        if query.app is not None:
+            conditions.append(
+                exists().where(
+                    and_(DeliveryRow.message_id == MessageRow.id, DeliveryRow.app_name == query.app)
+                )
+            )
+        if query.cursor is not None:
+            conditions.append(MessageRow.id < query.cursor)
+        statement = (
+            select(table).where(*conditions).order_by(MessageRow.id.desc()).limit(query.limit)
+        )
+        async with self._engine.connect() as connection:
+            rows = await connection.execute(statement)
+            return [dict(row) for row in rows.mappings()]
+
+    async def detail(self, message_id: str) -> dict[str, Any] | None:
+        """Return a message with its deliveries and replies, or None."""
+        await self.writer.flush()
+        async with self._engine.connect() as connection:
+            row = (
+                (
+                    await connection.execute(
+                        select(MessageRow.__table__).where(MessageRow.id == message_id)
+                    )
+                )
+                .mappings()
+                .first()
+            )
+            if row is None:
+                return None
+            deliveries = await connection.execute(
+                select(DeliveryRow.__table__)
+                .where(DeliveryRow.message_id == message_id)
+                .order_by(DeliveryRow.created_ms, DeliveryRow.attempt, DeliveryRow.id)
+            )
+            replies = await connection.execute(
+                select(ReplyRow.__table__)
+                .where(ReplyRow.message_id == message_id)
+                .order_by(ReplyRow.created_ms, ReplyRow.id)
+            )
+            return {
+                **dict(row),
+                "deliveries": [dict(item) for item in deliveries.mappings()],
+                "replies": [dict(item) for item in replies.mappings()],
+            }
+
+    async def reply(self, reply_id: str) -> dict[str, Any] | None:
+        """Return one reply row, or None."""
+        await self.writer.flush()
+        async with self._engine.connect() as connection:
+            row = (
+                (
+                    await connection.execute(
+                        select(ReplyRow.__table__).where(ReplyRow.id == reply_id)
+                    )
+                )
+                .mappings()
+                .first()
+            )
+            return dict(row) if row is not None else None
+
+    async def sends(self, app_name: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """Return app-initiated sends (replies without a message), newest first."""
+        await self.writer.flush()
+        conditions = [ReplyRow.message_id.is_(None)]
+        if app_name is not None:
+            conditions.append(or_(ReplyRow.app_name == app_name))
+        async with self._engine.connect() as connection:
+            rows = await connection.execute(
+                select(ReplyRow.__table__)
+                .where(*conditions)
+                .order_by(ReplyRow.id.desc())
+                .limit(limit)
+            )
+            return [dict(row) for row in rows.mappings()]
