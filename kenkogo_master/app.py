@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
-from kenkogo_master.api import routes_apps, routes_health, routes_tokens
+from kenkogo_master.api import routes_apps, routes_health, routes_simulate, routes_tokens
 from kenkogo_master.api.auth import auth_middleware
 from kenkogo_master.api.bootstrap import ensure_admin_token
 from kenkogo_master.api.errors import error_middleware
@@ -39,7 +39,9 @@ from kenkogo_master.store.driver_records import DriverRecords
 from kenkogo_master.store.message_records import MessageRecords
 from kenkogo_master.store.tokens import TokenStore
 from kenkogo_master.store.writer import Writer
+from kenkogo_master.transport import onebot_v11
 from kenkogo_master.transport.raw_ws import RawWebSocketEndpoint
+from kenkogo_master.transport.simulator import simulator_context
 from kenkogo_master.transport.sio_apps import AppNamespace
 from kenkogo_master.transport.sio_server import create_sio_server
 
@@ -115,6 +117,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[STARTED_AT] = time.monotonic()
     app.cleanup_ctx.extend([_database, _api_tokens, _hub])
+    app.cleanup_ctx.append(simulator_context)  # a driver, so it needs the hub
     # Routes are fixed before start-up; the namespaces that need the hub join once it exists.
     sio = create_sio_server(settings)
     sio.attach(app)
@@ -123,4 +126,6 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_routes(routes_health.routes)
     app.router.add_routes(routes_apps.routes)
     app.router.add_routes(routes_tokens.routes)
+    app.router.add_routes(routes_simulate.routes)
+    onebot_v11.setup(app)
     return app

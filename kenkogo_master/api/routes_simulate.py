@@ -1,0 +1,44 @@
+"""POST /api/v1/simulate: hold a conversation with the apps through the built-in simulator."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from kenkogo_master.api.json import body_model, json_response
+from kenkogo_master.errors import ErrorCode, HubError
+from kenkogo_master.protocol.drivers import ChatInfo, SenderInfo
+from kenkogo_master.transport.simulator import SIMULATOR
+
+routes = web.RouteTableDef()
+
+MAX_WAIT_MS = 30_000
+MAX_CONTENT = 10_000
+
+
+class SimulateRequest(BaseModel):
+    """The body of POST /api/v1/simulate."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    content: str = Field(min_length=1, max_length=MAX_CONTENT)
+    chat: ChatInfo | None = None
+    sender: SenderInfo | None = None
+    wait_ms: int = Field(2000, ge=0, le=MAX_WAIT_MS)
+    locale: str | None = Field(None, min_length=1, max_length=35)
+
+
+@routes.post("/api/v1/simulate")
+async def simulate(request: web.Request) -> web.Response:
+    """Inject a message from the simulator and return the replies that came within wait_ms."""
+    body = await body_model(request, SimulateRequest)
+    simulator = request.app.get(SIMULATOR)
+    if simulator is None:
+        raise HubError(ErrorCode.NOT_FOUND, what="simulator", id="simulator")
+    outcome = await simulator.inject(
+        body.content, body.chat, body.sender, body.wait_ms, locale=body.locale
+    )
+    replies: list[dict[str, Any]] = [reply.describe() for reply in outcome.replies]
+    return json_response({"id": outcome.message_id, "replies": replies})

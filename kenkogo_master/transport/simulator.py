@@ -1,0 +1,193 @@
+"""The built-in simulator driver: messages injected over REST, replies kept and published."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from kenkogo_master.hub.drivers import ActionResult, DriverSession, OutboundAction
+from kenkogo_master.hub.events import EventBus
+from kenkogo_master.hub.hub import Hub
+from kenkogo_master.ids import new_id, now_ms
+from kenkogo_master.keys import HUB
+from kenkogo_master.protocol.drivers import ChatInfo, InboundEvent, SenderInfo
+
+PLATFORM = "simulator"
+SELF_ID = "simulator"
+NAME = "Simulator"
+REPLY_TOPIC = "simulator.reply"
+DEFAULT_SENDER = SenderInfo(id="sim-user")
+
+
+@dataclass(frozen=True, slots=True)
+class SimulatedReply:
+    """A reply an app sent to the simulator's chat."""
+
+    id: str  # the reply id
+    platform_message_id: str  # what the simulator answered the action with
+    chat: dict[str, Any]
+    content: str
+    segments: list[dict[str, Any]]
+    reply_to: str | None  # the simulated platform_message_id it answers
+    at_ms: int
+
+    def describe(self) -> dict[str, Any]:
+        """Return the reply as the REST API and the event bus show it."""
+        return {
+            "id": self.id,
+            "content": self.content,
+            "segments": self.segments,
+            "chat": self.chat,
+            "platform_message_id": self.platform_message_id,
+            "at_ms": self.at_ms,
+        }
+
+
+@dataclass(eq=False, slots=True)
+class _Waiter:
+    """Replies collected for one injected message while its request waits."""
+
+    replies: list[SimulatedReply] = field(default_factory=list)
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class SimulatorPeer:
+    """The simulator as a driver: every action succeeds and is remembered."""
+
+    transport = "simulator"
+    remote = "built-in"
+
+    def __init__(self, bus: EventBus, history_limit: int) -> None:
+        self._bus = bus
+        self.history: deque[SimulatedReply] = deque(maxlen=history_limit)
+        self._waiters: dict[str, _Waiter] = {}  # by the platform_message_id being answered
+        self._message_ids: dict[str, str] = {}  # platform_message_id -> message id, while waiting
+
+    async def deliver_action(self, action: OutboundAction) -> ActionResult:
+        """Record a reply, publish it, and succeed with a generated platform message id."""
+        reply = SimulatedReply(
+            id=action.id,
+            platform_message_id=f"sim-{new_id()}",
+            chat=dict(action.chat),
+            content=action.content,
+            segments=[dict(segment) for segment in action.segments],
+            reply_to=action.reply_to,
+            at_ms=now_ms(),
+        )
+        self.history.append(reply)
+        event = reply.describe()
+        if reply.reply_to is not None:
+            event["reply_to"] = reply.reply_to
+            message_id = self._message_ids.get(reply.reply_to)
+            if message_id is not None:
+                event["message_id"] = message_id
+            waiter = self._waiters.get(reply.reply_to)
+            if waiter is not None:
+                waiter.replies.append(reply)
+                waiter.arrived.set()
+        self._bus.publish(REPLY_TOPIC, event)
+        return ActionResult(success=True, platform_message_id=reply.platform_message_id)
+
+    @contextlib.contextmanager
+    def collect(self, platform_message_id: str) -> Iterator[_Waiter]:
+        """Collect the replies to one simulated message for as long as the block runs."""
+        waiter = _Waiter()
+        self._waiters[platform_message_id] = waiter
+        try:
+            yield waiter
+        finally:
+            self._waiters.pop(platform_message_id, None)
+            self._message_ids.pop(platform_message_id, None)
+
+    def name_message(self, platform_message_id: str, message_id: str) -> None:
+        """Remember which message id a simulated message got, for the replies' events."""
+        self._message_ids[platform_message_id] = message_id
+
+    async def close(self) -> None:
+        """Nothing to close: the simulator lives as long as the Master."""
+
+
+@dataclass(frozen=True, slots=True)
+class Simulation:
+    """The outcome of one simulated message."""
+
+    message_id: str
+    duplicate: bool
+    replies: list[SimulatedReply]
+
+
+class Simulator:
+    """Injects messages as the simulator driver and gathers the replies to them."""
+
+    def __init__(self, hub: Hub, peer: SimulatorPeer, session: DriverSession) -> None:
+        self._hub = hub
+        self.peer = peer
+        self.session = session
+
+    @classmethod
+    async def start(cls, hub: Hub) -> Simulator:
+        """Attach the simulator driver to the hub."""
+        peer = SimulatorPeer(hub.bus, hub.settings.simulator.history_limit)
+        session = await hub.drivers.attach(peer, PLATFORM, SELF_ID, NAME)
+        return cls(hub, peer, session)
+
+    async def stop(self) -> None:
+        """Detach the simulator driver."""
+        await self._hub.drivers.detach(self.session)
+
+    async def inject(
+        self,
+        content: str,
+        chat: ChatInfo | None = None,
+        sender: SenderInfo | None = None,
+        wait_ms: int = 0,
+        segments: list[dict[str, Any]] | None = None,
+        locale: str | None = None,
+    ) -> Simulation:
+        """Ingest one message and return the replies that arrive within `wait_ms`."""
+        sender = sender or DEFAULT_SENDER
+        # A private chat is the conversation with its sender, as on real platforms.
+        chat = chat or ChatInfo(type="private", id=sender.id, name=sender.name)
+        platform_message_id = f"sim-{new_id()}"
+        event = InboundEvent(
+            platform_message_id=platform_message_id,
+            chat=chat,
+            sender=sender,
+            content=content,
+            segments=segments or [{"type": "text", "data": {"text": content}}],
+            locale=locale,
+        )
+        with self.peer.collect(platform_message_id) as waiter:
+            result = await self._hub.ingest(self.session, event)
+            self.peer.name_message(platform_message_id, result.id)
+            if wait_ms > 0:
+                await _sleep_collecting(waiter, wait_ms / 1000)
+            return Simulation(result.id, result.duplicate, list(waiter.replies))
+
+
+async def _sleep_collecting(waiter: _Waiter, seconds: float) -> None:
+    """Wait out the window while replies accumulate in `waiter`."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await asyncio.Event().wait()
+
+
+SIMULATOR = web.AppKey("simulator", Simulator)
+
+
+async def simulator_context(app: web.Application) -> AsyncIterator[None]:
+    """Attach the simulator driver once the hub exists, and detach it at shutdown."""
+    hub = app[HUB]
+    if not hub.settings.simulator.enabled:
+        yield
+        return
+    simulator = await Simulator.start(hub)
+    app[SIMULATOR] = simulator
+    yield
+    await simulator.stop()

@@ -1,0 +1,187 @@
+"""/onebot/v11/ws over real sockets: handshake, tokens, roles, and frames good and bad."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aiohttp
+import pytest
+
+from kenkogo_master.transport.onebot_v11 import ONEBOT
+from tests.conftest import RunningMaster, StartMaster
+from tests.support.onebot_client import OneBotClient, connect_headers, refused, ws_url
+
+TOKEN = "onebot-secret"
+
+
+async def eventually(check: Any, timeout: float = 5) -> None:
+    """Wait until `check()` is true."""
+    async with asyncio.timeout(timeout):
+        while not check():
+            await asyncio.sleep(0.02)
+
+
+def onebot_drivers(master: RunningMaster) -> list[Any]:
+    return [s for s in master.hub.drivers.live() if s.platform == "qq"]
+
+
+async def test_a_universal_client_becomes_a_qq_driver_until_it_disconnects(
+    master: RunningMaster,
+) -> None:
+    client = await OneBotClient.connect(master.http, master.url, self_id=10001)
+    await eventually(lambda: len(onebot_drivers(master)) == 1)
+    session = onebot_drivers(master)[0]
+    assert session.self_id == "10001"
+    assert session.peer.transport == "onebot"
+    await client.close()
+    await eventually(lambda: not onebot_drivers(master))
+
+
+async def test_a_reconnecting_account_keeps_its_driver_id(master: RunningMaster) -> None:
+    first = await OneBotClient.connect(master.http, master.url, self_id=10001)
+    await eventually(lambda: len(onebot_drivers(master)) == 1)
+    driver_id = onebot_drivers(master)[0].id
+    await first.close()
+    await eventually(lambda: not onebot_drivers(master))
+    second = await OneBotClient.connect(master.http, master.url, self_id=10001)
+    await eventually(lambda: len(onebot_drivers(master)) == 1)
+    assert onebot_drivers(master)[0].id == driver_id
+    await second.close()
+
+
+@pytest.mark.parametrize(
+    ("headers", "query", "status", "code"),
+    [
+        ({}, "", 401, "unauthorized"),
+        ({"Authorization": "Bearer wrong-token"}, "", 403, "forbidden"),
+        ({}, "?access_token=wrong-token", 403, "forbidden"),
+        ({"Authorization": "Basic b25lYm90LXNlY3JldA=="}, "", 401, "unauthorized"),
+    ],
+)
+async def test_a_missing_or_wrong_token_is_refused_before_upgrading(
+    start_master: StartMaster, headers: dict[str, str], query: str, status: int, code: str
+) -> None:
+    master = await start_master(onebot__access_token=TOKEN)
+    got, body = await refused(master.http, master.url, {**connect_headers(), **headers}, query)
+    assert got == status
+    assert body["code"] == code
+    assert body["message"]
+    assert not onebot_drivers(master)
+
+
+async def test_the_token_is_accepted_in_the_header_or_the_query(
+    start_master: StartMaster,
+) -> None:
+    master = await start_master(onebot__access_token=TOKEN)
+    by_header = await OneBotClient.connect(master.http, master.url, self_id=1, token=TOKEN)
+    by_query = await OneBotClient.connect(
+        master.http, master.url, self_id=2, token=TOKEN, token_in_query=True
+    )
+    await eventually(lambda: {s.self_id for s in onebot_drivers(master)} == {"1", "2"})
+    await by_header.close()
+    await by_query.close()
+
+
+@pytest.mark.parametrize("role", ["API", "Event", "", None])
+async def test_only_the_universal_role_is_accepted(master: RunningMaster, role: str | None) -> None:
+    status, body = await refused(master.http, master.url, connect_headers(role=role))
+    assert status == 400
+    assert body["code"] == "invalid_payload"
+    assert "X-Client-Role" in body["message"]
+
+
+async def test_the_role_is_read_case_insensitively(master: RunningMaster) -> None:
+    ws = await master.http.ws_connect(ws_url(master.url), headers=connect_headers(role="universal"))
+    await eventually(lambda: len(onebot_drivers(master)) == 1)
+    await ws.close()
+
+
+@pytest.mark.parametrize("self_id", [None, "", "abc", "12x", "99999999999999999999999"])
+async def test_a_numeric_self_id_is_required(master: RunningMaster, self_id: str | None) -> None:
+    status, body = await refused(master.http, master.url, connect_headers(self_id=self_id))
+    assert status == 400
+    assert body["code"] == "invalid_payload"
+    assert "X-Self-ID" in body["message"]
+
+
+async def test_a_plain_http_request_is_answered_with_json(master: RunningMaster) -> None:
+    async with master.http.get(master.url + "/onebot/v11/ws", headers=connect_headers()) as resp:
+        assert resp.status == 400
+        assert (await resp.json())["code"] == "invalid_payload"
+
+
+async def test_garbage_frames_are_counted_and_the_connection_survives(
+    master: RunningMaster,
+) -> None:
+    client = await OneBotClient.connect(master.http, master.url)
+    counters = master.app[ONEBOT].counters
+    garbage = [
+        "not json at all",
+        "[1, 2, 3]",
+        '{"post_type": 5}',
+        '{"hello": "world"}',
+        '{"post_type": "message", "message_type": "group", "time": 1, "self_id": 10001}',
+        '{"post_type": "message", "message_type": "private", "time": 1, "self_id": 10001, '
+        '"message_id": 1, "user_id": "alice", "message": "hi"}',
+        '{"post_type": "message", "message_type": "private", "time": 1, "self_id": 10001, '
+        '"message_id": 1, "user_id": 5, "message": [{"type": 3}]}',
+        '{"post_type": "meta_event", "meta_event_type": "heartbeat", "time": 1, '
+        '"self_id": 10001, "interval": -5}',
+    ]
+    for text in garbage:
+        await client.send_raw(text)
+    await client.ws.send_bytes(b"\x00\x01binary")
+    await eventually(lambda: counters.malformed == len(garbage) + 1)
+    # Still connected and still heard: a good message after the garbage is ingested.
+    await client.private_message(42, "still here")
+    await eventually(lambda: counters.messages == 1)
+    assert not client.ws.closed
+    assert len(onebot_drivers(master)) == 1
+    await client.close()
+
+
+async def test_notices_requests_and_unknown_responses_are_ignored(master: RunningMaster) -> None:
+    client = await OneBotClient.connect(master.http, master.url)
+    counters = master.app[ONEBOT].counters
+    await client.send(
+        {"time": 1, "self_id": 10001, "post_type": "notice", "notice_type": "group_increase"}
+    )
+    await client.send({"time": 1, "self_id": 10001, "post_type": "request", "request_type": "x"})
+    await client.send({"status": "ok", "retcode": 0, "data": None, "echo": "nobody-asked"})
+    await eventually(lambda: counters.ignored == 2 and counters.unmatched == 1)
+    assert counters.malformed == 0
+    await client.close()
+
+
+async def test_heartbeats_and_lifecycle_events_are_accepted(master: RunningMaster) -> None:
+    client = await OneBotClient.connect(master.http, master.url)
+    counters = master.app[ONEBOT].counters
+    for _ in range(3):
+        await client.heartbeat(interval_ms=5000)
+    await client.lifecycle("enable")
+    await eventually(lambda: counters.frames == 5)  # the connect lifecycle, 3 beats, enable
+    assert counters.malformed == 0 and counters.ignored == 0
+    await client.close()
+
+
+async def test_shutdown_closes_open_connections(start_master: StartMaster) -> None:
+    master = await start_master()
+    client = await OneBotClient.connect(master.http, master.url)
+    await eventually(lambda: len(onebot_drivers(master)) == 1)
+    from tests.conftest import stop_master
+
+    async with asyncio.timeout(10):
+        await stop_master(master)
+        await client.closed.wait()
+
+
+async def test_an_oversized_frame_closes_only_that_connection(master: RunningMaster) -> None:
+    big = await OneBotClient.connect(master.http, master.url, self_id=1)
+    small = await OneBotClient.connect(master.http, master.url, self_id=2)
+    with pytest.raises((aiohttp.ClientError, ConnectionError)):
+        await big.send_raw("x" * (5 * 1024 * 1024))
+        await big.closed.wait()
+        await big.send_raw("{}")
+    await eventually(lambda: {s.self_id for s in onebot_drivers(master)} == {"2"})
+    await small.close()
