@@ -7,9 +7,17 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 ENV_PREFIX = "KENKOGO_"
 
@@ -127,6 +135,68 @@ class LoggingSettings(Section):
         return value.upper() if isinstance(value, str) else value
 
 
+def _zone(value: str) -> str:
+    """Refuse a time zone name the zone database does not know."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}") from None
+    return value
+
+
+RetentionDays = Annotated[float, Field(gt=0, le=36_500)]
+
+
+class StatsSettings(Section):
+    """Statistics: counted in memory, written to per-minute, hour and day buckets."""
+
+    enabled: bool = True
+    # Counters reach SQL this often; the hot path never writes SQL itself.
+    flush_interval: Annotated[float, Field(gt=0, le=60)] = 1.0
+    # Days and hours of the buckets begin at midnight and on the hour in this zone.
+    timezone: Annotated[str, AfterValidator(_zone)] = "UTC"
+    minute_retention_days: RetentionDays = 7
+    hour_retention_days: RetentionDays = 90
+    day_retention_days: RetentionDays = 1095
+    # Machine and process samples for /api/v1/system and the event stream.
+    system_interval: Annotated[float, Field(gt=0, le=3600)] = 2.0
+
+
+class TraceSettings(Section):
+    """Message traces: OpenTelemetry spans exported to SQL in batches."""
+
+    enabled: bool = True
+    # Share of messages traced when the driver sent no sampled traceparent. A traced message
+    # costs about 200 us of CPU in the OpenTelemetry SDK (six spans), an untraced one nothing;
+    # 1 % keeps the throughput target, and a driver's sampled traceparent is always traced.
+    sample_ratio: Annotated[float, Field(ge=0, le=1)] = 0.01
+    retention_days: RetentionDays = 7
+    batch_size: int = Field(512, ge=1, le=100_000)
+    batch_delay_ms: float = Field(1000, gt=0, le=60_000)
+    queue_limit: int = Field(8192, ge=1, le=1_000_000)
+    # A message trace still open after this long (no reply came) is closed and forgotten.
+    open_seconds: PositiveSeconds = 300.0
+    # Also send spans over OTLP/HTTP, e.g. "http://collector:4318/v1/traces".
+    otlp_endpoint: str | None = None
+
+
+class MetricsSettings(Section):
+    """Prometheus text at /metrics."""
+
+    enabled: bool = True
+    # When set, scrapers must send `Authorization: Bearer <token>`.
+    token: str | None = Field(None, min_length=8)
+
+
+class EventStreamSettings(Section):
+    """The live event stream at /api/v1/events."""
+
+    # A comment line this often keeps proxies from closing an idle stream.
+    keepalive: PositiveSeconds = 15.0
+    # Events queued per reader at most; a reader that falls this far behind is cut off.
+    reader_queue_limit: int = Field(1000, ge=10, le=1_000_000)
+
+
 class Settings(Section):
     """All configuration of one Master process."""
 
@@ -140,6 +210,10 @@ class Settings(Section):
     limits: LimitSettings = LimitSettings()
     i18n: I18nSettings = I18nSettings()
     logging: LoggingSettings = LoggingSettings()
+    stats: StatsSettings = StatsSettings()
+    traces: TraceSettings = TraceSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    events: EventStreamSettings = EventStreamSettings()
 
 
 class SettingsError(Exception):
