@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import aiohttp
 import pytest
+from sqlalchemy import text
 
+from kenkogo_master.keys import ENGINE
 from kenkogo_master.transport.onebot_v11 import ONEBOT
 from tests.conftest import RunningMaster, StartMaster
 from tests.support.onebot_client import OneBotClient, connect_headers, refused, ws_url
@@ -24,6 +27,45 @@ async def eventually(check: Any, timeout: float = 5) -> None:
 
 def onebot_drivers(master: RunningMaster) -> list[Any]:
     return [s for s in master.hub.drivers.live() if s.platform == "qq"]
+
+
+async def stored(master: RunningMaster, platform_message_id: str) -> Any:
+    """Return the messages row a OneBot message_id was stored as, or None."""
+    query = text("SELECT * FROM messages WHERE platform_message_id = :pmid")
+    async with master.app[ENGINE].connect() as conn:
+        return (await conn.execute(query, {"pmid": platform_message_id})).one_or_none()
+
+
+async def test_group_and_private_messages_in_both_formats_are_stored(
+    master: RunningMaster,
+) -> None:
+    client = await OneBotClient.connect(master.http, master.url, self_id=10001)
+    counters = master.app[ONEBOT].counters
+    await client.group_message(
+        123456, 42, "[CQ:face,id=14]早 &amp; [CQ:at,qq=all]", message_id=1001, card="Ali"
+    )
+    await client.private_message(
+        42,
+        [{"type": "text", "data": {"text": "hi "}}, {"type": "image", "data": {"file": "a"}}],
+        message_id="m-2",
+        nickname="Bob",
+    )
+    await eventually(lambda: counters.messages == 2)
+    group = await stored(master, "1001")
+    assert (group.platform, group.chat_type, group.chat_id) == ("qq", "group", "123456")
+    assert (group.sender_id, group.sender_name) == ("42", "Ali")
+    assert group.content == "早 & "
+    segments = group.segments if isinstance(group.segments, list) else json.loads(group.segments)
+    assert segments == [
+        {"type": "face", "data": {"id": "14"}},
+        {"type": "text", "data": {"text": "早 & "}},
+        {"type": "at", "data": {"qq": "all"}},
+    ]
+    private = await stored(master, "m-2")
+    assert (private.chat_type, private.chat_id, private.sender_name) == ("private", "42", "Bob")
+    assert private.content == "hi "
+    assert private.driver_id == onebot_drivers(master)[0].id
+    await client.close()
 
 
 async def test_a_universal_client_becomes_a_qq_driver_until_it_disconnects(
@@ -129,8 +171,8 @@ async def test_garbage_frames_are_counted_and_the_connection_survives(
         '{"post_type": "meta_event", "meta_event_type": "heartbeat", "time": 1, '
         '"self_id": 10001, "interval": -5}',
     ]
-    for text in garbage:
-        await client.send_raw(text)
+    for frame in garbage:
+        await client.send_raw(frame)
     await client.ws.send_bytes(b"\x00\x01binary")
     await eventually(lambda: counters.malformed == len(garbage) + 1)
     # Still connected and still heard: a good message after the garbage is ingested.
@@ -151,6 +193,17 @@ async def test_notices_requests_and_unknown_responses_are_ignored(master: Runnin
     await client.send({"status": "ok", "retcode": 0, "data": None, "echo": "nobody-asked"})
     await eventually(lambda: counters.ignored == 2 and counters.unmatched == 1)
     assert counters.malformed == 0
+    await client.close()
+
+
+async def test_heartbeats_keep_the_driver_alive(master: RunningMaster) -> None:
+    client = await OneBotClient.connect(master.http, master.url)
+    await eventually(lambda: len(onebot_drivers(master)) == 1)
+    session = onebot_drivers(master)[0]
+    await asyncio.sleep(0.05)
+    before = session.last_seen
+    await client.heartbeat(interval_ms=5000)
+    await eventually(lambda: session.last_seen > before)
     await client.close()
 
 
