@@ -18,9 +18,23 @@ class SioApp:
         self.states: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.errors: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.disconnected = asyncio.Event()
-        self.client.on("state", self.states.put_nowait, namespace="/app")
-        self.client.on("error", self.errors.put_nowait, namespace="/app")
-        self.client.on("disconnect", self.disconnected.set, namespace="/app")
+        # what arrived, in order: "state", "error", "disconnect" and, from `emit_logged`, acks
+        self.timeline: list[str] = []
+        self.client.on("state", self._on_state, namespace="/app")
+        self.client.on("error", self._on_error, namespace="/app")
+        self.client.on("disconnect", self._on_disconnect, namespace="/app")
+
+    def _on_state(self, data: dict[str, Any]) -> None:
+        self.timeline.append("state")
+        self.states.put_nowait(data)
+
+    def _on_error(self, data: dict[str, Any]) -> None:
+        self.timeline.append("error")
+        self.errors.put_nowait(data)
+
+    def _on_disconnect(self, *_: Any) -> None:
+        self.timeline.append("disconnect")
+        self.disconnected.set()
 
     async def connect(self, auth: dict[str, Any] | None = None) -> SioApp:
         """Connect to /app over WebSocket."""
@@ -40,6 +54,25 @@ class SioApp:
         )
         return result
 
+    async def emit_logged(self, event: str, data: Any = None) -> Any:
+        """Emit an event and return its ack, noting the ack's arrival in `timeline`."""
+        answered: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+        def on_ack(*args: Any) -> None:
+            self.timeline.append(f"ack:{event}")
+            answered.set_result(args[0] if args else None)
+
+        await self.client.emit(event, data, namespace="/app", callback=on_ack)
+        return await asyncio.wait_for(answered, 5)
+
+    async def next_error(self, timeout: float = 5) -> dict[str, Any]:
+        """Wait for the next `error` event."""
+        return await asyncio.wait_for(self.errors.get(), timeout)
+
+    async def wait_disconnected(self, timeout: float = 5) -> None:
+        """Wait until the Master has closed the connection."""
+        await asyncio.wait_for(self.disconnected.wait(), timeout)
+
     async def next_state(self, timeout: float = 5) -> dict[str, Any]:
         """Wait for the next `state` event."""
         return await asyncio.wait_for(self.states.get(), timeout)
@@ -47,6 +80,11 @@ class SioApp:
     async def close(self) -> None:
         """Disconnect."""
         await self.client.disconnect()
+
+    @property
+    def connected(self) -> bool:
+        """Tell whether the connection to /app is still up."""
+        return bool(self.client.connected) and not self.disconnected.is_set()
 
 
 class WsApp:
@@ -89,6 +127,18 @@ class WsApp:
                 frame = await self.recv(timeout)
                 if frame["type"] == frame_type:
                     return frame
+
+    async def closed(self, timeout: float = 5) -> aiohttp.WSMessage:
+        """Read until the Master closes the socket; return the close message."""
+        async with asyncio.timeout(timeout):
+            while True:
+                message = await self.ws.receive()
+                if message.type in (
+                    aiohttp.WSMsgType.CLOSE,
+                    aiohttp.WSMsgType.CLOSING,
+                    aiohttp.WSMsgType.CLOSED,
+                ):
+                    return message
 
     async def close(self) -> None:
         """Close the socket."""
