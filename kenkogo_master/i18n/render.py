@@ -16,7 +16,7 @@ from kenkogo_master.i18n.catalogs import (
     split_plural_key,
 )
 from kenkogo_master.i18n.formats import Formatted, Number, ParamError, format_param, whole
-from kenkogo_master.i18n.locale import fallback_chain, normalize
+from kenkogo_master.i18n.locale import fallback_chain, normalize, parents
 
 # `{{` and `}}` are literal braces; `{name}` is a placeholder; any other brace is literal text.
 _TOKEN = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -63,6 +63,30 @@ def parse_template(text: str) -> Parsed:
     if any(literal) or not parts:
         parts.append("".join(literal))
     return tuple(parts)
+
+
+def placeholders(text: str) -> set[str]:
+    """Return the names of a text's `{name}` placeholders."""
+    return {part.name for part in parse_template(text) if isinstance(part, Placeholder)}
+
+
+def stray_brace(text: str) -> int | None:
+    """Return the offset of the first brace that is neither `{{`, `}}` nor part of `{name}`."""
+    position = 0
+    for match in _TOKEN.finditer(text):
+        found = _first_brace(text, position, match.start())
+        if found is not None:
+            return found
+        position = match.end()
+    return _first_brace(text, position, len(text))
+
+
+def _first_brace(text: str, start: int, end: int) -> int | None:
+    """Return the offset of the first `{` or `}` in text[start:end], or None."""
+    for offset in range(start, end):
+        if text[offset] in "{}":
+            return offset
+    return None
 
 
 @dataclass(frozen=True)
@@ -118,26 +142,63 @@ class Translator:
         self._catalogs = catalogs
         self._overrides: dict[str, dict[str, str]] = {}
         self._resolved: dict[str, dict[str, tuple[_Candidate, ...]]] = {}
-        self._tags: dict[str, str] = {}
+        self._tags: dict[str, str | None] = {}
+        self._added: set[str] = set()
         self._babel: dict[str, Locale] = {}
         self._rules: dict[str, PluralRule] = {}
 
     # -- locales -----------------------------------------------------------------------------
 
-    def resolve_locale(self, tag: str | None) -> str:
-        """Return the normalized locale for a peer's tag, or the default for none or garbage."""
+    def normalize_tag(self, tag: str | None) -> str | None:
+        """Return the normalized locale for a peer's tag, or None for none or garbage; memoized."""
         if not tag:
-            return self.default_locale
-        locale = self._tags.get(tag)
-        if locale is None:
-            if len(self._tags) >= _TAG_MEMO_LIMIT:
-                self._tags.clear()
-            locale = self._tags[tag] = normalize(tag) or self.default_locale
+            return None
+        try:
+            return self._tags[tag]
+        except KeyError:
+            pass
+        if len(self._tags) >= _TAG_MEMO_LIMIT:
+            self._tags.clear()
+        locale = self._tags[tag] = normalize(tag)
         return locale
 
+    def resolve_locale(self, tag: str | None) -> str:
+        """Return the normalized locale for a peer's tag, or the default for none or garbage."""
+        return self.normalize_tag(tag) or self.default_locale
+
     def locales(self) -> list[str]:
-        """Return every locale that has a catalog or an override, sorted."""
-        return sorted(set(self._catalogs.locales) | set(self._overrides))
+        """Return every locale that has a catalog, an override or was added, sorted."""
+        return sorted(set(self._catalogs.locales) | set(self._overrides) | self._added)
+
+    def add_locale(self, locale: str) -> str:
+        """Offer a locale without a catalog (its texts fall back); return it normalized."""
+        normalized = normalize(locale)
+        if normalized is None:
+            raise ValueError(f"{locale!r} is not a locale")
+        self._added.add(normalized)
+        return normalized
+
+    def remove_locale(self, locale: str) -> None:
+        """Stop offering an added locale and drop its overrides (catalog locales stay)."""
+        self._added.discard(locale)
+        if self._overrides.pop(locale, None) is not None:
+            self._resolved.clear()
+
+    def has_catalog(self, locale: str) -> bool:
+        """Return whether a locale has a catalog of its own."""
+        return self._catalogs.get(locale) is not None
+
+    def best_locale(self, wanted: Iterable[str]) -> str | None:
+        """Return the first normalized locale whose own chain reaches one this translator offers."""
+        offered = set(self.locales())
+        for locale in wanted:
+            if any(step in offered for step in parents(locale)):
+                return locale
+        return None
+
+    def plural_count(self, locale: str) -> int:
+        """Return how many plural forms a locale has."""
+        return self._rule(locale).count
 
     @property
     def catalogs(self) -> Catalogs:
