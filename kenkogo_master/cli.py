@@ -44,6 +44,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="target revision: head (default), base, or an id",
     )
     migrate.add_argument("--down", action="store_true", help="downgrade to the revision")
+    catalogs = commands.add_parser(
+        "compile-catalogs", help="compile the message catalogs (.po to .mo) that are stale"
+    )
+    catalogs.add_argument("--force", action="store_true", help="compile every catalog")
+    catalogs.add_argument(
+        "--locales-dir",
+        type=Path,
+        default=None,
+        help="catalog tree (default: [i18n] locales_dir, else the one shipped)",
+    )
     return parser
 
 
@@ -55,11 +65,27 @@ def _load(config: Path) -> Settings:
         raise SystemExit(EXIT_CONFIG) from None
 
 
+def _check_texts(settings: Settings) -> None:
+    """Compile and load the catalogs before serving, so a broken one stops start-up in one line."""
+    from kenkogo_master.i18n.catalogs import CatalogError
+    from kenkogo_master.i18n.service import load_texts
+
+    try:
+        load_texts(settings.i18n)
+    except CatalogError as exc:
+        print(f"catalog error: {exc}", file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG) from None
+    except ValueError as exc:
+        print(f"configuration error: i18n.default_locale: {exc}", file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG) from None
+
+
 def serve(settings: Settings) -> int:
     """Run the Master until it is stopped."""
     from kenkogo_master.app import create_app
     from kenkogo_master.observability.logs import setup_logging
 
+    _check_texts(settings)
     settings.storage.data_dir.mkdir(parents=True, exist_ok=True)
     setup_logging(settings.logging, settings.storage.data_dir)
     log.info(
@@ -110,4 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = _load(args.config)
     if args.command == "migrate":
         return migrate_command(settings, args.revision, args.down)
+    if args.command == "compile-catalogs":
+        from kenkogo_master.i18n.catalogs import compile_command
+
+        return compile_command(args.locales_dir or settings.i18n.locales_dir, force=args.force)
     return serve(settings)
