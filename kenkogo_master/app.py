@@ -8,7 +8,13 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
-from kenkogo_master.api import routes_apps, routes_health, routes_simulate, routes_tokens
+from kenkogo_master.api import (
+    routes_apps,
+    routes_health,
+    routes_i18n,
+    routes_simulate,
+    routes_tokens,
+)
 from kenkogo_master.api.auth import auth_middleware
 from kenkogo_master.api.bootstrap import ensure_admin_token
 from kenkogo_master.api.errors import error_middleware
@@ -19,11 +25,13 @@ from kenkogo_master.hub.hub import Hub
 from kenkogo_master.hub.ingest import Ingest
 from kenkogo_master.hub.lifecycle import AppLifecycle
 from kenkogo_master.i18n.locale import normalize as normalize_locale
-from kenkogo_master.i18n.service import load_texts
+from kenkogo_master.i18n.service import I18n, load_texts
+from kenkogo_master.ids import now_ms
 from kenkogo_master.keys import (
     APP_RECORDS,
     ENGINE,
     HUB,
+    I18N,
     SETTINGS,
     SIO,
     STARTED_AT,
@@ -36,6 +44,7 @@ from kenkogo_master.store import migrate
 from kenkogo_master.store.app_records import AppRecords
 from kenkogo_master.store.db import create_engine
 from kenkogo_master.store.driver_records import DriverRecords
+from kenkogo_master.store.i18n_records import I18nRecords
 from kenkogo_master.store.message_records import MessageRecords
 from kenkogo_master.store.tokens import TokenStore
 from kenkogo_master.store.writer import Writer
@@ -84,10 +93,19 @@ async def _api_tokens(app: web.Application) -> AsyncIterator[None]:
     await usage.stop()
 
 
+async def _i18n(app: web.Application) -> AsyncIterator[None]:
+    """Load the catalogs, seed the texts table, load overrides and chat locales into memory."""
+    texts = load_texts(app[SETTINGS].i18n)
+    i18n = I18n(texts, I18nRecords(app[ENGINE], app[WRITER]), now_ms)
+    await i18n.start()
+    app[I18N] = i18n
+    yield
+
+
 async def _hub(app: web.Application) -> AsyncIterator[None]:
     """Build the hub and start the app lifecycle."""
     settings = app[SETTINGS]
-    texts = load_texts(settings.i18n)
+    texts = app[I18N].translator
     bus = EventBus()
     apps = AppLifecycle(settings.apps, app[APP_RECORDS], bus, texts, normalize_locale)
     drivers = DriverRegistry(DriverRecords(app[ENGINE], app[WRITER]), bus)
@@ -116,7 +134,7 @@ def create_app(settings: Settings) -> web.Application:
     )
     app[SETTINGS] = settings
     app[STARTED_AT] = time.monotonic()
-    app.cleanup_ctx.extend([_database, _api_tokens, _hub])
+    app.cleanup_ctx.extend([_database, _api_tokens, _i18n, _hub])
     app.cleanup_ctx.append(simulator_context)  # a driver, so it needs the hub
     # Routes are fixed before start-up; the namespaces that need the hub join once it exists.
     sio = create_sio_server(settings)
@@ -125,6 +143,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/ws", _raw_websocket)
     app.router.add_routes(routes_health.routes)
     app.router.add_routes(routes_apps.routes)
+    app.router.add_routes(routes_i18n.routes)
     app.router.add_routes(routes_tokens.routes)
     app.router.add_routes(routes_simulate.routes)
     onebot_v11.setup(app)

@@ -7,6 +7,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from kenkogo_master.hub.hub import Hub
+from kenkogo_master.i18n.service import I18n
 from kenkogo_master.settings import Settings
 from kenkogo_master.store.app_records import AppRecords
 from kenkogo_master.store.tokens import TokenStore
@@ -18,5 +19,6 @@ WRITER = web.AppKey("writer", Writer)
 APP_RECORDS = web.AppKey("app_records", AppRecords)
 TOKENS = web.AppKey("tokens", TokenStore)
 HUB = web.AppKey("hub", Hub)
+I18N = web.AppKey("i18n", I18n)
 STARTED_AT = web.AppKey("started_at", float)
 SIO = web.AppKey("sio", socketio.AsyncServer)

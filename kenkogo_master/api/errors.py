@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from kenkogo_master.errors import ErrorCode, HubError
 from kenkogo_master.hub.hub import Hub
-from kenkogo_master.keys import HUB
+from kenkogo_master.keys import HUB, I18N
 from kenkogo_master.protocol import codec
 from kenkogo_master.transport.app_events import describe_validation
 
@@ -42,11 +42,11 @@ _HTTP_CODES = {
 
 
 def request_locale(request: web.Request) -> str | None:
-    """Return the caller's preferred language from Accept-Language, if any."""
-    header = request.headers.get("Accept-Language")
-    if not header:
+    """Return the offered locale that best fits the caller's Accept-Language, if any."""
+    i18n = request.app.get(I18N)
+    if i18n is None:
         return None
-    return header.split(",", 1)[0].split(";", 1)[0].strip() or None
+    return i18n.request_locale(request.headers.get("Accept-Language"))
 
 
 def error_response(hub: Hub, request: web.Request, error: HubError) -> web.Response:

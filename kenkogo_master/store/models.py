@@ -200,3 +200,7 @@ class ReplyRow(Base):
     error_message: Mapped[str | None] = mapped_column(Text)
     created_ms: Mapped[int] = mapped_column(BigInteger)
     done_ms: Mapped[int | None] = mapped_column(BigInteger)
+
+
+# Tables kept in their own modules register on Base when imported; alembic must see them all.
+from kenkogo_master.store import i18n_models  # noqa: E402, F401
