@@ -1,0 +1,49 @@
+"""A smoke run of the benchmark harness against the two reference relays, so that it cannot rot."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.timeout(240)
+def test_quick_run_measures_every_scenario_on_both_relays(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "bench" / "run.py"),
+            "--quick",
+            "--systems",
+            "py-relay",
+            "node-relay",
+            "--results",
+            str(tmp_path),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=220,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    (written,) = tmp_path.glob("quick-*.json")
+    document = json.loads(written.read_text())
+    assert document["unavailable"] == {}
+    assert {(r["system"], r["scenario"]) for r in document["runs"] if r["ok"]} == {
+        (system, scenario)
+        for system in ("py-relay", "node-relay")
+        for scenario in ("saturation", "light", "batches", "fleet", "ingest")
+    }
+    for system in ("py-relay", "node-relay"):
+        medians = document["medians"][system]
+        assert medians["saturation"] > 0
+        assert medians["fleet connects"] > 0
+        assert 0 < medians["light p50"] <= medians["light p99"]
+    assert document["ratios_to_py-relay"]["py-relay"]["saturation"] == 1.0
+    assert "node-relay" in done.stdout.splitlines()[0]
