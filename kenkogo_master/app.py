@@ -10,28 +10,31 @@ from aiohttp import web
 
 from kenkogo_master.api import (
     routes_apps,
+    routes_driver_tokens,
     routes_health,
     routes_i18n,
+    routes_messages,
     routes_simulate,
     routes_tokens,
 )
 from kenkogo_master.api.auth import auth_middleware
 from kenkogo_master.api.bootstrap import ensure_admin_token
 from kenkogo_master.api.errors import error_middleware
-from kenkogo_master.hub.drivers import DriverRegistry
 from kenkogo_master.hub.events import EventBus
 from kenkogo_master.hub.flow import MessageFlow
 from kenkogo_master.hub.hub import Hub
-from kenkogo_master.hub.ingest import Ingest
 from kenkogo_master.hub.lifecycle import AppLifecycle
+from kenkogo_master.hub.replies import translator_renderer
 from kenkogo_master.i18n.locale import normalize as normalize_locale
 from kenkogo_master.i18n.service import I18n, load_texts
 from kenkogo_master.ids import now_ms
 from kenkogo_master.keys import (
     APP_RECORDS,
+    DRIVER_TOKENS,
     ENGINE,
     HUB,
     I18N,
+    MESSAGES,
     SETTINGS,
     SIO,
     STARTED_AT,
@@ -44,6 +47,7 @@ from kenkogo_master.store import migrate
 from kenkogo_master.store.app_records import AppRecords
 from kenkogo_master.store.db import create_engine
 from kenkogo_master.store.driver_records import DriverRecords
+from kenkogo_master.store.driver_tokens import DriverTokenStore
 from kenkogo_master.store.i18n_records import I18nRecords
 from kenkogo_master.store.message_records import MessageRecords
 from kenkogo_master.store.tokens import TokenStore
@@ -52,6 +56,7 @@ from kenkogo_master.transport import onebot_v11
 from kenkogo_master.transport.raw_ws import RawWebSocketEndpoint
 from kenkogo_master.transport.simulator import simulator_context
 from kenkogo_master.transport.sio_apps import AppNamespace
+from kenkogo_master.transport.sio_drivers import DriverNamespace
 from kenkogo_master.transport.sio_server import create_sio_server
 
 log = logging.getLogger(__name__)
@@ -108,17 +113,32 @@ async def _hub(app: web.Application) -> AsyncIterator[None]:
     texts = app[I18N].translator
     bus = EventBus()
     apps = AppLifecycle(settings.apps, app[APP_RECORDS], bus, texts, normalize_locale)
-    drivers = DriverRegistry(DriverRecords(app[ENGINE], app[WRITER]), bus)
-    messages = MessageRecords(app[ENGINE], app[WRITER])
-    ingest = Ingest(messages, lambda message: None, normalize_locale)
-    flow = MessageFlow(drivers=drivers, ingest=ingest)
+    flow = MessageFlow.build(
+        settings,
+        apps,
+        bus,
+        texts,
+        DriverRecords(app[ENGINE], app[WRITER]),
+        MessageRecords(app[ENGINE], app[WRITER]),
+        app[I18N].chat_locale,
+        translator_renderer(texts),
+    )
     hub = Hub(settings=settings, apps=apps, bus=bus, texts=texts, flow=flow)
     app[HUB] = hub
     await apps.start()
-    await drivers.load()
+    interrupted = await flow.start()
+    if interrupted:
+        log.info("marked %d messages of an earlier run as interrupted", interrupted)
     app[SIO].register_namespace(AppNamespace(hub))
+    driver_tokens = DriverTokenStore(app[ENGINE], settings.drivers.tokens)
+    await driver_tokens.load()
+    app[DRIVER_TOKENS] = driver_tokens
+    app[MESSAGES] = flow.records
+    app[SIO].register_namespace(DriverNamespace(hub, driver_tokens))
     yield
+    flow.close()  # before the apps go, so that their in-flight messages are not redelivered
     await apps.stop()
+    await flow.stop()
 
 
 async def _raw_websocket(request: web.Request) -> web.StreamResponse:
@@ -143,6 +163,8 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/ws", _raw_websocket)
     app.router.add_routes(routes_health.routes)
     app.router.add_routes(routes_apps.routes)
+    app.router.add_routes(routes_messages.routes)
+    app.router.add_routes(routes_driver_tokens.routes)
     app.router.add_routes(routes_i18n.routes)
     app.router.add_routes(routes_tokens.routes)
     app.router.add_routes(routes_simulate.routes)

@@ -10,6 +10,8 @@ from kenkogo_master.hub.hub import Hub
 from kenkogo_master.i18n.service import I18n
 from kenkogo_master.settings import Settings
 from kenkogo_master.store.app_records import AppRecords
+from kenkogo_master.store.driver_tokens import DriverTokenStore
+from kenkogo_master.store.message_records import MessageRecords
 from kenkogo_master.store.tokens import TokenStore
 from kenkogo_master.store.writer import Writer
 
@@ -19,6 +21,8 @@ WRITER = web.AppKey("writer", Writer)
 APP_RECORDS = web.AppKey("app_records", AppRecords)
 TOKENS = web.AppKey("tokens", TokenStore)
 HUB = web.AppKey("hub", Hub)
+MESSAGES = web.AppKey("messages", MessageRecords)
+DRIVER_TOKENS = web.AppKey("driver_tokens", DriverTokenStore)
 I18N = web.AppKey("i18n", I18n)
 STARTED_AT = web.AppKey("started_at", float)
 SIO = web.AppKey("sio", socketio.AsyncServer)

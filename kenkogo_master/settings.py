@@ -69,6 +69,8 @@ class DriverSettings(Section):
     # How long a reply waits for its driver to come back before it fails visibly.
     reply_wait: PositiveSeconds = 30.0
     reply_queue_limit: int = Field(1000, ge=1)
+    # An `action` a driver has not answered within this long counts as failed.
+    action_timeout: PositiveSeconds = 10.0
 
 
 class OneBotSettings(Section):

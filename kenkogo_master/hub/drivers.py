@@ -101,12 +101,18 @@ class DriverRegistry:
         self._records = records
         self._bus = bus
         self._ids: dict[tuple[str, str], str] = {}
+        self._known: set[str] = set()
         self._live: dict[str, DriverSession] = {}
         self._attach_listeners: list[DriverListener] = []
 
     async def load(self) -> None:
         """Read the known identities, so reconnecting drivers get their ids back."""
         self._ids = await self._records.identities()
+        self._known = set(self._ids.values())
+
+    def known(self, driver_id: str) -> bool:
+        """Tell whether a driver id was ever attached (now or in an earlier run)."""
+        return driver_id in self._known
 
     def on_attach(self, listener: DriverListener) -> None:
         """Call `listener(session)` whenever a driver attaches."""
@@ -139,6 +145,7 @@ class DriverRegistry:
                 }
             )
             self._ids[(platform, self_id)] = driver_id
+            self._known.add(driver_id)
         else:
             await self._records.seen(driver_id, name, peer.transport, peer.remote, locale, at_ms)
         session = DriverSession(driver_id, platform, self_id, name, peer, locale, at_ms)
@@ -172,6 +179,14 @@ class DriverRegistry:
     def live(self) -> list[DriverSession]:
         """Return every attached driver."""
         return list(self._live.values())
+
+    async def listing(self) -> list[dict[str, Any]]:
+        """Return every known driver, live ones with their connection, most recent first."""
+        items = []
+        for row in await self._records.all():
+            live = self._live.get(row["id"])
+            items.append(live.describe() if live is not None else {**row, "live": False})
+        return items
 
     def of_platform(self, platform: str) -> DriverSession | None:
         """Return the most recently attached live driver of a platform."""

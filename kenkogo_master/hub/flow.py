@@ -5,7 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kenkogo_master.hub.drivers import DriverRegistry
-from kenkogo_master.hub.ingest import Ingest
+from kenkogo_master.hub.events import EventBus
+from kenkogo_master.hub.ingest import ChatLocale, Ingest, tag_locale
+from kenkogo_master.hub.lifecycle import AppLifecycle
+from kenkogo_master.hub.messages import InboundMessage
+from kenkogo_master.hub.notices import Notifier
+from kenkogo_master.hub.ports import Texts
+from kenkogo_master.hub.recorder import Recorder
+from kenkogo_master.hub.replies import Replies, TemplateRenderer, no_templates
+from kenkogo_master.hub.scheduler import Scheduler
+from kenkogo_master.ids import now_ms
+from kenkogo_master.settings import Settings
+from kenkogo_master.store.driver_records import DriverRecords
+from kenkogo_master.store.message_records import MessageRecords
 
 
 @dataclass(slots=True)
@@ -14,3 +26,53 @@ class MessageFlow:
 
     drivers: DriverRegistry
     ingest: Ingest
+    scheduler: Scheduler
+    replies: Replies
+    records: MessageRecords
+    recorder: Recorder
+    notifier: Notifier
+
+    @classmethod
+    def build(
+        cls,
+        settings: Settings,
+        apps: AppLifecycle,
+        bus: EventBus,
+        texts: Texts,
+        drivers: DriverRecords,
+        records: MessageRecords,
+        chat_locale: ChatLocale = tag_locale,
+        render: TemplateRenderer = no_templates,
+    ) -> MessageFlow:
+        """Wire the parts; `start` must follow."""
+        registry = DriverRegistry(drivers, bus)
+        notifier = Notifier(texts)
+        recorder = Recorder(records)
+        scheduler = Scheduler(settings.apps, apps.registry, recorder, notifier)
+        replies = Replies(settings.drivers, registry, records, notifier, bus, render)
+        scheduler.on_reply = replies.reply_text
+        apps.on_transition(scheduler.on_transition)
+
+        def dispatch(message: InboundMessage) -> None:
+            replies.remember(message)
+            scheduler.dispatch(message)
+
+        ingest = Ingest(records, dispatch, chat_locale)
+        return cls(registry, ingest, scheduler, replies, records, recorder, notifier)
+
+    async def start(self) -> int:
+        """Load driver ids, close what an earlier run left open, start recording; return that."""
+        await self.drivers.load()
+        interrupted = await self.records.close_stale(now_ms())
+        self.recorder.start()
+        return interrupted
+
+    def close(self) -> None:
+        """Stop scheduling (before the apps are disconnected, so nothing is redelivered)."""
+        self.scheduler.close()
+
+    async def stop(self) -> None:
+        """Finish replies and rows, after `close` and after the apps have gone."""
+        await self.replies.stop()
+        await self.notifier.drain()
+        await self.recorder.stop()

@@ -12,6 +12,8 @@ from kenkogo_master.hub.flow import MessageFlow
 from kenkogo_master.hub.ingest import IngestResult
 from kenkogo_master.hub.lifecycle import AppLifecycle
 from kenkogo_master.hub.ports import Texts
+from kenkogo_master.hub.replies import Replies
+from kenkogo_master.hub.scheduler import Scheduler
 from kenkogo_master.protocol.drivers import InboundEvent
 from kenkogo_master.settings import Settings
 
@@ -47,6 +49,16 @@ class Hub:
     def drivers(self) -> DriverRegistry:
         """Return the live driver registry."""
         return self._flow().drivers
+
+    @property
+    def replies(self) -> Replies:
+        """Return the replies service."""
+        return self._flow().replies
+
+    @property
+    def scheduler(self) -> Scheduler:
+        """Return the scheduler."""
+        return self._flow().scheduler
 
     async def ingest(self, driver: DriverSession, event: InboundEvent) -> IngestResult:
         """Store one inbound event (after its group commit) and schedule it; raise HubError."""

@@ -24,7 +24,13 @@ DEDUPE_MEMORY = 100_000
 
 Key = tuple[str, str]
 Dispatch = Callable[[InboundMessage], None]
-NormalizeLocale = Callable[[str], str | None]
+# (platform, chat id, the event's locale tag, the driver's) -> the locale to speak to the chat in
+ChatLocale = Callable[[str, str, str | None, str | None], str | None]
+
+
+def tag_locale(platform: str, chat_id: str, event: str | None, driver: str | None) -> str | None:
+    """Use the event's locale tag, else the driver's, as given: the resolver without i18n."""
+    return event or driver
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,11 +54,11 @@ class Ingest:
         self,
         records: MessageRecords,
         dispatch: Dispatch,
-        normalize_locale: NormalizeLocale = lambda tag: tag,
+        chat_locale: ChatLocale = tag_locale,
     ) -> None:
         self._records = records
         self._dispatch = dispatch
-        self._normalize_locale = normalize_locale
+        self._chat_locale = chat_locale
         # key -> message id once committed, or the future of the commit still under way
         self._recent: OrderedDict[Key, str | asyncio.Future[str | None]] = OrderedDict()
         self.duplicates = 0
@@ -132,7 +138,6 @@ class Ingest:
         self, driver: DriverSession, event: InboundEvent, key: Key
     ) -> tuple[InboundMessage, asyncio.Future[str | None]]:
         received_ms = now_ms()
-        locale_tag = event.locale or driver.locale
         chat = event.chat.model_dump(exclude_none=True)
         sender = event.sender.model_dump(exclude_none=True)
         message = InboundMessage(
@@ -144,7 +149,7 @@ class Ingest:
             sender=sender,
             content=event.content,
             segments=event.segments or [{"type": "text", "data": {"text": event.content}}],
-            locale=self._normalize_locale(locale_tag) if locale_tag else None,
+            locale=self._chat_locale(driver.platform, chat["id"], event.locale, driver.locale),
             traceparent=valid_traceparent(event.traceparent),
             time_ms=event.time_ms(received_ms),
             received_ms=received_ms,

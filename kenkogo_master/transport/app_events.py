@@ -13,7 +13,7 @@ from kenkogo_master.errors import ErrorCode, HubError
 from kenkogo_master.hub.hub import Hub
 from kenkogo_master.hub.lifecycle import AfterAck
 from kenkogo_master.hub.sessions import AppSession
-from kenkogo_master.protocol.apps import RegisterRequest
+from kenkogo_master.protocol.apps import RegisterRequest, ReplyRequest, SendRequest
 
 log = logging.getLogger(__name__)
 
@@ -105,3 +105,15 @@ async def on_register(hub: Hub, conn: AppConnection, request: RegisterRequest) -
 async def on_heartbeat(hub: Hub, conn: AppConnection, _: Any) -> Outcome:
     """Keep a registered app alive."""
     return Outcome(hub.apps.heartbeat(_require_registered(conn)))
+
+
+@handler("reply", ReplyRequest)
+async def on_reply(hub: Hub, conn: AppConnection, request: ReplyRequest) -> Outcome:
+    """Answer a message in its chat; the ack comes once the reply is accepted."""
+    return Outcome(await hub.replies.reply(_require_registered(conn), request))
+
+
+@handler("send", SendRequest)
+async def on_send(hub: Hub, conn: AppConnection, request: SendRequest) -> Outcome:
+    """Send a message the app starts itself."""
+    return Outcome(await hub.replies.send(_require_registered(conn), request))

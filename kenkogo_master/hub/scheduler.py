@@ -1,0 +1,600 @@
+"""The scheduler (PROTOCOL.md 2.3–2.5): priority levels, one instance per name, acks and retries.
+
+All bookkeeping is synchronous and runs in the caller (ingest, ack callbacks, timers, state
+listeners); the only awaits are the sends, done by one sender task per app instance, and the
+rows, written by the recorder in runs. So a message costs no task and no SQL round trip of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from kenkogo_master.errors import ErrorCode, HubError
+from kenkogo_master.hub import backoff
+from kenkogo_master.hub.messages import InboundMessage, MessageStatus
+from kenkogo_master.hub.notices import Notifier
+from kenkogo_master.hub.recorder import Attempt, DeliveryStatus, Recorder
+from kenkogo_master.hub.registry import Registry
+from kenkogo_master.hub.routing import Matcher
+from kenkogo_master.hub.sessions import AppSession
+from kenkogo_master.hub.states import AppState
+from kenkogo_master.ids import new_id, now_ms
+from kenkogo_master.settings import AppSettings
+
+log = logging.getLogger(__name__)
+
+ReplyHook = Callable[[AppSession, InboundMessage, str], None]
+MAX_REPLY = 65_536
+# Batches go only to peers whose request carries one ack for a whole event.
+BATCH_TRANSPORTS = frozenset({"socket.io"})
+
+
+@dataclass(eq=False, slots=True)
+class Flight:
+    """One message's trip through the priority levels."""
+
+    message: InboundMessage
+    payload: dict[str, Any]
+    levels: list[list[tuple[str, bool]]]  # (name, registered block) per ascending priority
+    level: int = 0
+    open: int = 0  # jobs of the current level not finished
+    blocked: bool = False
+    failed: bool = False
+
+
+@dataclass(eq=False, slots=True)
+class Job:
+    """A message for one app name: attempts until one is acknowledged or they run out."""
+
+    flight: Flight
+    name: str
+    attempt: Attempt | None = None
+    instance: Instance | None = None  # where the current attempt is in flight
+    timer: asyncio.TimerHandle | None = None  # ack timeout, or the back-off before a retry
+    avoid: AppSession | None = None  # the instance that failed it last
+    done: bool = False
+
+
+@dataclass(eq=False, slots=True)
+class Instance:
+    """The scheduler's side of one app session."""
+
+    session: AppSession
+    matcher: Matcher
+    priority: int
+    block: bool
+    batch: int  # most messages per `messages` event; 1 sends only `message`
+    inflight: set[Job] = field(default_factory=set)
+    outbox: deque[tuple[Job, Attempt]] = field(default_factory=deque)
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+    sender: asyncio.Task[None] | None = None
+
+
+@dataclass(eq=False, slots=True)
+class NameState:
+    """One app name: its scheduling instances and its queue."""
+
+    name: str
+    instances: list[Instance] = field(default_factory=list)
+    queue: deque[Job] = field(default_factory=deque)
+    turn: int = 0  # round-robin position
+    dropped: int = 0
+    expiry: asyncio.TimerHandle | None = None
+
+
+class Scheduler:
+    """Route stored messages to apps and see each through to an ack or a failure."""
+
+    def __init__(
+        self,
+        settings: AppSettings,
+        registry: Registry,
+        recorder: Recorder,
+        notifier: Notifier,
+    ) -> None:
+        self.settings = settings
+        self._registry = registry
+        self._recorder = recorder
+        self._notifier = notifier
+        self._names: dict[str, NameState] = {}
+        self._instances: dict[AppSession, Instance] = {}
+        self._flights: set[Flight] = set()
+        self._closed = False
+        self.on_reply: ReplyHook | None = None
+        self.counters: dict[str, int] = dict.fromkeys(
+            (
+                "received",
+                "unrouted",
+                "handled",
+                "failed",
+                "deliveries",
+                "acked",
+                "redelivered",
+                "expired",
+                "dropped",
+                "late_acks",
+                "batches",
+            ),
+            0,
+        )
+
+    # -- life -------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop scheduling; what is under way is recorded as interrupted."""
+        self._closed = True
+        at_ms = now_ms()
+        for flight in self._flights:
+            self._recorder.message_status(flight.message.id, MessageStatus.INTERRUPTED.value)
+        for instance in self._instances.values():
+            if instance.sender is not None:
+                instance.sender.cancel()
+        for state in self._names.values():
+            if state.expiry is not None:
+                state.expiry.cancel()
+            for job in state.queue:
+                self._interrupt(job, at_ms)
+        for instance in self._instances.values():
+            for job in instance.inflight:
+                self._interrupt(job, at_ms)
+        self._flights.clear()
+
+    def _interrupt(self, job: Job, at_ms: int) -> None:
+        if job.timer is not None:
+            job.timer.cancel()
+        attempt = job.attempt
+        if attempt is not None and attempt.status in (DeliveryStatus.PENDING, DeliveryStatus.SENT):
+            attempt.status = DeliveryStatus.EXPIRED
+            attempt.error = "master_stopped"
+            attempt.answered_ms = at_ms
+            self._recorder.attempt(attempt)
+
+    # -- messages in ------------------------------------------------------------------------------
+
+    def dispatch(self, message: InboundMessage) -> None:
+        """Schedule a committed message."""
+        if self._closed:
+            return
+        self.counters["received"] += 1
+        levels = self._route(message)
+        if not levels:
+            self.counters["unrouted"] += 1
+            self._recorder.message_status(message.id, MessageStatus.UNROUTED.value)
+            return
+        flight = Flight(message, message.payload(), levels)
+        self._flights.add(flight)
+        self._open_level(flight)
+
+    def _route(self, message: InboundMessage) -> list[list[tuple[str, bool]]]:
+        """Return the matching names grouped by ascending priority."""
+        by_priority: dict[int, list[tuple[str, bool]]] = {}
+        for state in self._names.values():
+            priority: int | None = None
+            block = False
+            for instance in state.instances:
+                if instance.matcher.matches(message):
+                    if priority is None or instance.priority < priority:
+                        priority = instance.priority
+                    block = block or instance.block
+            if priority is not None:
+                by_priority.setdefault(priority, []).append((state.name, block))
+        return [by_priority[priority] for priority in sorted(by_priority)]
+
+    def _open_level(self, flight: Flight) -> None:
+        names = flight.levels[flight.level]
+        flight.open = len(names)
+        touched = []
+        for name, block in names:
+            flight.blocked = flight.blocked or block
+            job = Job(flight, name)
+            self._new_attempt(job)
+            touched.append(self._enqueue(job))
+        for state in touched:
+            self._pump(state)
+
+    def _finish(self, job: Job, acked: bool, block: bool) -> None:
+        job.done = True
+        job.instance = None
+        flight = job.flight
+        flight.open -= 1
+        flight.failed = flight.failed or not acked
+        flight.blocked = flight.blocked or block
+        if flight.open > 0:
+            return
+        if not flight.blocked and flight.level + 1 < len(flight.levels):
+            flight.level += 1
+            self._open_level(flight)
+            return
+        self._flights.discard(flight)
+        status = MessageStatus.FAILED if flight.failed else MessageStatus.HANDLED
+        self.counters[status.value] += 1
+        self._recorder.message_status(flight.message.id, status.value)
+
+    # -- queues and instances ---------------------------------------------------------------------
+
+    def _state(self, name: str) -> NameState:
+        state = self._names.get(name)
+        if state is None:
+            state = self._names[name] = NameState(name)
+        return state
+
+    def _new_attempt(self, job: Job) -> Attempt:
+        previous = job.attempt
+        attempt = Attempt(
+            id=new_id(),
+            message_id=job.flight.message.id,
+            app_name=job.name,
+            number=1 if previous is None else previous.number + 1,
+            created_ms=now_ms(),
+        )
+        job.attempt = attempt
+        self._recorder.attempt(attempt)
+        return attempt
+
+    def _enqueue(self, job: Job, front: bool = False) -> NameState:
+        state = self._state(job.name)
+        if front:
+            state.queue.appendleft(job)
+        else:
+            state.queue.append(job)
+        while len(state.queue) > self.settings.queue_limit:
+            self._drop(state, state.queue.popleft())
+        if not state.instances and state.expiry is None:
+            self._watch_absent(state)
+        return state
+
+    def _drop(self, state: NameState, job: Job) -> None:
+        """Give up on the oldest queued job of a full queue."""
+        state.dropped += 1
+        self.counters["dropped"] += 1
+        self._fail(job, "queue_limit")
+
+    def _fail(self, job: Job, error: str) -> None:
+        attempt = job.attempt
+        assert attempt is not None
+        attempt.status = DeliveryStatus.FAILED
+        attempt.error = error
+        attempt.answered_ms = now_ms()
+        self._recorder.attempt(attempt)
+        self._finish(job, acked=False, block=False)
+
+    def _pick(self, state: NameState, avoid: AppSession | None) -> Instance | None:
+        """Choose the scheduling instance with the fewest unacked messages, round robin on ties."""
+        instances = state.instances
+        count = len(instances)
+        limit = self.settings.max_in_flight
+        best: Instance | None = None
+        best_index = 0
+        fallback: Instance | None = None
+        for offset in range(count):
+            index = (state.turn + offset) % count
+            instance = instances[index]
+            load = len(instance.inflight)
+            if load >= limit:
+                continue
+            if instance.session is avoid:
+                fallback = instance
+                continue
+            if best is None or load < len(best.inflight):
+                best, best_index = instance, index
+        if best is None:
+            return fallback
+        state.turn = best_index + 1
+        return best
+
+    def _pump(self, state: NameState) -> None:
+        """Hand queued jobs to instances with room."""
+        queue = state.queue
+        while queue:
+            job = queue[0]
+            instance = self._pick(state, job.avoid)
+            if instance is None:
+                return
+            queue.popleft()
+            self._assign(instance, job)
+
+    def _assign(self, instance: Instance, job: Job) -> None:
+        attempt = job.attempt
+        assert attempt is not None
+        attempt.status = DeliveryStatus.SENT
+        attempt.instance_id = instance.session.id
+        attempt.sent_ms = now_ms()
+        attempt.sent_at = time.monotonic()
+        self._recorder.attempt(attempt)
+        job.instance = instance
+        instance.inflight.add(job)
+        loop = asyncio.get_running_loop()
+        job.timer = loop.call_later(self.settings.ack_timeout, self._on_timeout, job, attempt)
+        instance.outbox.append((job, attempt))
+        instance.ready.set()
+        self.counters["deliveries"] += 1
+
+    # -- sending ----------------------------------------------------------------------------------
+
+    async def _send_forever(self, instance: Instance) -> None:
+        """Send what was assigned to one instance, in order, batching when several wait."""
+        outbox = instance.outbox
+        while True:
+            await instance.ready.wait()
+            instance.ready.clear()
+            while outbox:
+                if instance.batch > 1 and len(outbox) > 1:
+                    await self._send_batch(instance)
+                    continue
+                job, attempt = outbox.popleft()
+                if job.attempt is not attempt or job.instance is not instance:
+                    continue  # timed out or moved while waiting here
+                await self._send_one(instance, job, attempt)
+
+    async def _send_one(self, instance: Instance, job: Job, attempt: Attempt) -> None:
+        data = {**job.flight.payload, "attempt": attempt.number}
+        await self._emit(instance, "message", data, self._answer_one(instance, job, attempt))
+
+    async def _send_batch(self, instance: Instance) -> None:
+        entries: list[tuple[Job, Attempt]] = []
+        outbox = instance.outbox
+        while outbox and len(entries) < instance.batch:
+            job, attempt = outbox.popleft()
+            if job.attempt is attempt and job.instance is instance:
+                entries.append((job, attempt))
+        if not entries:
+            return
+        if len(entries) == 1:
+            await self._send_one(instance, *entries[0])
+            return
+        self.counters["batches"] += 1
+        messages = [{**job.flight.payload, "attempt": attempt.number} for job, attempt in entries]
+        await self._emit(
+            instance, "messages", {"messages": messages}, self._answer_many(instance, entries)
+        )
+
+    async def _emit(
+        self, instance: Instance, event: str, data: Any, on_answer: Callable[..., None]
+    ) -> None:
+        peer = instance.session.peer
+        try:
+            # A peer that stops reading must not hold its sender for ever.
+            async with asyncio.timeout(self.settings.ack_timeout):
+                await peer.request(event, data, on_answer)
+        except TimeoutError:
+            log.warning("app %s is not reading; closing it", instance.session.id)
+            self._notifier.spawn(peer.close(), f"closing {instance.session.id}")
+        except Exception:
+            # The ack timeout redelivers whatever did not go out.
+            log.exception("sending %s to app %s failed", event, instance.session.id)
+
+    # -- answers ----------------------------------------------------------------------------------
+
+    def _answer_one(self, instance: Instance, job: Job, attempt: Attempt) -> Callable[..., None]:
+        def on_answer(*args: Any) -> None:
+            self._on_answer(instance.session, job, attempt, args[0] if args else None)
+
+        return on_answer
+
+    def _answer_many(
+        self, instance: Instance, entries: list[tuple[Job, Attempt]]
+    ) -> Callable[..., None]:
+        def on_answer(*args: Any) -> None:
+            answers = args[0] if args else None
+            if not isinstance(answers, list) or len(answers) != len(entries):
+                detail = f"the answer to `messages` must be a list of {len(entries)} answers"
+                self._notifier.error(
+                    instance.session, HubError(ErrorCode.INVALID_PAYLOAD, detail=detail)
+                )
+                answers = answers if isinstance(answers, list) else []
+            for index, (job, attempt) in enumerate(entries):
+                answer = answers[index] if index < len(answers) else None
+                self._on_answer(instance.session, job, attempt, answer)
+
+        return on_answer
+
+    def _on_answer(self, session: AppSession, job: Job, attempt: Attempt, data: Any) -> None:
+        """Take an app's acknowledgement of one attempt."""
+        block, reply, error = parse_answer(data)
+        if error is not None:
+            self._notifier.error(session, error, message_id=job.flight.message.id)
+        # A reply counts whenever it comes: the app did the work, even if late.
+        if reply and self.on_reply is not None:
+            self.on_reply(session, job.flight.message, reply)
+        # An ack of the current attempt counts, also during the back-off after its timeout.
+        if job.done or job.attempt is not attempt:
+            self.counters["late_acks"] += 1
+            return
+        if job.timer is not None:
+            job.timer.cancel()
+            job.timer = None
+        instance = job.instance
+        if instance is not None:
+            instance.inflight.discard(job)
+        attempt.status = DeliveryStatus.ACKED
+        attempt.error = None
+        attempt.answered_ms = now_ms()
+        attempt.latency_ms = round((time.monotonic() - attempt.sent_at) * 1000, 3)
+        attempt.blocked = block
+        self._recorder.attempt(attempt)
+        self.counters["acked"] += 1
+        self._finish(job, acked=True, block=block)
+        state = self._names.get(job.name)
+        if state is not None and state.queue:
+            self._pump(state)
+
+    def _on_timeout(self, job: Job, attempt: Attempt) -> None:
+        """An attempt went unanswered: retry after a back-off, or give up."""
+        job.timer = None
+        if job.done or job.attempt is not attempt:
+            return
+        instance = job.instance
+        job.instance = None
+        if instance is not None:
+            instance.inflight.discard(job)
+            job.avoid = instance.session
+        if attempt.number >= self.settings.max_attempts:
+            self._fail(job, "ack_timeout")
+        else:
+            attempt.status = DeliveryStatus.EXPIRED
+            attempt.error = "ack_timeout"
+            attempt.answered_ms = now_ms()
+            self._recorder.attempt(attempt)
+            self.counters["expired"] += 1
+            delay = backoff.delay(attempt.number)
+            job.timer = asyncio.get_running_loop().call_later(delay, self._retry, job)
+        state = self._names.get(job.name)
+        if state is not None and state.queue:
+            self._pump(state)
+
+    def _retry(self, job: Job) -> None:
+        job.timer = None
+        if job.done or self._closed:
+            return
+        self.counters["redelivered"] += 1
+        self._new_attempt(job)
+        self._pump(self._enqueue(job, front=True))
+
+    # -- app states -------------------------------------------------------------------------------
+
+    def on_transition(self, session: AppSession, from_state: AppState, to_state: AppState) -> None:
+        """Follow the app state machine (an AppLifecycle transition listener)."""
+        if self._closed or session.name is None:
+            return
+        if to_state is AppState.SCHEDULING:
+            self._scheduling(session)
+        elif from_state is AppState.SCHEDULING and to_state is AppState.PAUSED:
+            self._paused(session)
+        elif to_state is AppState.DISCONNECTED:
+            self._left(session)
+
+    def _scheduling(self, session: AppSession) -> None:
+        registration = session.registration
+        assert registration is not None and session.name is not None
+        batch = registration.batch.max if registration.batch is not None else 1
+        if session.peer.transport not in BATCH_TRANSPORTS:
+            batch = 1
+        instance = self._instances.get(session)
+        matcher = Matcher.build(registration.subscribe, session.regexes)
+        if instance is None:
+            instance = Instance(session, matcher, registration.priority, registration.block, batch)
+            self._instances[session] = instance
+            instance.sender = asyncio.create_task(
+                self._send_forever(instance), name=f"send-{session.id}"
+            )
+        else:
+            instance.matcher = matcher
+            instance.priority = registration.priority
+            instance.block = registration.block
+            instance.batch = batch
+        state = self._state(session.name)
+        if instance not in state.instances:
+            state.instances.append(instance)
+        if state.expiry is not None:
+            state.expiry.cancel()
+            state.expiry = None
+        self._pump(state)
+
+    def _paused(self, session: AppSession) -> None:
+        instance = self._instances.get(session)
+        state = self._names.get(session.name or "")
+        if instance is not None and state is not None and instance in state.instances:
+            state.instances.remove(instance)
+
+    def _left(self, session: AppSession) -> None:
+        """Take back what a gone instance held: to a sibling now, or to it when it resumes."""
+        instance = self._instances.pop(session, None)
+        if instance is None:
+            return
+        if instance.sender is not None:
+            instance.sender.cancel()
+        state = self._state(session.name or "")
+        if instance in state.instances:
+            state.instances.remove(instance)
+        at_ms = now_ms()
+        # Oldest first, so that the queue keeps their order once each goes to the front.
+        jobs = sorted(instance.inflight, key=lambda job: job.flight.message.id, reverse=True)
+        instance.inflight.clear()
+        instance.outbox.clear()
+        for job in jobs:
+            if job.timer is not None:
+                job.timer.cancel()
+                job.timer = None
+            job.instance = None
+            job.avoid = session
+            attempt = job.attempt
+            assert attempt is not None
+            if attempt.number >= self.settings.max_attempts:
+                self._fail(job, "instance_left")
+                continue
+            attempt.status = DeliveryStatus.EXPIRED
+            attempt.error = "instance_left"
+            attempt.answered_ms = at_ms
+            self._recorder.attempt(attempt)
+            self.counters["redelivered"] += 1
+            self._new_attempt(job)
+            self._enqueue(job, front=True)
+        self._pump(state)
+        if not state.instances and state.expiry is None:
+            self._watch_absent(state)
+
+    def _watch_absent(self, state: NameState) -> None:
+        """Fail a name's queue if no instance of it is back within the resume window."""
+        loop = asyncio.get_running_loop()
+        # A little past the window, so that the registry has forgotten the gone instance.
+        delay = self.settings.resume_window + 0.05
+        state.expiry = loop.call_later(delay, self._expire_absent, state)
+
+    def _expire_absent(self, state: NameState) -> None:
+        state.expiry = None
+        if self._closed or state.instances:
+            return
+        if self._registry.named(state.name):
+            # Paused instances (an operator's hold) keep their queue; look again later.
+            self._watch_absent(state)
+            return
+        while state.queue:
+            self._fail(state.queue.popleft(), "no_instance")
+        if not state.queue and self._names.get(state.name) is state:
+            del self._names[state.name]
+
+    # -- views ------------------------------------------------------------------------------------
+
+    def describe(self) -> dict[str, Any]:
+        """Return queues and loads, for operators."""
+        return {
+            "counters": dict(self.counters),
+            "in_progress": len(self._flights),
+            "names": {
+                state.name: {
+                    "queued": len(state.queue),
+                    "dropped": state.dropped,
+                    "instances": {
+                        instance.session.id: len(instance.inflight) for instance in state.instances
+                    },
+                }
+                for state in self._names.values()
+            },
+        }
+
+
+def parse_answer(data: Any) -> tuple[bool, str | None, HubError | None]:
+    """Read an ack: `{}`, `{"block": true}`, `{"reply": "text"}`; bad ones count as `{}`."""
+    if data is None:
+        return False, None, None
+    if not isinstance(data, dict):
+        detail = "an answer to `message` must be an object"
+        return False, None, HubError(ErrorCode.INVALID_PAYLOAD, detail=detail)
+    block = data.get("block", False)
+    reply = data.get("reply")
+    problems = []
+    if not isinstance(block, bool):
+        problems.append("block: must be a boolean")
+        block = False
+    if reply is not None and (not isinstance(reply, str) or len(reply) > MAX_REPLY):
+        problems.append(f"reply: must be a string of at most {MAX_REPLY} characters")
+        reply = None
+    if problems:
+        return block, reply, HubError(ErrorCode.INVALID_PAYLOAD, detail="; ".join(problems))
+    return block, reply, None
