@@ -8,13 +8,13 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 import socketio
 from socketio.exceptions import ConnectionRefusedError as Refused
 
-from kenkogo_master.errors import ErrorCode
+from kenkogo_master.errors import ErrorCode, HubError
 from kenkogo_master.hub.hub import Hub
-from kenkogo_master.protocol import codec
-from kenkogo_master.transport.app_events import AppConnection, dispatch
+from kenkogo_master.transport.app_events import AppConnection, dispatch, failure
 from kenkogo_master.transport.sio_server import remote_of
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,18 @@ class SocketIOPeer:
         await self._server.disconnect(self._sid, namespace=self._namespace)
 
 
+def _binary_stand_in(value: Any) -> str:
+    """Count a binary attachment, which has no JSON form, at its own length."""
+    if isinstance(value, bytes | bytearray):
+        return " " * len(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def wire_size(data: Any) -> int:
+    """Return the size in bytes of an event's payload (raises TypeError when nested too deep)."""
+    return 0 if data is None else len(orjson.dumps(data, default=_binary_stand_in))
+
+
 def token_accepted(presented: Any, accepted: list[str]) -> bool:
     """Compare a presented token with the accepted ones in constant time."""
     if not isinstance(presented, str):
@@ -75,8 +87,14 @@ class AppNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         conn = self._connections.get(sid)
         if conn is None:
             return None
+        if not isinstance(event, str):
+            event = repr(event)  # a hand-made frame may name its event with a number
         data = payload[0] if payload else None
-        size = len(codec.dumps(data)) if data is not None else 0
+        try:
+            size = wire_size(data)
+        except TypeError as exc:
+            # Deeper than JSON encoders go: no app event looks like this.
+            return failure(self._hub, conn, HubError(ErrorCode.INVALID_PAYLOAD, detail=str(exc)))
         outcome = await dispatch(self._hub, conn, event, data, size)
         if outcome.error is not None and outcome.error.code in _UNANSWERABLE:
             # The sender may not have asked for an ack; tell it on the `error` event as well.
