@@ -90,8 +90,10 @@ class RawWebSocketEndpoint:
 
     async def _on_frame(self, conn: AppConnection, peer: WebSocketPeer, text: str) -> None:
         limit = self._hub.settings.limits.max_payload
-        if len(text) > limit:
-            error = HubError(ErrorCode.PAYLOAD_TOO_LARGE, size=len(text), limit=limit)
+        # The limit is in bytes; frames under it even at 4 bytes a character skip the count.
+        size = len(text) if len(text) * 4 <= limit else len(text.encode())
+        if size > limit:
+            error = HubError(ErrorCode.PAYLOAD_TOO_LARGE, size=size, limit=limit)
             await self._reply_error(conn, peer, error)
             return
         try:
@@ -109,7 +111,7 @@ class RawWebSocketEndpoint:
         if envelope.type == "ack":
             self._on_ack(peer, envelope.data)
             return
-        outcome = await dispatch(self._hub, conn, envelope.type, envelope.data, len(text))
+        outcome = await dispatch(self._hub, conn, envelope.type, envelope.data, size)
         if outcome.error is not None and outcome.error.code is ErrorCode.UNKNOWN_EVENT:
             await peer.send("error", outcome.answer["error"], envelope.seq)
             return
