@@ -49,7 +49,7 @@ class MessageFlow:
         notifier = Notifier(texts)
         recorder = Recorder(records)
         scheduler = Scheduler(settings.apps, apps.registry, recorder, notifier)
-        replies = Replies(settings.drivers, registry, records, notifier, bus, render)
+        replies = Replies(settings.drivers, registry, records, notifier, bus, render, chat_locale)
         scheduler.on_reply = replies.reply_text
         apps.on_transition(scheduler.on_transition)
 

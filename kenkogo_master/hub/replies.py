@@ -13,11 +13,12 @@ from typing import Any
 from kenkogo_master.errors import ErrorCode, HubError
 from kenkogo_master.hub.drivers import ActionResult, DriverRegistry, DriverSession, OutboundAction
 from kenkogo_master.hub.events import EventBus
+from kenkogo_master.hub.ingest import ChatLocale, tag_locale
 from kenkogo_master.hub.messages import InboundMessage
 from kenkogo_master.hub.notices import Notifier
 from kenkogo_master.hub.sessions import AppSession
 from kenkogo_master.ids import new_id, now_ms
-from kenkogo_master.protocol.apps import ContentOrTemplate, ReplyRequest, SendRequest
+from kenkogo_master.protocol.apps import ContentOrTemplate, ReplyRequest, SendRequest, SendTarget
 from kenkogo_master.settings import DriverSettings
 from kenkogo_master.store.message_records import MessageRecords
 
@@ -86,6 +87,7 @@ class Replies:
         notifier: Notifier,
         bus: EventBus,
         render: TemplateRenderer = no_templates,
+        chat_locale: ChatLocale = tag_locale,
     ) -> None:
         self.settings = settings
         self._drivers = drivers
@@ -93,6 +95,7 @@ class Replies:
         self._notifier = notifier
         self._bus = bus
         self.render = render
+        self._chat_locale = chat_locale
         self._recent: OrderedDict[str, InboundMessage] = OrderedDict()
         self._outstanding: dict[str, int] = {}  # replies not yet settled, per driver id
         self._returns: dict[str, asyncio.Event] = {}  # set when the driver attaches again
@@ -142,7 +145,7 @@ class Replies:
         else:
             detail = "target: give a driver or a platform"
             raise HubError(ErrorCode.INVALID_PAYLOAD, detail=detail)
-        content = self._content(request, session.locale)
+        content = self._content(request, self._target_locale(driver_id, target))
         action = OutboundAction(
             id=new_id(),
             type="send_message",
@@ -156,6 +159,13 @@ class Replies:
         return {"success": True, "id": action.id}
 
     # -- internals --------------------------------------------------------------------------------
+
+    def _target_locale(self, driver_id: str, target: SendTarget) -> str | None:
+        """Return the locale of a send's chat: the operator's choice for it, else its driver's."""
+        driver = self._drivers.get(driver_id)
+        platform = driver.platform if driver is not None else target.platform or ""
+        driver_locale = driver.locale if driver is not None else None
+        return self._chat_locale(platform, target.chat.id, None, driver_locale)
 
     async def _message(self, message_id: str) -> InboundMessage:
         message = self._recent.get(message_id)
