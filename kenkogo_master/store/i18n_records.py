@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import and_, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from kenkogo_master.store.i18n_models import ChatLocale, OfferedLocale, TextEntry
@@ -45,6 +46,9 @@ class I18nRecords:
             ["locale", "key"],
             {"text": None, "overridden": None, "updated_ms": None},
         )
+        # Masters starting together on one database may seed the same rows: the first one wins.
+        module = postgresql if dialect == "postgresql" else sqlite
+        self._insert_new_text = module.insert(TextEntry).on_conflict_do_nothing()
         self._upsert_locale = upsert(dialect, OfferedLocale, ["locale"], {"added_ms": None})
         self._upsert_chat = upsert(
             dialect, ChatLocale, ["platform", "chat_id"], {"locale": None, "updated_ms": None}
@@ -78,7 +82,7 @@ class I18nRecords:
                 if not overridden and key not in catalog_texts.get(locale, {})
             ]
             if inserts:
-                await connection.execute(insert(TextEntry), inserts)
+                await connection.execute(self._insert_new_text, inserts)
             for row in updates:
                 await connection.execute(
                     update(TextEntry)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -102,3 +103,13 @@ async def test_added_locales_and_chat_locales_are_kept(
     assert await store.chat_locales() == {("qq", "123"): "ja"}
     await store.remove_locale("fr")
     assert await store.overrides() == []
+
+
+async def test_two_masters_seeding_one_database_at_once_both_start(
+    records: tuple[I18nRecords, AsyncEngine],
+) -> None:
+    store, engine = records
+    other = I18nRecords(engine, Writer(engine, interval=0.001, max_rows=10, queue_limit=10))
+    catalog = {"en": {f"a.k{i}": f"text {i}" for i in range(50)}}
+    await asyncio.gather(store.seed(catalog, 1), other.seed(catalog, 1))
+    assert await _rows(engine) == {("en", k): (v, False) for k, v in catalog["en"].items()}
