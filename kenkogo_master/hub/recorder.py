@@ -49,12 +49,26 @@ class Attempt:
             "message_id": self.message_id,
             "app_name": self.app_name,
             "created_ms": self.created_ms,
-            **{name: getattr(self, name) for name in DELIVERY_MUTABLE},
+            **self._mutable(),
         }
 
     def changes(self) -> dict[str, Any]:
         """Return the parameters of the row's update."""
-        return {"row_id": self.id, **{name: getattr(self, name) for name in DELIVERY_MUTABLE}}
+        return {"row_id": self.id, **self._mutable()}
+
+    def _mutable(self) -> dict[str, Any]:
+        values = {
+            "instance_id": self.instance_id,
+            "attempt": self.number,
+            "status": self.status.value,
+            "sent_ms": self.sent_ms,
+            "answered_ms": self.answered_ms,
+            "latency_ms": self.latency_ms,
+            "blocked": self.blocked,
+            "error": self.error,
+        }
+        assert values.keys() == set(DELIVERY_MUTABLE)
+        return values
 
 
 class Recorder:

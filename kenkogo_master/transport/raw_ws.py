@@ -109,7 +109,7 @@ class RawWebSocketEndpoint:
             await peer.send("pong", None, envelope.seq)
             return
         if envelope.type == "ack":
-            self._on_ack(peer, envelope.data)
+            await self._on_ack(conn, peer, envelope.data)
             return
         outcome = await dispatch(self._hub, conn, envelope.type, envelope.data, size)
         if outcome.error is not None and outcome.error.code is ErrorCode.UNKNOWN_EVENT:
@@ -119,11 +119,15 @@ class RawWebSocketEndpoint:
         if outcome.after is not None:
             await outcome.after()
 
-    def _on_ack(self, peer: WebSocketPeer, data: Any) -> None:
+    async def _on_ack(self, conn: AppConnection, peer: WebSocketPeer, data: Any) -> None:
         message_id = data.get("id") if isinstance(data, dict) else None
         callback = peer.pending.pop(str(message_id), None) if message_id is not None else None
         if callback is not None:
             callback(data)
+            return
+        # An ack of nothing we sent (or acked twice) is a mistake the app should hear of.
+        error = HubError(ErrorCode.UNKNOWN_MESSAGE, message_id=str(message_id)[:64])
+        await self._reply_error(conn, peer, error)
 
     async def _reply_error(self, conn: AppConnection, peer: WebSocketPeer, error: HubError) -> None:
         await peer.send("error", self._hub.error(error, conn.session.locale))

@@ -259,7 +259,7 @@ async def test_a_departed_instance_hands_its_messages_to_a_sibling_at_once() -> 
 
 async def test_without_a_sibling_messages_wait_for_the_instance_to_resume() -> None:
     world = World(ack_timeout=30)
-    session, peer = world.app("solo")
+    session, _ = world.app("solo")
     message = world.message()
     await settle()
     world.move(session, AppState.DISCONNECTED)
