@@ -111,6 +111,8 @@ def serve(settings: Settings) -> int:
 
 def migrate_command(settings: Settings, revision: str, down: bool) -> int:
     """Move the database schema to `revision`."""
+    from alembic.util import CommandError
+
     from kenkogo_master.store import migrate
     from kenkogo_master.store.db import create_engine
 
@@ -125,7 +127,12 @@ def migrate_command(settings: Settings, revision: str, down: bool) -> int:
             await engine.dispose()
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    except CommandError as exc:
+        # A revision that does not exist is the operator's typo, not a crash.
+        print(f"migrate: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     print(f"database at {'down' if down else 'up'}grade target {revision}")
     return 0
 
