@@ -50,6 +50,8 @@ STATE_RESUMED_ELSEWHERE = N_("state.resumed_elsewhere")
 STATE_CONNECTION_CLOSED = N_("state.connection_closed")
 STATE_MASTER_STOPPED = N_("state.master_stopped")
 STATE_MASTER_RESTARTED = N_("state.master_restarted")
+STATE_REGISTER_TIMEOUT = N_("state.register_timeout")
+STATE_HEARTBEAT_TIMEOUT = N_("state.heartbeat_timeout")
 
 # Templates apps may render; this one shows plural forms at work.
 TEMPLATE_ITEMS_COUNT = NP_("template.items_count")  # {count} as {"plural": n}
