@@ -20,7 +20,6 @@ from kenkogo_master.api import (
 from kenkogo_master.api.auth import auth_middleware
 from kenkogo_master.api.bootstrap import ensure_admin_token
 from kenkogo_master.api.errors import error_middleware
-from kenkogo_master.hub.events import EventBus
 from kenkogo_master.hub.flow import MessageFlow
 from kenkogo_master.hub.hub import Hub
 from kenkogo_master.hub.lifecycle import AppLifecycle
@@ -32,15 +31,18 @@ from kenkogo_master.keys import (
     APP_RECORDS,
     DRIVER_TOKENS,
     ENGINE,
+    EVENT_BUS,
     HUB,
     I18N,
     MESSAGES,
     SETTINGS,
     SIO,
     STARTED_AT,
+    TELEMETRY,
     TOKENS,
     WRITER,
 )
+from kenkogo_master.observability.contexts import end_live_streams, live_context, telemetry_context
 from kenkogo_master.observability.periodic import Periodic
 from kenkogo_master.settings import Settings
 from kenkogo_master.store import migrate
@@ -111,7 +113,7 @@ async def _hub(app: web.Application) -> AsyncIterator[None]:
     """Build the hub and start the app lifecycle."""
     settings = app[SETTINGS]
     texts = app[I18N].translator
-    bus = EventBus()
+    bus = app[EVENT_BUS]
     apps = AppLifecycle(settings.apps, app[APP_RECORDS], bus, texts, normalize_locale)
     flow = MessageFlow.build(
         settings,
@@ -122,6 +124,7 @@ async def _hub(app: web.Application) -> AsyncIterator[None]:
         MessageRecords(app[ENGINE], app[WRITER]),
         app[I18N].chat_locale,
         translator_renderer(texts),
+        app[TELEMETRY].telemetry,
     )
     hub = Hub(settings=settings, apps=apps, bus=bus, texts=texts, flow=flow)
     app[HUB] = hub
@@ -154,7 +157,8 @@ def create_app(settings: Settings) -> web.Application:
     )
     app[SETTINGS] = settings
     app[STARTED_AT] = time.monotonic()
-    app.cleanup_ctx.extend([_database, _api_tokens, _i18n, _hub])
+    app.cleanup_ctx.extend([_database, _api_tokens, _i18n, telemetry_context, _hub, live_context])
+    app.on_shutdown.append(end_live_streams)
     app.cleanup_ctx.append(simulator_context)  # a driver, so it needs the hub
     # Routes are fixed before start-up; the namespaces that need the hub join once it exists.
     sio = create_sio_server(settings)

@@ -6,8 +6,12 @@ import socketio
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from kenkogo_master.hub.events import EventBus
 from kenkogo_master.hub.hub import Hub
 from kenkogo_master.i18n.service import I18n
+from kenkogo_master.observability.live import LiveStreams
+from kenkogo_master.observability.service import TelemetryService
+from kenkogo_master.observability.system import SystemSampler
 from kenkogo_master.settings import Settings
 from kenkogo_master.store.app_records import AppRecords
 from kenkogo_master.store.driver_tokens import DriverTokenStore
@@ -26,3 +30,7 @@ DRIVER_TOKENS = web.AppKey("driver_tokens", DriverTokenStore)
 I18N = web.AppKey("i18n", I18n)
 STARTED_AT = web.AppKey("started_at", float)
 SIO = web.AppKey("sio", socketio.AsyncServer)
+EVENT_BUS = web.AppKey("event_bus", EventBus)
+TELEMETRY = web.AppKey("telemetry", TelemetryService)
+LIVE_STREAMS = web.AppKey("live_streams", LiveStreams)
+SYSTEM = web.AppKey("system", SystemSampler)

@@ -60,6 +60,14 @@ class EventBus:
             if subscriber.wants(topic):
                 subscriber.offer(event)
 
+    def wanted(self, topic: str) -> bool:
+        """Tell whether any subscriber would receive `topic` (to skip building unwanted events)."""
+        return any(subscriber.wants(topic) for subscriber in self._subscribers)
+
+    def subscribers(self) -> int:
+        """Return how many subscriptions are open."""
+        return len(self._subscribers)
+
     def subscribe(self, topics: Iterable[str] | None = None) -> Subscription:
         """Start a subscription to `topics` (all when None)."""
         subscription = Subscription(frozenset(topics) if topics else None, self._limit)

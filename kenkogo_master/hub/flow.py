@@ -15,6 +15,7 @@ from kenkogo_master.hub.recorder import Recorder
 from kenkogo_master.hub.replies import Replies, TemplateRenderer, no_templates
 from kenkogo_master.hub.scheduler import Scheduler
 from kenkogo_master.ids import now_ms
+from kenkogo_master.observability.telemetry import Telemetry
 from kenkogo_master.settings import Settings
 from kenkogo_master.store.driver_records import DriverRecords
 from kenkogo_master.store.message_records import MessageRecords
@@ -43,13 +44,17 @@ class MessageFlow:
         records: MessageRecords,
         chat_locale: ChatLocale = tag_locale,
         render: TemplateRenderer = no_templates,
+        telemetry: Telemetry | None = None,
     ) -> MessageFlow:
         """Wire the parts; `start` must follow."""
+        telemetry = telemetry or Telemetry.standalone(bus)
         registry = DriverRegistry(drivers, bus)
         notifier = Notifier(texts)
         recorder = Recorder(records)
-        scheduler = Scheduler(settings.apps, apps.registry, recorder, notifier)
-        replies = Replies(settings.drivers, registry, records, notifier, bus, render, chat_locale)
+        scheduler = Scheduler(settings.apps, apps.registry, recorder, notifier, telemetry)
+        replies = Replies(
+            settings.drivers, registry, records, notifier, bus, render, chat_locale, telemetry
+        )
         scheduler.on_reply = replies.reply_text
         apps.on_transition(scheduler.on_transition)
 
@@ -57,7 +62,7 @@ class MessageFlow:
             replies.remember(message)
             scheduler.dispatch(message)
 
-        ingest = Ingest(records, dispatch, chat_locale)
+        ingest = Ingest(records, dispatch, chat_locale, telemetry)
         return cls(registry, ingest, scheduler, replies, records, recorder, notifier)
 
     async def start(self) -> int:

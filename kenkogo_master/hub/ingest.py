@@ -12,8 +12,10 @@ from sqlalchemy.exc import IntegrityError
 
 from kenkogo_master.errors import ErrorCode, HubError
 from kenkogo_master.hub.drivers import DriverSession
+from kenkogo_master.hub.events import EventBus
 from kenkogo_master.hub.messages import InboundMessage, valid_traceparent
 from kenkogo_master.ids import new_id, now_ms
+from kenkogo_master.observability.telemetry import Telemetry
 from kenkogo_master.protocol.drivers import InboundEvent
 from kenkogo_master.store.message_records import MessageRecords
 
@@ -55,10 +57,12 @@ class Ingest:
         records: MessageRecords,
         dispatch: Dispatch,
         chat_locale: ChatLocale = tag_locale,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self._records = records
         self._dispatch = dispatch
         self._chat_locale = chat_locale
+        self._telemetry = telemetry or Telemetry.standalone(EventBus())
         # key -> message id once committed, or the future of the commit still under way
         self._recent: OrderedDict[Key, str | asyncio.Future[str | None]] = OrderedDict()
         self.duplicates = 0
@@ -154,6 +158,7 @@ class Ingest:
             time_ms=event.time_ms(received_ms),
             received_ms=received_ms,
         )
+        self._telemetry.message_received(message, event.traceparent)
         pending: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
         self._remember(key, pending)
         return message, pending
@@ -163,6 +168,7 @@ class Ingest:
     ) -> IngestResult:
         self._remember(key, message.id)
         pending.set_result(message.id)
+        self._telemetry.message_stored(message)
         self._dispatch(message)
         return IngestResult(message.id)
 

@@ -18,6 +18,7 @@ from kenkogo_master.hub.messages import InboundMessage
 from kenkogo_master.hub.notices import Notifier
 from kenkogo_master.hub.sessions import AppSession
 from kenkogo_master.ids import new_id, now_ms
+from kenkogo_master.observability.telemetry import Telemetry
 from kenkogo_master.protocol.apps import ContentOrTemplate, ReplyRequest, SendRequest, SendTarget
 from kenkogo_master.settings import DriverSettings
 from kenkogo_master.store.message_records import MessageRecords
@@ -88,8 +89,10 @@ class Replies:
         bus: EventBus,
         render: TemplateRenderer = no_templates,
         chat_locale: ChatLocale = tag_locale,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self.settings = settings
+        self._telemetry = telemetry or Telemetry.standalone(bus)
         self._drivers = drivers
         self._records = records
         self._notifier = notifier
@@ -120,7 +123,7 @@ class Replies:
         """Answer a message in the chat it came from; ack `{success, id}` once accepted."""
         message = await self._message(request.message_id)
         content = self._content(request, message.locale or session.locale)
-        outgoing = self._reply_to(session, message, content, request.template)
+        outgoing = self._reply_to(session, message, content, request.template, request.traceparent)
         return {"success": True, "id": outgoing.action.id}
 
     def reply_text(self, session: AppSession, message: InboundMessage, text: str) -> None:
@@ -156,6 +159,7 @@ class Replies:
         )
         outgoing = Outgoing(action, driver_id, session, None, request.template, now_ms())
         self._start(outgoing)
+        self._telemetry.reply_accepted(action.id, None, session.name or "", None)
         return {"success": True, "id": action.id}
 
     # -- internals --------------------------------------------------------------------------------
@@ -183,7 +187,12 @@ class Replies:
         return self.render(request.template, locale, request.params)
 
     def _reply_to(
-        self, session: AppSession, message: InboundMessage, content: str, template: str | None
+        self,
+        session: AppSession,
+        message: InboundMessage,
+        content: str,
+        template: str | None,
+        traceparent: str | None = None,
     ) -> Outgoing:
         action = OutboundAction(
             id=new_id(),
@@ -195,6 +204,11 @@ class Replies:
         )
         outgoing = Outgoing(action, message.driver_id, session, message.id, template, now_ms())
         self._start(outgoing)
+        registration = session.registration
+        commands = registration.subscribe.commands if registration is not None else None
+        self._telemetry.reply_accepted(
+            action.id, message, session.name or "", commands, traceparent
+        )
         return outgoing
 
     def _start(self, outgoing: Outgoing) -> None:
@@ -237,6 +251,7 @@ class Replies:
                 if not await self._wait_for_driver(outgoing.driver_id, deadline):
                     return _failure(ErrorCode.DRIVER_UNAVAILABLE, "the driver did not come back")
                 continue
+            self._telemetry.action_sent(outgoing.action.id, driver.id)
             result = await driver.peer.deliver_action(outgoing.action)
             if self._went_away(driver, result) and loop.time() < deadline:
                 continue  # it dropped mid-send: wait for it like for any absent driver
@@ -244,8 +259,10 @@ class Replies:
 
     def _went_away(self, driver: DriverSession, result: ActionResult) -> bool:
         code = (result.error or {}).get("code")
-        return not result.success and code == ErrorCode.DRIVER_UNAVAILABLE.value and (
-            self._drivers.get(driver.id) is not driver
+        return (
+            not result.success
+            and code == ErrorCode.DRIVER_UNAVAILABLE.value
+            and (self._drivers.get(driver.id) is not driver)
         )
 
     async def _wait_for_driver(self, driver_id: str, deadline: float) -> bool:
@@ -266,6 +283,13 @@ class Replies:
         status = ReplyStatus.SENT if result.success else ReplyStatus.FAILED
         error = result.error or {}
         done_ms = now_ms()
+        self._telemetry.action_done(
+            outgoing.action.id,
+            outgoing.session.name or "",
+            outgoing.driver_id,
+            result.success,
+            error.get("code"),
+        )
         await self._records.writer.submit(
             self._records.update_reply,
             {

@@ -17,6 +17,7 @@ from typing import Any
 
 from kenkogo_master.errors import ErrorCode, HubError
 from kenkogo_master.hub import backoff
+from kenkogo_master.hub.events import EventBus
 from kenkogo_master.hub.messages import InboundMessage, MessageStatus
 from kenkogo_master.hub.notices import Notifier
 from kenkogo_master.hub.recorder import Attempt, DeliveryStatus, Recorder
@@ -25,6 +26,7 @@ from kenkogo_master.hub.routing import Matcher
 from kenkogo_master.hub.sessions import AppSession
 from kenkogo_master.hub.states import AppState
 from kenkogo_master.ids import new_id, now_ms
+from kenkogo_master.observability.telemetry import Telemetry
 from kenkogo_master.settings import AppSettings
 
 log = logging.getLogger(__name__)
@@ -97,11 +99,13 @@ class Scheduler:
         registry: Registry,
         recorder: Recorder,
         notifier: Notifier,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self.settings = settings
         self._registry = registry
         self._recorder = recorder
         self._notifier = notifier
+        self._telemetry = telemetry or Telemetry.standalone(EventBus())
         self._names: dict[str, NameState] = {}
         self._instances: dict[AppSession, Instance] = {}
         self._flights: set[Flight] = set()
@@ -163,6 +167,7 @@ class Scheduler:
             return
         self.counters["received"] += 1
         levels = self._route(message)
+        self._telemetry.message_routed(message, levels)
         if not levels:
             self.counters["unrouted"] += 1
             self._recorder.message_status(message.id, MessageStatus.UNROUTED.value)
@@ -215,6 +220,7 @@ class Scheduler:
         status = MessageStatus.FAILED if flight.failed else MessageStatus.HANDLED
         self.counters[status.value] += 1
         self._recorder.message_status(flight.message.id, status.value)
+        self._telemetry.message_settled(flight.message.id, status.value)
 
     # -- queues and instances ---------------------------------------------------------------------
 
@@ -262,6 +268,7 @@ class Scheduler:
         attempt.error = error
         attempt.answered_ms = now_ms()
         self._recorder.attempt(attempt)
+        self._telemetry.delivery_failed(job.flight.message.id, job.name, error)
         self._finish(job, acked=False, block=False)
 
     def _pick(self, state: NameState, avoid: AppSession | None) -> Instance | None:
@@ -332,8 +339,24 @@ class Scheduler:
                     continue  # timed out or moved while waiting here
                 await self._send_one(instance, job, attempt)
 
-    async def _send_one(self, instance: Instance, job: Job, attempt: Attempt) -> None:
+    def _payload(self, instance: Instance, job: Job, attempt: Attempt) -> dict[str, Any]:
+        """Return one attempt's `message` data, counted (and traced) as it goes out."""
         data = {**job.flight.payload, "attempt": attempt.number}
+        session = instance.session
+        traceparent = self._telemetry.attempt_sent(
+            job.flight.message,
+            job.name,
+            attempt.number,
+            session.id,
+            instance.matcher.commands,
+            session.peer.transport,
+        )
+        if traceparent is not None:
+            data["traceparent"] = traceparent
+        return data
+
+    async def _send_one(self, instance: Instance, job: Job, attempt: Attempt) -> None:
+        data = self._payload(instance, job, attempt)
         await self._emit(instance, "message", data, self._answer_one(instance, job, attempt))
 
     async def _send_batch(self, instance: Instance) -> None:
@@ -349,7 +372,7 @@ class Scheduler:
             await self._send_one(instance, *entries[0])
             return
         self.counters["batches"] += 1
-        messages = [{**job.flight.payload, "attempt": attempt.number} for job, attempt in entries]
+        messages = [self._payload(instance, job, attempt) for job, attempt in entries]
         await self._emit(
             instance, "messages", {"messages": messages}, self._answer_many(instance, entries)
         )
@@ -418,6 +441,7 @@ class Scheduler:
         attempt.latency_ms = round((time.monotonic() - attempt.sent_at) * 1000, 3)
         attempt.blocked = block
         self._recorder.attempt(attempt)
+        self._telemetry.attempt_acked(job.flight.message.id, job.name, attempt.number, block)
         self.counters["acked"] += 1
         self._finish(job, acked=True, block=block)
         state = self._names.get(job.name)
@@ -441,6 +465,7 @@ class Scheduler:
             attempt.error = "ack_timeout"
             attempt.answered_ms = now_ms()
             self._recorder.attempt(attempt)
+            self._telemetry.attempt_expired(job.flight.message.id, job.name, "ack_timeout")
             self.counters["expired"] += 1
             delay = backoff.delay(attempt.number)
             job.timer = asyncio.get_running_loop().call_later(delay, self._retry, job)
@@ -532,6 +557,7 @@ class Scheduler:
             attempt.error = "instance_left"
             attempt.answered_ms = at_ms
             self._recorder.attempt(attempt)
+            self._telemetry.attempt_expired(job.flight.message.id, job.name, "instance_left")
             self.counters["redelivered"] += 1
             self._new_attempt(job)
             self._enqueue(job, front=True)

@@ -5,7 +5,11 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import sys
+import threading
+from asyncio import AbstractEventLoop
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -56,3 +60,48 @@ def setup_logging(settings: LoggingSettings, data_dir: Path | None) -> None:
     # Library chatter stays at warnings unless we debug.
     for noisy in ("aiohttp.access", "engineio", "socketio", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+LOG_TOPIC = "log"
+
+
+class BusLogHandler(logging.Handler):
+    """Publish log records on the event bus as `log.<level>`, for the live event stream.
+
+    Records may come from any thread; they are handed to the loop's thread. A record logged
+    while publishing (the stream itself failing, say) is not published again.
+    """
+
+    def __init__(
+        self, publish: Callable[[str, dict[str, Any]], None], loop: AbstractEventLoop
+    ) -> None:
+        super().__init__(logging.DEBUG)
+        self._publish = publish
+        self._loop = loop
+        self._loop_thread = threading.get_ident()
+        self._busy = threading.local()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Hand the record to the bus, unless this thread is already inside a publish."""
+        if getattr(self._busy, "active", False):
+            return
+        self._busy.active = True
+        try:
+            entry: dict[str, Any] = {
+                "level": record.levelname,
+                "levelno": record.levelno,
+                "logger": record.name,
+                "message": record.getMessage(),
+                "time_ms": int(record.created * 1000),
+            }
+            if record.exc_info:
+                entry["exception"] = logging.Formatter().formatException(record.exc_info)
+            topic = f"{LOG_TOPIC}.{record.levelname.lower()}"
+            if threading.get_ident() == self._loop_thread:
+                self._publish(topic, entry)
+            elif not self._loop.is_closed():
+                self._loop.call_soon_threadsafe(self._publish, topic, entry)
+        except Exception:
+            self.handleError(record)
+        finally:
+            self._busy.active = False

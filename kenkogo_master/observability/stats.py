@@ -20,14 +20,17 @@ class Metric(StrEnum):
     """What a counter counts; `dim1`/`dim2` say by what."""
 
     MESSAGES = "messages"  # every inbound message; by platform
-    DELIVERIES = "deliveries"  # a message handed to an app name; by app, matched command
+    DELIVERIES = "deliveries"  # a message sent to an app name (first attempt); by app, command
     REPLIES = "replies"  # replies and sends from apps; by app, matched command
     RETRIES = "retries"  # a delivery attempt after the first; by app
+    TIMEOUTS = "timeouts"  # an attempt unanswered in time or cut by its instance leaving; by app
     UNROUTED = "unrouted"  # a message no app matched; by platform
     DROPPED = "dropped"  # a message pushed out of a full app queue; by app
     FAILED = "failed"  # a delivery that ran out of attempts; by app
-    EXPIRED = "expired"  # a reply whose driver did not come back in time; by app
-    ACTIONS_FAILED = "actions_failed"  # a reply a driver could not send; by platform
+    # a queued message no instance came for in time, or a reply whose driver never came back;
+    # by app
+    EXPIRED = "expired"
+    ACTIONS_FAILED = "actions_failed"  # a reply the driver could not send; by driver id
 
 
 # key of a counter: (minute start, metric, dim1, dim2)

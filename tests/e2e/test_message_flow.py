@@ -122,7 +122,10 @@ async def test_the_driver_traceparent_and_segments_are_passed_on(
     segments = [{"type": "text", "data": {"text": "hi "}}, {"type": "at", "data": {"qq": "1"}}]
     await driver.send("hi", traceparent=traceparent, segments=segments)
     message = await app.next_message()
-    assert message["traceparent"] == traceparent
+    # The trace goes on (same trace id, sampled) under the delivery attempt's own span.
+    version, trace_id, span_id, flags = message["traceparent"].split("-")
+    assert (version, trace_id, flags) == ("00", "4bf92f3577b34da6a3ce929d0e0e4736", "01")
+    assert span_id != "00f067aa0ba902b7"
     assert message["segments"] == segments
     await driver.send("no trace", traceparent="garbage")
     assert (await app.next_message())["traceparent"] != "garbage"

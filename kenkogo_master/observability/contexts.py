@@ -1,0 +1,92 @@
+"""Start and stop the observability resources of one Master (cleanup contexts for app.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import AsyncIterator
+from typing import Any
+
+from aiohttp import web
+
+from kenkogo_master.hub.events import EventBus
+from kenkogo_master.keys import (
+    ENGINE,
+    EVENT_BUS,
+    HUB,
+    LIVE_STREAMS,
+    SETTINGS,
+    STARTED_AT,
+    SYSTEM,
+    TELEMETRY,
+    WRITER,
+)
+from kenkogo_master.observability.live import LiveStreams
+from kenkogo_master.observability.logs import BusLogHandler
+from kenkogo_master.observability.periodic import Periodic
+from kenkogo_master.observability.service import TelemetryService
+from kenkogo_master.observability.system import SystemSampler
+
+
+async def telemetry_context(app: web.Application) -> AsyncIterator[None]:
+    """Create the event bus and the statistics and trace service (before the hub uses them)."""
+    settings = app[SETTINGS]
+    bus = EventBus(settings.events.reader_queue_limit)
+    service = TelemetryService(settings, app[ENGINE], app[WRITER], bus)
+    app[EVENT_BUS] = bus
+    app[TELEMETRY] = service
+    app[LIVE_STREAMS] = LiveStreams(bus)
+    await service.start()
+    yield
+    await service.stop()
+
+
+def connection_counts(app: web.Application) -> dict[str, Any]:
+    """Return the open connections by kind and state, from the hub's registries."""
+    hub = app[HUB]
+    sessions = list(hub.apps.registry)
+    drivers = hub.drivers.live() if hub.flow is not None else []
+    return {
+        "apps": {
+            "total": len(sessions),
+            "by_state": dict(Counter(session.state.value for session in sessions)),
+            "by_transport": dict(Counter(session.peer.transport for session in sessions)),
+        },
+        "drivers": {
+            "total": len(drivers),
+            "by_transport": dict(Counter(driver.peer.transport for driver in drivers)),
+            "by_platform": dict(Counter(driver.platform for driver in drivers)),
+        },
+        "event_streams": len(app[LIVE_STREAMS]),
+    }
+
+
+async def end_live_streams(app: web.Application) -> None:
+    """End open event streams at shutdown; they would hold the server until its timeout."""
+    streams = app.get(LIVE_STREAMS)
+    if streams is not None:
+        streams.end_all()
+
+
+async def live_context(app: web.Application) -> AsyncIterator[None]:
+    """Sample the system every few seconds and publish log lines (after the hub exists)."""
+    settings = app[SETTINGS]
+    bus = app[EVENT_BUS]
+    service = app[TELEMETRY]
+    sampler = SystemSampler(
+        data_dir=settings.storage.data_dir,
+        started_monotonic=app[STARTED_AT],
+        connections=lambda: connection_counts(app),
+        messages_total=lambda: service.recorder.messages_total,
+        bus=bus,
+    )
+    sampler.sample()
+    app[SYSTEM] = sampler
+    sampling = Periodic("system-sample", settings.stats.system_interval, sampler.step)
+    sampling.start()
+    handler = BusLogHandler(bus.publish, asyncio.get_running_loop())
+    logging.getLogger().addHandler(handler)
+    yield
+    logging.getLogger().removeHandler(handler)
+    await sampling.stop()
