@@ -127,7 +127,7 @@ async def test_sigterm_with_apps_connected_stops_promptly_and_tells_them(
         async with aiohttp.ClientSession() as http:
             ws = await http.ws_connect(master.url.replace("http", "ws", 1) + "/ws")
             started = time.monotonic()
-            code = await master.stop(signal.SIGTERM, timeout=8)
+            code = await master.stop(signal.SIGTERM, timeout=6)
             took = time.monotonic() - started
             await ws.close()
         await asyncio.wait_for(app.disconnected.wait(), 5)
