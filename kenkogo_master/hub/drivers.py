@@ -185,7 +185,7 @@ class DriverRegistry:
         items = []
         for row in await self._records.all():
             live = self._live.get(row["id"])
-            items.append(live.describe() if live is not None else {**row, "live": False})
+            items.append({**row, **live.describe()} if live is not None else {**row, "live": False})
         return items
 
     def of_platform(self, platform: str) -> DriverSession | None:
