@@ -14,7 +14,7 @@ def nominal_delay(retry: int) -> float:
     if retry < 1:
         raise ValueError("retries are numbered from 1")
     # Past 2**9 the ceiling is reached; capping the exponent avoids huge floats.
-    return min(CEILING, FIRST * 2 ** min(retry - 1, 16))
+    return min(CEILING, FIRST * (1 << min(retry - 1, 16)))
 
 
 def delay(retry: int, rng: random.Random | None = None) -> float:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, exists, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from kenkogo_master.store.models import DeliveryRow, MessageRow, ReplyRow
@@ -117,7 +117,7 @@ class MessageRecords:
         """Return one page of messages, newest first."""
         await self.writer.flush()
         table = MessageRow.__table__
-        conditions = []
+        conditions: list[ColumnElement[bool]] = []
         if query.from_ms is not None:
             conditions.append(MessageRow.received_ms >= query.from_ms)
         if query.to_ms is not None:
@@ -196,9 +196,9 @@ class MessageRecords:
     async def sends(self, app_name: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         """Return app-initiated sends (replies without a message), newest first."""
         await self.writer.flush()
-        conditions = [ReplyRow.message_id.is_(None)]
+        conditions: list[ColumnElement[bool]] = [ReplyRow.message_id.is_(None)]
         if app_name is not None:
-            conditions.append(or_(ReplyRow.app_name == app_name))
+            conditions.append(ReplyRow.app_name == app_name)
         async with self._engine.connect() as connection:
             rows = await connection.execute(
                 select(ReplyRow.__table__)
