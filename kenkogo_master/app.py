@@ -9,13 +9,18 @@ from collections.abc import AsyncIterator, Callable
 from aiohttp import web
 
 from kenkogo_master.api import (
+    events,
     routes_apps,
     routes_driver_tokens,
     routes_health,
     routes_i18n,
     routes_messages,
+    routes_metrics,
     routes_simulate,
+    routes_stats,
+    routes_system,
     routes_tokens,
+    routes_traces,
 )
 from kenkogo_master.api.auth import auth_middleware
 from kenkogo_master.api.bootstrap import ensure_admin_token
@@ -171,6 +176,12 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_routes(routes_driver_tokens.routes)
     app.router.add_routes(routes_i18n.routes)
     app.router.add_routes(routes_tokens.routes)
+    app.router.add_routes(routes_stats.routes)
+    app.router.add_routes(routes_traces.routes)
+    app.router.add_routes(routes_system.routes)
+    app.router.add_routes(events.routes)
+    if settings.metrics.enabled:
+        app.router.add_routes(routes_metrics.routes)
     app.router.add_routes(routes_simulate.routes)
     onebot_v11.setup(app)
     return app

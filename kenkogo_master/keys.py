@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socketio
 from aiohttp import web
+from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from kenkogo_master.hub.events import EventBus
@@ -34,3 +35,4 @@ EVENT_BUS = web.AppKey("event_bus", EventBus)
 TELEMETRY = web.AppKey("telemetry", TelemetryService)
 LIVE_STREAMS = web.AppKey("live_streams", LiveStreams)
 SYSTEM = web.AppKey("system", SystemSampler)
+METRICS = web.AppKey("metrics", CollectorRegistry)

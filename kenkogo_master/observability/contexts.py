@@ -16,6 +16,7 @@ from kenkogo_master.keys import (
     EVENT_BUS,
     HUB,
     LIVE_STREAMS,
+    METRICS,
     SETTINGS,
     STARTED_AT,
     SYSTEM,
@@ -24,6 +25,7 @@ from kenkogo_master.keys import (
 )
 from kenkogo_master.observability.live import LiveStreams
 from kenkogo_master.observability.logs import BusLogHandler
+from kenkogo_master.observability.metrics import build_registry
 from kenkogo_master.observability.periodic import Periodic
 from kenkogo_master.observability.service import TelemetryService
 from kenkogo_master.observability.system import SystemSampler
@@ -83,6 +85,11 @@ async def live_context(app: web.Application) -> AsyncIterator[None]:
     )
     sampler.sample()
     app[SYSTEM] = sampler
+    app[METRICS] = build_registry(
+        service,
+        lambda: connection_counts(app),
+        lambda: sampler.latest or sampler.sample(),
+    )
     sampling = Periodic("system-sample", settings.stats.system_interval, sampler.step)
     sampling.start()
     handler = BusLogHandler(bus.publish, asyncio.get_running_loop())

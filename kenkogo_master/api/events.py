@@ -1,0 +1,103 @@
+"""The live event stream: Server-Sent Events from the event bus at GET /api/v1/events."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from typing import Literal
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from kenkogo_master.api.json import query_model
+from kenkogo_master.errors import ErrorCode, HubError
+from kenkogo_master.hub.events import Event
+from kenkogo_master.keys import LIVE_STREAMS, SETTINGS
+from kenkogo_master.observability.logs import LOG_TOPIC
+from kenkogo_master.protocol import codec
+
+log = logging.getLogger(__name__)
+
+routes = web.RouteTableDef()
+
+_TOPIC = re.compile(r"[a-z][a-z0-9_]*(\.[a-z0-9_]+)*")
+_LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
+RETRY_MS = 3000  # how long a browser's EventSource waits before reconnecting
+
+
+class EventsQuery(BaseModel):
+    """Query of GET /api/v1/events."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Comma-separated topics or topic prefixes, e.g. `app,message.received,log`; all when absent.
+    topics: str | None = Field(None, max_length=1000)
+    # Log lines at or above this level (when `log` topics are streamed).
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    def topic_set(self) -> frozenset[str] | None:
+        """Return the topics asked for; raise a clear error for a malformed one."""
+        if self.topics is None:
+            return None
+        topics = frozenset(part.strip() for part in self.topics.split(",") if part.strip())
+        for topic in topics:
+            if not _TOPIC.fullmatch(topic):
+                detail = f"topics: {topic!r} is not a topic (lower-case words joined by dots)"
+                raise HubError(ErrorCode.INVALID_PAYLOAD, detail=detail)
+        return topics or None
+
+
+def frame(seq: int, event: Event) -> bytes:
+    """Return one SSE frame: the topic as the event type, the event as JSON data."""
+    body = codec.dumpb({"topic": event.topic, "at_ms": event.at_ms, "data": event.data})
+    return b"id: %d\nevent: %s\ndata: %s\n\n" % (seq, event.topic.encode(), body)
+
+
+@routes.get("/api/v1/events")
+async def events(request: web.Request) -> web.StreamResponse:
+    """Stream events as they happen; keep-alive comments while idle; a slow reader is cut off."""
+    query = query_model(request, EventsQuery)
+    topics = query.topic_set()
+    streams = request.app[LIVE_STREAMS]
+    if streams.ending:
+        raise HubError(ErrorCode.OVERLOADED)
+    level = _LEVELS[query.level]
+    keepalive = request.app[SETTINGS].events.keepalive
+    # Subscribe before answering, so that nothing that happens after the headers is missed.
+    subscription = streams.open(topics)
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/event-stream; charset=utf-8",
+            "Cache-Control": "no-cache",
+            "X-Accel-Buffering": "no",  # nginx: do not buffer the stream
+        }
+    )
+    try:
+        await response.prepare(request)
+        await response.write(b"retry: %d\n: connected\n\n" % RETRY_MS)
+        seq = 0
+        while True:
+            try:
+                event = await asyncio.wait_for(subscription.queue.get(), keepalive)
+            except TimeoutError:
+                await response.write(b": keep-alive\n\n")
+                continue
+            if event is None:
+                if not streams.ending:
+                    await response.write(b'event: dropped\ndata: {"reason": "too_slow"}\n\n')
+                break
+            if event.topic.startswith(LOG_TOPIC + ".") and event.data.get("levelno", 0) < level:
+                continue
+            seq += 1
+            await response.write(frame(seq, event))
+    except ConnectionError:
+        pass  # the reader went away
+    finally:
+        streams.close(subscription)
+    return response

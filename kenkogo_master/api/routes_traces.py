@@ -1,0 +1,94 @@
+"""REST resources for traces: one trace as a waterfall, a message's trace, and trace lists."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from sqlalchemy import select
+
+from kenkogo_master.api.json import json_response, query_model
+from kenkogo_master.api.stats_params import EpochMs
+from kenkogo_master.errors import ErrorCode, HubError
+from kenkogo_master.keys import ENGINE, TELEMETRY
+from kenkogo_master.observability.service import TelemetryService
+from kenkogo_master.store.models import MessageRow
+
+routes = web.RouteTableDef()
+
+_TRACE_ID = re.compile(r"[0-9a-f]{32}")
+
+
+class TraceListQuery(BaseModel):
+    """Filters of GET /api/v1/traces."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    min_duration_ms: float | None = Field(None, ge=0, le=86_400_000)
+    status: Literal["error", "ok", "any"] = "any"
+    message_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    root: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
+    start: EpochMs | None = Field(None, alias="from")
+    to: EpochMs | None = None
+    limit: int = Field(50, ge=1, le=1000)
+
+
+async def _service(request: web.Request) -> TelemetryService:
+    """Return the telemetry service with every finished span exported and committed."""
+    service = request.app[TELEMETRY]
+    await service.flush_traces()
+    return service
+
+
+@routes.get("/api/v1/traces")
+async def list_traces(request: web.Request) -> web.Response:
+    """List traces, newest first: slower than a duration, failed, of a message..."""
+    query = query_model(request, TraceListQuery)
+    if query.start is not None and query.to is not None and query.start > query.to:
+        raise HubError(ErrorCode.INVALID_PAYLOAD, detail="from: must not be after to")
+    service = await _service(request)
+    items = await service.traces.list(
+        min_duration_ms=query.min_duration_ms,
+        status=None if query.status == "any" else query.status,
+        message_id=query.message_id,
+        root=query.root,
+        start_ms=query.start,
+        end_ms=query.to,
+        limit=query.limit,
+    )
+    return json_response({"items": items, "count": len(items)})
+
+
+@routes.get("/api/v1/traces/{trace_id}")
+async def get_trace(request: web.Request) -> web.Response:
+    """Return one trace's spans in waterfall order, with parents, times and attributes."""
+    trace_id = request.match_info["trace_id"].lower()
+    if not _TRACE_ID.fullmatch(trace_id):
+        detail = "trace_id: expected 32 hexadecimal digits"
+        raise HubError(ErrorCode.INVALID_PAYLOAD, detail=detail)
+    service = await _service(request)
+    body = await service.traces.trace(trace_id)
+    if body is None:
+        raise HubError(ErrorCode.NOT_FOUND, what="trace", id=trace_id)
+    return json_response(body)
+
+
+@routes.get("/api/v1/messages/{id}/trace")
+async def message_trace(request: web.Request) -> web.Response:
+    """Return the trace of one message (404 when the message is unknown or was not traced)."""
+    message_id = request.match_info["id"]
+    service = await _service(request)
+    trace_id = await service.traces.trace_of_message(message_id)
+    if trace_id is None:
+        async with request.app[ENGINE].connect() as connection:
+            known = await connection.scalar(
+                select(MessageRow.id).where(MessageRow.id == message_id)
+            )
+        what = "trace of message" if known is not None else "message"
+        raise HubError(ErrorCode.NOT_FOUND, what=what, id=message_id)
+    body = await service.traces.trace(trace_id)
+    if body is None:
+        raise HubError(ErrorCode.NOT_FOUND, what="trace", id=trace_id)
+    return json_response({**body, "message_id": message_id})
