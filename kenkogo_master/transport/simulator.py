@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from aiohttp import web
@@ -23,6 +23,8 @@ SELF_ID = "simulator"
 NAME = "Simulator"
 REPLY_TOPIC = "simulator.reply"
 DEFAULT_SENDER = SenderInfo(id="sim-user")
+# Simulated messages whose id is remembered for replies arriving after their request ended.
+REMEMBERED_MESSAGES = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,10 +38,11 @@ class SimulatedReply:
     segments: list[dict[str, Any]]
     reply_to: str | None  # the simulated platform_message_id it answers
     at_ms: int
+    app: str | None = None  # the app name that sent it, once looked up
 
     def describe(self) -> dict[str, Any]:
         """Return the reply as the REST API and the event bus show it."""
-        return {
+        described = {
             "id": self.id,
             "content": self.content,
             "segments": self.segments,
@@ -47,6 +50,9 @@ class SimulatedReply:
             "platform_message_id": self.platform_message_id,
             "at_ms": self.at_ms,
         }
+        if self.app is not None:
+            described["app"] = self.app
+        return described
 
 
 @dataclass(eq=False, slots=True)
@@ -54,7 +60,6 @@ class _Waiter:
     """Replies collected for one injected message while its request waits."""
 
     replies: list[SimulatedReply] = field(default_factory=list)
-    arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class SimulatorPeer:
@@ -67,7 +72,8 @@ class SimulatorPeer:
         self._bus = bus
         self.history: deque[SimulatedReply] = deque(maxlen=history_limit)
         self._waiters: dict[str, _Waiter] = {}  # by the platform_message_id being answered
-        self._message_ids: dict[str, str] = {}  # platform_message_id -> message id, while waiting
+        # platform_message_id -> message id, so late replies still name their message
+        self._message_ids: OrderedDict[str, str] = OrderedDict()
 
     async def deliver_action(self, action: OutboundAction) -> ActionResult:
         """Record a reply, publish it, and succeed with a generated platform message id."""
@@ -90,7 +96,6 @@ class SimulatorPeer:
             waiter = self._waiters.get(reply.reply_to)
             if waiter is not None:
                 waiter.replies.append(reply)
-                waiter.arrived.set()
         self._bus.publish(REPLY_TOPIC, event)
         return ActionResult(success=True, platform_message_id=reply.platform_message_id)
 
@@ -103,11 +108,12 @@ class SimulatorPeer:
             yield waiter
         finally:
             self._waiters.pop(platform_message_id, None)
-            self._message_ids.pop(platform_message_id, None)
 
     def name_message(self, platform_message_id: str, message_id: str) -> None:
         """Remember which message id a simulated message got, for the replies' events."""
         self._message_ids[platform_message_id] = message_id
+        if len(self._message_ids) > REMEMBERED_MESSAGES:
+            self._message_ids.popitem(last=False)
 
     async def close(self) -> None:
         """Nothing to close: the simulator lives as long as the Master."""
@@ -166,16 +172,21 @@ class Simulator:
         with self.peer.collect(platform_message_id) as waiter:
             result = await self._hub.ingest(self.session, event)
             self.peer.name_message(platform_message_id, result.id)
-            if wait_ms > 0:
-                await _sleep_collecting(waiter, wait_ms / 1000)
-            return Simulation(result.id, result.duplicate, list(waiter.replies))
+            # Any app may still reply until the window closes, so it is waited out in full.
+            await asyncio.sleep(wait_ms / 1000)
+            replies = list(waiter.replies)
+        return Simulation(result.id, result.duplicate, await self._with_apps(result.id, replies))
 
-
-async def _sleep_collecting(waiter: _Waiter, seconds: float) -> None:
-    """Wait out the window while replies accumulate in `waiter`."""
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(seconds):
-            await asyncio.Event().wait()
+    async def _with_apps(
+        self, message_id: str, replies: list[SimulatedReply]
+    ) -> list[SimulatedReply]:
+        """Name the app behind each reply, from the replies recorded for the message."""
+        flow = self._hub.flow
+        if not replies or flow is None:
+            return replies
+        detail = await flow.records.detail(message_id)
+        apps = {row["id"]: row["app_name"] for row in (detail or {}).get("replies", [])}
+        return [replace(reply, app=apps.get(reply.id)) for reply in replies]
 
 
 SIMULATOR = web.AppKey("simulator", Simulator)
