@@ -9,13 +9,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kenkogo_master.api.json import body_model, json_response
 from kenkogo_master.errors import ErrorCode, HubError
-from kenkogo_master.protocol.drivers import ChatInfo, SenderInfo
+from kenkogo_master.protocol.drivers import MAX_CONTENT, ChatInfo, SenderInfo
 from kenkogo_master.transport.simulator import SIMULATOR
 
 routes = web.RouteTableDef()
 
 MAX_WAIT_MS = 30_000
-MAX_CONTENT = 10_000
 
 
 class SimulateRequest(BaseModel):
