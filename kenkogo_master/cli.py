@@ -89,7 +89,7 @@ def serve(settings: Settings) -> int:
     settings.storage.data_dir.mkdir(parents=True, exist_ok=True)
     setup_logging(settings.logging, settings.storage.data_dir)
     log.info(
-        "KenkoGo Master %s listening on %s:%d",
+        "KenkoGo Master %s starting on %s:%d",
         __version__,
         settings.server.host,
         settings.server.port,
