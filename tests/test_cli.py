@@ -151,4 +151,7 @@ async def test_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
 
     assert code != 0
     assert "Traceback" not in out + err
-    assert str(port) in err
+    refusal = err.strip().splitlines()[-1]
+    assert "cannot start" in refusal
+    assert str(port) in refusal
+    assert "in use" in refusal
