@@ -62,6 +62,8 @@ class EventBus:
 
     def wanted(self, topic: str) -> bool:
         """Tell whether any subscriber would receive `topic` (to skip building unwanted events)."""
+        if not self._subscribers:
+            return False
         return any(subscriber.wants(topic) for subscriber in self._subscribers)
 
     def subscribers(self) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from enum import StrEnum
 
 from sqlalchemy import case
@@ -39,7 +39,7 @@ CounterKey = tuple[int, str, str, str]
 MessageKey = tuple[int, str, str, str, str]
 
 
-def matched_command(commands: list[str] | None, content: str) -> str:
+def matched_command(commands: Sequence[str] | None, content: str) -> str:
     """Return the first subscribed command that starts `content`, or "" when none does."""
     for command in commands or ():
         if content.startswith(command):
@@ -79,11 +79,13 @@ class StatsRecorder:
     def count(self, metric: Metric, dim1: str = "", dim2: str = "", n: int = 1) -> None:
         """Count `n` events of `metric`."""
         now = self._clock() // 1_000_000
-        self._counters[(now - now % MINUTE_MS, metric.value, dim1, dim2)] += n
+        # A StrEnum member is its own string: no `.value` lookup on the hot path.
+        self._counters[(now - now % MINUTE_MS, metric, dim1, dim2)] += n
 
     def delivered(self, app: str, command: str = "") -> None:
         """Count a message handed to app name `app` (once per name, whatever the attempts)."""
-        self.count(Metric.DELIVERIES, app, command)
+        now = self._clock() // 1_000_000
+        self._counters[(now - now % MINUTE_MS, Metric.DELIVERIES, app, command)] += 1
 
     def replied(self, app: str, command: str = "") -> None:
         """Count a reply (or a send) from app name `app`."""

@@ -41,7 +41,9 @@ class Telemetry:
 
     def message_received(self, message: InboundMessage, driver_traceparent: str | None) -> None:
         """Decide whether a new message is traced, before it is stored (may set its traceparent)."""
-        traceparent = self.tracer.received(
+        if not self.tracer.sampled(driver_traceparent):
+            return
+        message.traceparent = self.tracer.received(
             message.id,
             driver_traceparent,
             {
@@ -54,8 +56,6 @@ class Telemetry:
             },
             start_ns=message.received_ms * 1_000_000,
         )
-        if traceparent is not None:
-            message.traceparent = traceparent
 
     def message_stored(self, message: InboundMessage) -> None:
         """Count a message now committed (duplicates never get here)."""
@@ -101,7 +101,7 @@ class Telemetry:
     ) -> str | None:
         """Count an attempt; return the traceparent to send with it (None: the message's own)."""
         if number == 1:
-            self.stats.delivered(app, matched_command(list(commands or ()), message.content))
+            self.stats.delivered(app, matched_command(commands, message.content))
         else:
             self.stats.count(Metric.RETRIES, app)
         return self.tracer.attempt(message.id, app, number, instance_id, transport)
@@ -146,7 +146,7 @@ class Telemetry:
         app_traceparent: str | None = None,
     ) -> None:
         """Count a reply (message given) or a send (none) from an app and start its span."""
-        command = matched_command(list(commands or ()), message.content) if message else ""
+        command = matched_command(commands, message.content) if message else ""
         self.stats.replied(app, command)
         self.tracer.reply(reply_id, message.id if message else None, app, app_traceparent)
 

@@ -148,6 +148,12 @@ class MessageTracer:
 
     # -- inbound ----------------------------------------------------------------------------------
 
+    def sampled(self, driver_traceparent: str | None) -> bool:
+        """Tell whether a new message with this traceparent from its driver is to be traced."""
+        if self._tracer is None:
+            return False
+        return self._decide(parse_traceparent(driver_traceparent))
+
     def received(
         self,
         message_id: str,
@@ -155,12 +161,9 @@ class MessageTracer:
         attributes: Attributes,
         *,
         start_ns: int | None = None,
-        force: bool = False,
-    ) -> str | None:
-        """Start tracing a new message when sampled; return its traceparent, or None if untraced."""
+    ) -> str:
+        """Start tracing a new message (one `sampled` chose); return its traceparent."""
         remote = parse_traceparent(driver_traceparent)
-        if not (force and self._tracer is not None) and not self._decide(remote):
-            return None
         span = self._start(
             "ingest",
             remote,
@@ -181,7 +184,7 @@ class MessageTracer:
         """End the ingest span: the message is stored."""
         entry = self._messages.get(message_id)
         if entry is not None:
-            entry.ingest.end()
+            _end(entry.ingest)
 
     def routed(self, message_id: str, levels: list[list[str]], start_ns: int | None = None) -> None:
         """Record the routing decision: the app names matched, by priority level."""
@@ -224,7 +227,7 @@ class MessageTracer:
                 )
             )
         if delivery.attempt is not None:  # an attempt nobody closed: it was superseded
-            delivery.attempt.end()
+            _end(delivery.attempt)
         delivery.attempt = self._start(
             "attempt",
             delivery.span,
@@ -295,12 +298,12 @@ class MessageTracer:
     def _finish_message(self, message_id: str, entry: _MessageTrace) -> None:
         """Keep only what late replies need; the spans themselves are finished and exported."""
         del self._messages[message_id]
-        entry.ingest.end()  # no-op when already ended
+        _end(entry.ingest)
         acked = {}
         for app, delivery in entry.deliveries.items():
             for span in (delivery.attempt, delivery.span):
-                if span is not None and span.is_recording():
-                    span.end()
+                if span is not None:
+                    _end(span)
             if delivery.acked is not None:
                 acked[app] = delivery.acked
         self._settled[message_id] = _Settled(entry.ingest.get_span_context(), acked)
@@ -357,7 +360,7 @@ class MessageTracer:
         if entry is None:
             return
         if entry.action is not None:
-            entry.action.end()
+            _end(entry.action)
         entry.action = self._start(
             "driver action",
             entry.span,
@@ -425,6 +428,12 @@ class MessageTracer:
             "traced": self.traced,
             "open": self.open_count(),
         }
+
+
+def _end(span: Span) -> None:
+    """End a span unless it has ended (OpenTelemetry warns about a second end)."""
+    if span.is_recording():
+        span.end()
 
 
 def _open_spans(entry: Any) -> list[Span]:
