@@ -49,17 +49,10 @@ def _processor(exporter: SpanExporter, settings: TraceSettings) -> SpanProcessor
 
 
 def otlp_exporter(endpoint: str) -> SpanExporter:
-    """Return an OTLP/HTTP exporter (its package is optional: installed only where wanted)."""
-    try:
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # type: ignore[import-not-found]
-            OTLPSpanExporter,
-        )
-    except ImportError:
-        raise RuntimeError(
-            "traces.otlp_endpoint is set but opentelemetry-exporter-otlp-proto-http is not "
-            "installed (pip install -r requirements-otlp.txt)"
-        ) from None
-    exporter: SpanExporter = OTLPSpanExporter(endpoint=endpoint)
+    """Return an OTLP/HTTP exporter (imported only when an endpoint is configured)."""
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    exporter: SpanExporter = OTLPSpanExporter(endpoint=endpoint, timeout=10)
     return exporter
 
 
