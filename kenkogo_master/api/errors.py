@@ -58,11 +58,19 @@ def error_response(hub: Hub, request: web.Request, error: HubError) -> web.Respo
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+def _refuse_oversized(request: web.Request, limit: int) -> None:
+    """Refuse a declared body over the limit up front, even where the handler never reads it."""
+    size = request.content_length
+    if size is not None and size > limit and request.path.startswith("/api/"):
+        raise HubError(ErrorCode.PAYLOAD_TOO_LARGE, size=size, limit=limit)
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Turn every failure under /api and /health into `{code, message}`."""
     hub = request.app[HUB]
     try:
+        _refuse_oversized(request, hub.settings.limits.max_payload)
         return await handler(request)
     except HubError as exc:
         return error_response(hub, request, exc)

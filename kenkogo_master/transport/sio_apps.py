@@ -106,6 +106,14 @@ class AppNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             task.add_done_callback(self._background.discard)
         return outcome.answer
 
+    async def malformed(self, sid: str, code: ErrorCode) -> None:
+        """Tell an app that a packet it sent could not be read."""
+        conn = self._connections.get(sid)
+        locale = conn.session.locale if conn is not None else None
+        detail = "the packet is not a Socket.IO event [name, data]"
+        error = self._hub.error_of(code, locale, detail=detail)
+        await self.server.emit("error", error, to=sid, namespace=self.namespace)
+
     async def _on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         settings = self._hub.settings.apps
         if settings.require_token:

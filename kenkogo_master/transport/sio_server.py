@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import socketio
 from aiohttp import web
 from engineio.async_drivers import aiohttp as engineio_aiohttp
 
+from kenkogo_master.errors import ErrorCode
 from kenkogo_master.protocol import codec
 from kenkogo_master.settings import Settings
 
@@ -32,14 +34,47 @@ def _websocket_class(compress: bool) -> type:
     return WebSocket
 
 
+# `<type>[<attachments>-][/<namespace>,]...`: enough to tell which namespace a packet aimed at.
+_PACKET_NAMESPACE = re.compile(r"^\d(?:\d+-)?(/[^,]*),")
+
+
+class GuardedServer(socketio.AsyncServer):  # type: ignore[misc]
+    """A Socket.IO server that answers malformed packets instead of only logging them.
+
+    python-socketio raises while decoding a broken packet (or later, in a background task, on an
+    event whose payload is not `[name, ...]`), so the sender would never hear why nothing happened.
+    """
+
+    async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
+        try:
+            await super()._handle_eio_message(eio_sid, data)
+        except ValueError:
+            match = _PACKET_NAMESPACE.match(data) if isinstance(data, str) else None
+            await self._answer_malformed(
+                eio_sid, match.group(1) if match else "/", ErrorCode.INVALID_JSON
+            )
+
+    async def _handle_event(self, eio_sid: str, namespace: str | None, id: Any, data: Any) -> None:
+        if not isinstance(data, list) or not data or not isinstance(data[0], str):
+            await self._answer_malformed(eio_sid, namespace or "/", ErrorCode.INVALID_PAYLOAD)
+            return
+        await super()._handle_event(eio_sid, namespace, id, data)
+
+    async def _answer_malformed(self, eio_sid: str, namespace: str, code: ErrorCode) -> None:
+        handler = self.namespace_handlers.get(namespace)
+        sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
+        if sid is not None and hasattr(handler, "malformed"):
+            await handler.malformed(sid, code)
+
+
 def hard_frame_limit(settings: Settings) -> int:
     """Return the size past which a frame closes the connection instead of being answered."""
     return max(1024 * 1024, 4 * settings.limits.max_payload)
 
 
-def create_sio_server(settings: Settings) -> socketio.AsyncServer:
+def create_sio_server(settings: Settings) -> GuardedServer:
     """Create the Socket.IO server (not yet attached to the web application)."""
-    server = socketio.AsyncServer(
+    server = GuardedServer(
         async_mode="aiohttp",
         json=codec,
         cors_allowed_origins="*",
