@@ -31,12 +31,21 @@ class Metric(StrEnum):
     # by app
     EXPIRED = "expired"
     ACTIONS_FAILED = "actions_failed"  # a reply the driver could not send; by driver id
+    # Messages per sender and per chat without the other: every row of a bucket is one active
+    # sender (or chat), so active counts and top lists read far fewer rows than stats_messages.
+    SENDER_MESSAGES = "messages.sender"  # by platform, sender id
+    CHAT_MESSAGES = "messages.chat"  # by platform, chat key (see chat_key)
 
 
 # key of a counter: (minute start, metric, dim1, dim2)
 CounterKey = tuple[int, str, str, str]
 # key of a message count: (minute start, platform, chat type, chat id, sender id)
 MessageKey = tuple[int, str, str, str, str]
+
+
+def chat_key(chat_type: str, chat_id: str) -> str:
+    """Return how a chat is named in the per-chat counters: `<type>/<id>`."""
+    return f"{chat_type}/{chat_id}"
 
 
 def matched_command(commands: Sequence[str] | None, content: str) -> str:
@@ -174,9 +183,13 @@ class StatsWriter:
         message_rows: Counter[tuple[str, int, str, str, str, str]] = Counter()
         for (minute, platform, chat_type, chat_id, sender_id), n in messages.items():
             per_sender[(platform, sender_id)] += n
+            chat = chat_key(chat_type, chat_id)
             for period, bucket in self._periods(minute):
-                message_rows[(period.value, bucket, platform, chat_type, chat_id, sender_id)] += n
-                totals[(Metric.MESSAGES.value, period.value, bucket, platform, "")] += n
+                name = period.value
+                message_rows[(name, bucket, platform, chat_type, chat_id, sender_id)] += n
+                totals[(Metric.MESSAGES.value, name, bucket, platform, "")] += n
+                totals[(Metric.SENDER_MESSAGES.value, name, bucket, platform, sender_id)] += n
+                totals[(Metric.CHAT_MESSAGES.value, name, bucket, platform, chat)] += n
         rows = 0
         for (metric, period_name, bucket, dim1, dim2), n in totals.items():
             await self._writer.submit(

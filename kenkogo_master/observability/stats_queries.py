@@ -174,7 +174,7 @@ class StatsQueries:
         async with self._engine.connect() as connection:
             return (await connection.execute(statement)).first() is not None
 
-    # -- senders --------------------------------------------------------------------------------
+    # -- senders and chats ------------------------------------------------------------------------
 
     def _message_rows(
         self,
@@ -196,14 +196,31 @@ class StatsQueries:
             for segment in self.segments(start_ms, end_ms, now_ms)
         ]
 
+    def _per_key_rows(
+        self, metric: Metric, start_ms: int, end_ms: int, now_ms: int, platform: str | None
+    ) -> list[Select[str, str, int]]:
+        """Select (platform, key, count) of the per-sender or per-chat counters in a range."""
+        counters = StatsCounter
+        filters = [counters.metric == metric.value]
+        if platform is not None:
+            filters.append(counters.dim1 == platform)
+        return [
+            select(counters.dim1, counters.dim2, counters.count).where(
+                *filters, self._in(counters, segment)
+            )
+            for segment in self.segments(start_ms, end_ms, now_ms)
+        ]
+
     async def active_senders(
         self, start_ms: int, end_ms: int, now_ms: int, platform: str | None = None
     ) -> int:
         """Count distinct senders with at least one message in the range."""
-        messages = StatsMessages
-        parts = self._message_rows(
-            [messages.platform, messages.sender_id], start_ms, end_ms, now_ms, platform, None
-        )
+        parts = [
+            part.with_only_columns(StatsCounter.dim1, StatsCounter.dim2)
+            for part in self._per_key_rows(
+                Metric.SENDER_MESSAGES, start_ms, end_ms, now_ms, platform
+            )
+        ]
         if not parts:
             return 0
         # UNION (not UNION ALL) keeps each sender once however many buckets it appears in.
@@ -216,19 +233,20 @@ class StatsQueries:
         self, period: Period, start_ms: int, end_ms: int, platform: str | None = None
     ) -> list[Row]:
         """Return distinct senders per bucket (DAU per day, per hour...), zeros included."""
-        messages = StatsMessages
-        inner = (
-            select(messages.bucket_ms, messages.platform, messages.sender_id)
+        counters = StatsCounter
+        # Each per-sender row of a bucket is one sender; a platform filter keeps them distinct.
+        keys = counters.dim2 if platform is not None else counters.dim1 + " " + counters.dim2
+        statement = (
+            select(counters.bucket_ms, func.count(keys.distinct()))
             .where(
-                messages.period == period.value,
-                messages.bucket_ms >= self.calendar.floor(period, start_ms),
-                messages.bucket_ms < end_ms,
-                *([messages.platform == platform] if platform is not None else []),
+                counters.metric == Metric.SENDER_MESSAGES.value,
+                counters.period == period.value,
+                counters.bucket_ms >= self.calendar.floor(period, start_ms),
+                counters.bucket_ms < end_ms,
+                *([counters.dim1 == platform] if platform is not None else []),
             )
-            .distinct()
-            .subquery()
+            .group_by(counters.bucket_ms)
         )
-        statement = select(inner.c.bucket_ms, func.count()).group_by(inner.c.bucket_ms)
         async with self._engine.connect() as connection:
             counts = {row[0]: int(row[1]) for row in await connection.execute(statement)}
         return [
@@ -246,23 +264,28 @@ class StatsQueries:
         chat: str | None = None,
     ) -> list[Row]:
         """Return the senders with most messages in the range, with their latest names."""
-        messages = StatsMessages
-        parts = self._message_rows(
-            [messages.platform, messages.sender_id, messages.count],
-            start_ms,
-            end_ms,
-            now_ms,
-            platform,
-            chat,
-        )
+        parts: list[Any]
+        if chat is None:
+            parts = self._per_key_rows(Metric.SENDER_MESSAGES, start_ms, end_ms, now_ms, platform)
+        else:
+            messages = StatsMessages
+            parts = self._message_rows(
+                [messages.platform, messages.sender_id, messages.count],
+                start_ms,
+                end_ms,
+                now_ms,
+                platform,
+                chat,
+            )
         if not parts:
             return []
         rows = union_all(*parts).subquery()
-        total = func.sum(rows.c.count).label("total")
+        platform_column, sender_column, count_column = rows.c
+        total = func.sum(count_column).label("total")
         top = (
-            select(rows.c.platform, rows.c.sender_id, total)
-            .group_by(rows.c.platform, rows.c.sender_id)
-            .order_by(total.desc(), rows.c.platform, rows.c.sender_id)
+            select(platform_column.label("platform"), sender_column.label("sender_id"), total)
+            .group_by(platform_column, sender_column)
+            .order_by(total.desc(), platform_column, sender_column)
             .limit(limit)
             .subquery()
         )
@@ -290,48 +313,49 @@ class StatsQueries:
         self, start_ms: int, end_ms: int, now_ms: int, limit: int, platform: str | None = None
     ) -> list[Row]:
         """Return the chats with most messages in the range and how many people spoke there."""
-        messages = StatsMessages
-        parts = self._message_rows(
-            [
-                messages.platform,
-                messages.chat_type,
-                messages.chat_id,
-                messages.sender_id,
-                messages.count,
-            ],
-            start_ms,
-            end_ms,
-            now_ms,
-            platform,
-            None,
-        )
+        parts = self._per_key_rows(Metric.CHAT_MESSAGES, start_ms, end_ms, now_ms, platform)
         if not parts:
             return []
         rows = union_all(*parts).subquery()
-        total = func.sum(rows.c.count).label("total")
+        platform_column, chat_column, count_column = rows.c
+        total = func.sum(count_column).label("total")
         statement = (
-            select(
-                rows.c.platform,
-                rows.c.chat_type,
-                rows.c.chat_id,
-                total,
-                func.count(rows.c.sender_id.distinct()),
-            )
-            .group_by(rows.c.platform, rows.c.chat_type, rows.c.chat_id)
-            .order_by(total.desc(), rows.c.platform, rows.c.chat_id)
+            select(platform_column, chat_column, total)
+            .group_by(platform_column, chat_column)
+            .order_by(total.desc(), platform_column, chat_column)
             .limit(limit)
         )
         async with self._engine.connect() as connection:
-            return [
-                {
-                    "platform": row[0],
-                    "chat_type": row[1],
-                    "chat_id": row[2],
-                    "count": int(row[3]),
-                    "senders": int(row[4]),
-                }
+            top = [
+                (row[0], *row[1].split("/", 1), int(row[2]))
                 for row in await connection.execute(statement)
             ]
+        items = []
+        for chat_platform, chat_type, chat_id, count in top:
+            # Distinct senders of one chat do not add up across buckets: count them from the
+            # per-chat-and-sender rows, which the chat index finds quickly.
+            messages = StatsMessages
+            parts = [
+                part.where(messages.chat_type == chat_type)
+                for part in self._message_rows(
+                    [messages.sender_id], start_ms, end_ms, now_ms, chat_platform, chat_id
+                )
+            ]
+            distinct = (
+                union(*parts).subquery() if len(parts) > 1 else parts[0].distinct().subquery()
+            )
+            async with self._engine.connect() as connection:
+                senders = await connection.scalar(select(func.count()).select_from(distinct))
+            items.append(
+                {
+                    "platform": chat_platform,
+                    "chat_type": chat_type,
+                    "chat_id": chat_id,
+                    "count": count,
+                    "senders": int(senders or 0),
+                }
+            )
+        return items
 
     async def senders_known(self) -> int:
         """Count every sender ever seen."""

@@ -71,7 +71,9 @@ async def test_prune_keeps_each_period_for_its_own_retention(tmp_path: Path) -> 
             for period in ("minute", "hour", "day")
         }
         counters = await connection.scalar(
-            select(func.count()).select_from(StatsCounter).where(StatsCounter.period == "minute")
+            select(func.count())
+            .select_from(StatsCounter)
+            .where(StatsCounter.period == "minute", StatsCounter.metric == "messages")
         )
         spans = [row[0] for row in await connection.execute(select(TraceSpan.span_id))]
     assert kept["minute"] == [0]
