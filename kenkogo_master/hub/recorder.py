@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -71,12 +72,20 @@ class Attempt:
         return values
 
 
+# A new attempt's row waits this long for the attempt to end, so that most attempts cost one
+# INSERT instead of an INSERT and an UPDATE; one still open by then is written as it stands.
+SETTLE_WINDOW = 0.5
+FINAL = frozenset({DeliveryStatus.ACKED, DeliveryStatus.FAILED, DeliveryStatus.EXPIRED})
+
+
 class Recorder:
     """Collect changed rows during a burst of work; one background task writes them in order."""
 
-    def __init__(self, records: MessageRecords) -> None:
+    def __init__(self, records: MessageRecords, settle_window: float = SETTLE_WINDOW) -> None:
         self._records = records
-        self._attempts: dict[Attempt, None] = {}  # an ordered set
+        self._settle_window = settle_window
+        self._attempts: dict[Attempt, None] = {}  # changed since the last flush (an ordered set)
+        self._open: dict[Attempt, float] = {}  # unwritten and still open -> when to write anyway
         self._statuses: list[dict[str, Any]] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -87,14 +96,14 @@ class Recorder:
         self._task = asyncio.create_task(self._run(), name="delivery-recorder")
 
     async def stop(self) -> None:
-        """Write what is left, then stop."""
+        """Write what is left, open attempts included, then stop."""
         # Not cancelled: a flush cut short would lose the rows it had taken.
         self._stopping = True
         self._wake.set()
         if self._task is not None:
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
-        await self.flush()
+        await self.flush(everything=True)
 
     def attempt(self, attempt: Attempt) -> None:
         """Note that an attempt's row must be written."""
@@ -106,14 +115,29 @@ class Recorder:
         self._statuses.append({"row_id": message_id, "status": status})
         self._wake.set()
 
-    async def flush(self) -> None:
-        """Hand every noted change to the writer: new rows first, then updates, then statuses."""
+    async def flush(self, everything: bool = False) -> None:
+        """Hand the noted changes to the writer: new rows first, then updates, then statuses."""
+        now = time.monotonic()
         attempts, self._attempts = self._attempts, {}
         statuses, self._statuses = self._statuses, []
+        fresh: list[Attempt] = []
+        changed: list[Attempt] = []
+        for attempt in attempts:
+            if attempt.written:
+                changed.append(attempt)
+            elif everything or attempt.status in FINAL:
+                self._open.pop(attempt, None)
+                fresh.append(attempt)
+            else:
+                self._open.setdefault(attempt, now + self._settle_window)
+        # Deadlines grow in insertion order, so the overdue ones come first.
+        for attempt, deadline in list(self._open.items()):
+            if deadline > now and not everything:
+                break
+            del self._open[attempt]
+            fresh.append(attempt)
         writer = self._records.writer
         # Consecutive writes of one statement become a single executemany in the writer.
-        fresh = [attempt for attempt in attempts if not attempt.written]
-        changed = [attempt for attempt in attempts if attempt.written]
         for attempt in fresh:
             attempt.written = True
             await writer.submit(self._records.insert_delivery, attempt.row())
@@ -124,9 +148,19 @@ class Recorder:
 
     async def _run(self) -> None:
         while not self._stopping:
-            await self._wake.wait()
+            try:
+                async with asyncio.timeout(self._until_next_deadline()):
+                    await self._wake.wait()
+            except TimeoutError:
+                pass
             self._wake.clear()
             try:
                 await self.flush()
             except Exception:
                 log.exception("recording deliveries failed")
+
+    def _until_next_deadline(self) -> float | None:
+        """Return the seconds until the oldest open attempt must be written, if there is one."""
+        for deadline in self._open.values():
+            return max(0.0, deadline - time.monotonic())
+        return None
