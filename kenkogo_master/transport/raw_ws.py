@@ -19,6 +19,9 @@ from kenkogo_master.transport.sio_server import hard_frame_limit
 
 log = logging.getLogger(__name__)
 
+# Unanswered messages remembered per connection at most.
+PENDING_LIMIT = 10_000
+
 
 class WebSocketPeer:
     """A plain WebSocket client as the hub sees it."""
@@ -48,6 +51,10 @@ class WebSocketPeer:
     async def request(self, event: str, data: Any, on_answer: Callable[[Any], None]) -> None:
         """Send an event; the app's `ack` frame carrying the same id is passed to `on_answer`."""
         self.pending[str(data["id"])] = on_answer
+        # An app that never acks must not grow this for ever; the scheduler gave up on the
+        # oldest of these long before (its redeliveries carry the same id and come back here).
+        if len(self.pending) > PENDING_LIMIT:
+            del self.pending[next(iter(self.pending))]
         await self.send(event, data)
 
     async def close(self) -> None:
