@@ -112,4 +112,3 @@ def build_registry(
     PlatformCollector(registry=registry)
     GCCollector(registry=registry)
     return registry
-
