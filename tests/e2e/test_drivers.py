@@ -64,9 +64,7 @@ async def driver_for(master: RunningMaster, closing: list[Any], **register: Any)
 
 
 @pytest.mark.parametrize("token", [None, "", "wrong", 123])
-async def test_a_driver_without_a_valid_token_is_refused(
-    master: RunningMaster, token: Any
-) -> None:
+async def test_a_driver_without_a_valid_token_is_refused(master: RunningMaster, token: Any) -> None:
     client = socketio.AsyncClient(reconnection=False)
     refusals: list[Any] = []
     client.on("connect_error", refusals.append, namespace="/driver")
@@ -398,8 +396,7 @@ async def test_replies_waiting_for_a_driver_are_bounded(
     message = await app.next_message()
     await driver.close()
     answers = [
-        await app.call("reply", {"message_id": message["id"], "content": f"r{n}"})
-        for n in range(3)
+        await app.call("reply", {"message_id": message["id"], "content": f"r{n}"}) for n in range(3)
     ]
     assert [answer["success"] for answer in answers] == [True, True, False]
     assert answers[2]["error"]["code"] == "overloaded"

@@ -338,7 +338,7 @@ async def test_an_instance_that_resumes_gets_its_messages_again(
     first.answer = first.never_ack
     registered = await first.call("heartbeat")
     assert "time_ms" in registered
-    status, listed = await master.api("GET", "/api/v1/apps?name=solo")
+    _, listed = await master.api("GET", "/api/v1/apps?name=solo")
     instance_id = listed["items"][0]["id"]
     ack = await driver.send("keep this")
     assert (await first.next_message())["id"] == ack["id"]

@@ -125,7 +125,8 @@ async def test_acknowledged_messages_survive_a_sigkill(
     first.kill()  # straight after the last ack: no chance to flush anything else
     acked: dict[str, str] = {}
     for answer, pid in zip(
-        [*singles, *batch], [*(f"s-{n}" for n in range(300)), *(f"b-{n}" for n in range(200))],
+        [*singles, *batch],
+        [*(f"s-{n}" for n in range(300)), *(f"b-{n}" for n in range(200))],
         strict=True,
     ):
         assert answer["success"] is True, answer

@@ -85,18 +85,20 @@ async def test_each_filter(scene: tuple[RunningMaster, dict[str, Any]]) -> None:
     assert await listed(master, "?app=nobody") == []
     assert await listed(master, "?status=handled") == ids["weather"][::-1]
     assert await listed(master, "?status=unrouted") == ids["all"][4:][::-1]
-    assert await listed(master, "?chat=a&sender=bob") == [
-        message_id for message_id in ids["chat-a"] if message_id in ids["bob"]
-    ][::-1]
+    assert (
+        await listed(master, "?chat=a&sender=bob")
+        == [message_id for message_id in ids["chat-a"] if message_id in ids["bob"]][::-1]
+    )
     middle = ids["middle_ms"]
     assert await listed(master, f"?to={middle}") == ids["all"][:6][::-1]
     assert await listed(master, f"?from={middle}") == ids["all"][6:][::-1]
     iso = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(middle // 1000))
     rfc3339 = f"{iso}.{middle % 1000:03d}Z"
     assert await listed(master, f"?from={rfc3339}") == ids["all"][6:][::-1]
-    assert await listed(master, f"?from={ids['started_ms']}&to={middle}&chat=b") == [
-        message_id for message_id in ids["all"][:6] if message_id not in ids["chat-a"]
-    ][::-1]
+    assert (
+        await listed(master, f"?from={ids['started_ms']}&to={middle}&chat=b")
+        == [message_id for message_id in ids["all"][:6] if message_id not in ids["chat-a"]][::-1]
+    )
 
 
 async def test_pages_follow_the_cursor(scene: tuple[RunningMaster, dict[str, Any]]) -> None:
