@@ -144,9 +144,23 @@ async def _hub(app: web.Application) -> AsyncIterator[None]:
     app[MESSAGES] = flow.records
     app[SIO].register_namespace(DriverNamespace(hub, driver_tokens))
     yield
-    flow.close()  # before the apps go, so that their in-flight messages are not redelivered
-    await apps.stop()
+    # The apps and drivers were parted with on shutdown (_part_with_peers); finish the rows.
     await flow.stop()
+
+
+async def _part_with_peers(app: web.Application) -> None:
+    """Disconnect apps and drivers at shutdown's start: aiohttp waits for open sockets first.
+
+    Engine.IO keeps an idle WebSocket open until its ping times out (45 s), so without this a
+    stop with apps connected would hang that long before any cleanup ran.
+    """
+    hub = app.get(HUB)
+    if hub is None:  # start-up failed before the hub existed
+        return
+    hub.flow.close()  # before the apps go, so that their in-flight messages are not redelivered
+    await hub.apps.stop()
+    for driver in hub.flow.drivers.live():
+        await driver.peer.close()
 
 
 async def _raw_websocket(request: web.Request) -> web.StreamResponse:
@@ -163,7 +177,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[STARTED_AT] = time.monotonic()
     app.cleanup_ctx.extend([_database, _api_tokens, _i18n, telemetry_context, _hub, live_context])
-    app.on_shutdown.append(end_live_streams)
+    app.on_shutdown.extend([end_live_streams, _part_with_peers])
     app.cleanup_ctx.append(simulator_context)  # a driver, so it needs the hub
     # Routes are fixed before start-up; the namespaces that need the hub join once it exists.
     sio = create_sio_server(settings)
