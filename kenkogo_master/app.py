@@ -155,7 +155,7 @@ async def _part_with_peers(app: web.Application) -> None:
     stop with apps connected would hang that long before any cleanup ran.
     """
     hub = app.get(HUB)
-    if hub is None:  # start-up failed before the hub existed
+    if hub is None or hub.flow is None:  # start-up failed before the hub existed
         return
     hub.flow.close()  # before the apps go, so that their in-flight messages are not redelivered
     await hub.apps.stop()

@@ -30,6 +30,9 @@ class ErrorCode(StrEnum):
     DRIVER_UNAVAILABLE = "driver_unavailable"
     OVERLOADED = "overloaded"  # a bounded queue is full
     KICKED = "kicked"  # an operator disconnected the app
+    ACTION_FAILED = "action_failed"  # the driver (or its platform) refused to send
+    ACTION_TIMEOUT = "action_timeout"  # the driver did not answer an action in time
+    INVALID_ANSWER = "invalid_answer"  # the driver's answer to an action was not understood
     INTERNAL = "internal"  # a bug: logged with its traceback, answered without it
 
 

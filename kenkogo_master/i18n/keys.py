@@ -36,6 +36,9 @@ INVALID_TEMPLATE_PARAM = N_("error.invalid_template_param")  # {template} {param
 DRIVER_UNAVAILABLE = N_("error.driver_unavailable")
 OVERLOADED = N_("error.overloaded")
 KICKED = N_("error.kicked")
+ACTION_FAILED = N_("error.action_failed")  # {driver} {detail}
+ACTION_TIMEOUT = N_("error.action_timeout")  # {driver} {detail}
+INVALID_ANSWER = N_("error.invalid_answer")  # {driver} {detail}
 
 # Reasons carried by the `state` event sent to apps.
 STATE_REGISTERED = N_("state.registered")

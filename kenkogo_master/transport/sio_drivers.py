@@ -60,7 +60,7 @@ class SioDriverPeer:
             async with asyncio.timeout(self._timeout):
                 data = await answer
         except TimeoutError:
-            return _failed("action_timeout", f"no answer from the driver within {self._timeout} s")
+            return _failed(ErrorCode.ACTION_TIMEOUT, f"no answer within {self._timeout} s")
         finally:
             self._waiting.discard(answer)
         return action_result(data)
@@ -86,23 +86,23 @@ class SioDriverPeer:
 
 
 def _failed(code: str, message: str) -> ActionResult:
-    return ActionResult(False, error={"code": code, "message": message})
+    return ActionResult(False, error={"code": str(code), "message": message})
 
 
 def action_result(data: Any) -> ActionResult:
     """Read a driver's answer to `action`: `{success, platform_message_id}` or `{error}`."""
     if not isinstance(data, dict) or not isinstance(data.get("success"), bool):
-        return _failed("invalid_answer", "the driver's answer has no boolean `success`")
+        return _failed(ErrorCode.INVALID_ANSWER, "the answer has no boolean `success`")
     if data["success"]:
         platform_id = data.get("platform_message_id")
         return ActionResult(True, None if platform_id is None else str(platform_id)[:128])
     error = data.get("error")
     if not isinstance(error, dict):
-        return _failed("action_failed", "the driver refused the action without saying why")
+        return _failed(ErrorCode.ACTION_FAILED, "refused without saying why")
     code = error.get("code")
     message = error.get("message")
     return _failed(
-        str(code)[:64] if code else "action_failed", str(message)[:2000] if message else ""
+        str(code)[:64] if code else ErrorCode.ACTION_FAILED, str(message)[:2000] if message else ""
     )
 
 
@@ -181,6 +181,15 @@ class DriverNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         return answer
 
     # -- connection -------------------------------------------------------------------------------
+
+    async def malformed(self, sid: str, code: ErrorCode) -> None:
+        """Tell a driver that a packet it sent could not be read."""
+        conn = self._connections.get(sid)
+        if conn is None:
+            return
+        detail = "the packet is not a Socket.IO event [name, data]"
+        error = HubError(code, detail=detail)
+        await self.emit("error", self._failure(conn, error)["error"], to=sid)
 
     async def _on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         token = auth.get("token") if isinstance(auth, dict) else None

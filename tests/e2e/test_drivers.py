@@ -8,11 +8,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 import socketio
 
 from tests.conftest import RunningMaster, StartMaster, stop_master
 from tests.support.flow_clients import SioDriver, event, start_app
+from tests.support.raw_sio import RawSocketIO
 
 TOKEN = "driver-token"
 
@@ -442,6 +444,37 @@ async def test_a_driver_that_does_not_answer_an_action_times_out(
     assert error["code"] == "action_timeout"
     assert (await reply_row(master, ack["id"], "failed"))["error"]["code"] == "action_timeout"
     hang.set()
+
+
+@pytest.mark.parametrize(
+    "frame", ['42/driver,3["event",{broken', '42/driver,3{"event":1}', "42/driver,3[7]"]
+)
+async def test_a_malformed_driver_packet_is_answered_and_the_driver_keeps_working(
+    master: RunningMaster, frame: str
+) -> None:
+    async with aiohttp.ClientSession() as http:
+        raw = await RawSocketIO.connect(http, master.url, "/driver", auth={"token": TOKEN})
+        await raw.send_raw(frame)
+        error = await raw.event("error", timeout=3)
+        registered = await raw.call("register", {"platform": "qq", "self_id": "42"})
+        await raw.close()
+    assert error["code"] in {"invalid_json", "invalid_payload"}
+    assert error["message"]
+    assert registered["success"] is True
+
+
+async def test_a_driver_failure_reaches_the_app_in_its_own_language(
+    start_master: StartMaster, closing: list[Any]
+) -> None:
+    master = await start_master(drivers__tokens=f'["{TOKEN}"]', drivers__action_timeout="0.3")
+    driver = await driver_for(master, closing)
+    driver.answer = lambda action: {"success": False, "error": {"code": "action_failed"}}
+    app = await start_app(master.url, "polyglot", lambda m: {"reply": "你好"}, locale="zh_Hans")
+    closing.append(app)
+    await driver.send("hi")
+    error = await asyncio.wait_for(app.errors.get(), 5)
+    assert error["code"] == "action_failed"
+    assert error["message"].startswith("驱动 "), error
 
 
 async def test_apps_send_messages_of_their_own(master: RunningMaster, closing: list[Any]) -> None:

@@ -20,15 +20,20 @@ class RawSocketIO:
 
     @classmethod
     async def connect(
-        cls, http: aiohttp.ClientSession, url: str, namespace: str = "/app", **kwargs: Any
+        cls,
+        http: aiohttp.ClientSession,
+        url: str,
+        namespace: str = "/app",
+        auth: dict[str, Any] | None = None,
+        **kwargs: Any,
     ) -> RawSocketIO:
-        """Open the WebSocket transport and join `namespace`."""
+        """Open the WebSocket transport and join `namespace`, with `auth` when given."""
         ws_url = url.replace("http", "ws", 1) + "/socket.io/?EIO=4&transport=websocket"
         client = cls(await http.ws_connect(ws_url, **kwargs), namespace)
         opening = await client.ws.receive_str(timeout=5)
         assert opening.startswith("0"), opening
         client.handshake = json.loads(opening[1:])
-        await client.ws.send_str(f"40{namespace},")
+        await client.ws.send_str(f"40{namespace},{json.dumps(auth) if auth else ''}")
         joined = await client.frame()
         assert joined.startswith(f"40{namespace},"), joined
         return client
