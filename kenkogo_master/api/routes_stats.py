@@ -64,11 +64,15 @@ def _range(start: int, end: int, service: TelemetryService) -> dict[str, Any]:
     return {"from_ms": start, "to_ms": end, "timezone": service.calendar.zone}
 
 
-async def _totals(service: TelemetryService, start: int, end: int, now: int) -> dict[str, int]:
+async def _totals(service: TelemetryService, start: int, end: int, now: int) -> dict[str, Any]:
     rows = await service.stats.counter_totals(OVERVIEW_METRICS, start, end, now)
-    totals = dict.fromkeys((metric.value for metric in OVERVIEW_METRICS), 0)
+    totals: dict[str, Any] = dict.fromkeys((metric.value for metric in OVERVIEW_METRICS), 0)
+    by_platform: dict[str, int] = {}
     for row in rows:
         totals[row["metric"]] += row["count"]
+        if row["metric"] == Metric.MESSAGES.value:
+            by_platform[row["dim1"]] = by_platform.get(row["dim1"], 0) + row["count"]
+    totals["messages_by_platform"] = by_platform
     return totals
 
 

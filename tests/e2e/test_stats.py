@@ -142,7 +142,7 @@ async def test_calls_per_app_and_command_and_failures(traffic: Traffic) -> None:
     assert status == 200, body
     today = body["today"]
     assert (today["messages"], today["deliveries"], today["replies"]) == (7, 9, 3)
-    assert today["unrouted"] == 1
+    assert today["unrouted"] == 1 and today["messages_by_platform"] == {"qq": 7}
     assert body["active_senders"] == {"dau": 4, "wau": 4, "mau": 4}
     assert body["connections"]["apps"]["by_state"] == {"scheduling": 2}
 
