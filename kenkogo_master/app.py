@@ -134,9 +134,13 @@ async def _hub(app: web.Application) -> AsyncIterator[None]:
     hub = Hub(settings=settings, apps=apps, bus=bus, texts=texts, flow=flow)
     app[HUB] = hub
     await apps.start()
-    interrupted = await flow.start()
-    if interrupted:
-        log.info("marked %d messages of an earlier run as interrupted", interrupted)
+    restart = await flow.start(settings.apps)
+    if restart.interrupted or restart.recovered:
+        log.info(
+            "messages left unhandled by the previous run: %d to deliver again, %d interrupted",
+            restart.recovered,
+            restart.interrupted,
+        )
     app[SIO].register_namespace(AppNamespace(hub))
     driver_tokens = DriverTokenStore(app[ENGINE], settings.drivers.tokens)
     await driver_tokens.load()

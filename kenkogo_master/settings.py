@@ -106,6 +106,11 @@ class AppSettings(Section):
     max_attempts: int = Field(5, ge=1, le=100)
     max_in_flight: int = Field(64, ge=1, le=100_000)
     queue_limit: int = Field(10_000, ge=1, le=10_000_000)
+    # Messages acknowledged to a driver but not yet handled when the Master stopped are delivered
+    # again after a restart if they arrived within this many seconds (0 turns it off), once apps
+    # have had `recovery_delay` seconds to reconnect.
+    recovery_window: float = Field(600.0, ge=0, le=7 * 86_400)
+    recovery_delay: float = Field(5.0, ge=0, le=3600)
 
 
 class LimitSettings(Section):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from kenkogo_master.hub.drivers import DriverRegistry
@@ -12,13 +14,22 @@ from kenkogo_master.hub.messages import InboundMessage
 from kenkogo_master.hub.notices import Notifier
 from kenkogo_master.hub.ports import Texts
 from kenkogo_master.hub.recorder import Recorder
+from kenkogo_master.hub.recovery import message_from_row, redeliver_after
 from kenkogo_master.hub.replies import Replies, TemplateRenderer, no_templates
 from kenkogo_master.hub.scheduler import Scheduler
 from kenkogo_master.ids import now_ms
 from kenkogo_master.observability.telemetry import Telemetry
-from kenkogo_master.settings import Settings
+from kenkogo_master.settings import AppSettings, Settings
 from kenkogo_master.store.driver_records import DriverRecords
 from kenkogo_master.store.message_records import MessageRecords
+
+
+@dataclass(frozen=True, slots=True)
+class Restart:
+    """What start-up found left over by the previous run."""
+
+    interrupted: int  # marked interrupted: too old to deliver again
+    recovered: int  # scheduled again after the recovery delay
 
 
 @dataclass(slots=True)
@@ -32,6 +43,8 @@ class MessageFlow:
     records: MessageRecords
     recorder: Recorder
     notifier: Notifier
+    dispatch: Callable[[InboundMessage], None]
+    recovery: asyncio.Task[None] | None = None
 
     @classmethod
     def build(
@@ -63,17 +76,33 @@ class MessageFlow:
             scheduler.dispatch(message)
 
         ingest = Ingest(records, dispatch, chat_locale, telemetry)
-        return cls(registry, ingest, scheduler, replies, records, recorder, notifier)
+        return cls(registry, ingest, scheduler, replies, records, recorder, notifier, dispatch)
 
-    async def start(self) -> int:
-        """Load driver ids, close what an earlier run left open, start recording; return that."""
+    async def start(self, settings: AppSettings) -> Restart:
+        """Load driver ids, close what an earlier run left open, start recording.
+
+        Unhandled messages from within `recovery_window` are scheduled again once apps had
+        `recovery_delay` to reconnect; older ones are marked interrupted.
+        """
         await self.drivers.load()
-        interrupted = await self.records.close_stale(now_ms())
+        at_ms = now_ms()
+        keep_since = at_ms - int(settings.recovery_window * 1000)
+        interrupted, rows = await self.records.close_stale(
+            at_ms, keep_since if settings.recovery_window else None, settings.queue_limit
+        )
         self.recorder.start()
-        return interrupted
+        if rows:
+            messages = [message_from_row(row) for row in rows]
+            self.recovery = asyncio.create_task(
+                redeliver_after(settings.recovery_delay, messages, self.dispatch),
+                name="message-recovery",
+            )
+        return Restart(interrupted, len(rows))
 
     def close(self) -> None:
         """Stop scheduling (before the apps are disconnected, so nothing is redelivered)."""
+        if self.recovery is not None:
+            self.recovery.cancel()  # what it had not scheduled yet stays pending for next time
         self.scheduler.close()
 
     async def stop(self) -> None:

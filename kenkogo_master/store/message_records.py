@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, exists, insert, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, exists, insert, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from kenkogo_master.store.models import DeliveryRow, MessageRow, ReplyRow
@@ -88,14 +88,40 @@ class MessageRecords:
                 )
             ).first()
 
-    async def close_stale(self, at_ms: int) -> int:
-        """Mark what an earlier process left in flight: messages interrupted, attempts expired."""
+    async def close_stale(
+        self, at_ms: int, keep_since_ms: int | None = None, keep_limit: int = 0
+    ) -> tuple[int, list[Any]]:
+        """Close what an earlier process left in flight; return (interrupted, kept rows).
+
+        Pending messages received since `keep_since_ms` (the oldest `keep_limit` of them) stay
+        pending and are returned, to be scheduled again; the others are marked interrupted.
+        Their attempts are expired and their unanswered replies failed either way.
+        """
         async with self._engine.begin() as connection:
-            result = await connection.execute(
-                update(MessageRow)
-                .where(MessageRow.status == "pending")
-                .values(status="interrupted")
-            )
+            kept: list[Any] = []
+            if keep_since_ms is not None and keep_limit > 0:
+                kept = list(
+                    await connection.execute(
+                        select(MessageRow.__table__)
+                        .where(
+                            MessageRow.status == "pending",
+                            MessageRow.received_ms >= keep_since_ms,
+                        )
+                        .order_by(MessageRow.received_ms, MessageRow.id)
+                        .limit(keep_limit)
+                    )
+                )
+            interrupt = update(MessageRow).where(MessageRow.status == "pending")
+            if kept:
+                last = kept[-1]
+                interrupt = interrupt.where(
+                    or_(
+                        MessageRow.received_ms < keep_since_ms,
+                        tuple_(MessageRow.received_ms, MessageRow.id)
+                        > tuple_(last.received_ms, last.id),
+                    )
+                )
+            result = await connection.execute(interrupt.values(status="interrupted"))
             await connection.execute(
                 update(DeliveryRow)
                 .where(DeliveryRow.status.in_(("pending", "sent")))
@@ -111,7 +137,7 @@ class MessageRecords:
                     done_ms=at_ms,
                 )
             )
-        return int(result.rowcount or 0)
+        return int(result.rowcount or 0), kept
 
     async def search(self, query: MessageQuery) -> list[dict[str, Any]]:
         """Return one page of messages, newest first."""

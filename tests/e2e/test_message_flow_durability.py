@@ -17,7 +17,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.support.flow_clients import SioDriver, event
+from tests.support.flow_clients import SioDriver, event, start_app
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "durable-driver"
@@ -34,8 +34,9 @@ def free_port() -> int:
 class MasterProcess:
     """`python main.py` in a subprocess, configured through KENKOGO_* variables."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, **settings: str) -> None:
         self.data_dir = data_dir
+        self.settings = {f"KENKOGO_{key.upper()}": value for key, value in settings.items()}
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -53,6 +54,7 @@ class MasterProcess:
             "KENKOGO_DRIVERS__TOKENS": f'["{TOKEN}"]',
             "KENKOGO_LOGGING__FILE": "false",
             "KENKOGO_LOGGING__LEVEL": "WARNING",
+            **self.settings,
         }
         self.process = subprocess.Popen(
             [sys.executable, "main.py"],
@@ -137,13 +139,16 @@ async def test_acknowledged_messages_survive_a_sigkill(
     found = stored(data_dir)
     assert {message_id: found[message_id][0] for message_id in acked} == acked
 
-    second = MasterProcess(data_dir)
+    second = MasterProcess(data_dir, apps__recovery_delay="0")
     processes.append(second)
     await second.start()
-    # Nobody was subscribed, so the messages were settled as unrouted or left pending; a
-    # restart turns what was left pending into `interrupted`, and nothing is pending any more.
-    statuses = {status for _, status in stored(data_dir).values()}
-    assert statuses <= {"unrouted", "interrupted"}
+    # Nobody was subscribed, so the messages were settled as unrouted or left pending; the
+    # restart schedules what was left pending again, and with nobody subscribed it settles as
+    # unrouted too: nothing stays pending.
+    deadline = time.monotonic() + 10
+    while {status for _, status in stored(data_dir).values()} != {"unrouted"}:
+        assert time.monotonic() < deadline, set(stored(data_dir).values())
+        await asyncio.sleep(0.1)
     headers = {"Authorization": f"Bearer {ADMIN}"}
     async with aiohttp.ClientSession(headers=headers) as http:
         ids: set[str] = set()
@@ -162,3 +167,59 @@ async def test_acknowledged_messages_survive_a_sigkill(
     again = await driver.send("once more", pid="s-7")
     assert again["duplicate"] is True and acked[again["id"]] == "s-7"
     await driver.client.disconnect()
+
+
+@pytest.mark.timeout(120)
+async def test_messages_unhandled_at_a_sigkill_are_delivered_after_the_restart(
+    tmp_path: Path, processes: list[MasterProcess]
+) -> None:
+    data_dir = tmp_path / "data"
+    settings = {"apps__ack_timeout": "30", "apps__recovery_delay": "1"}
+    first = MasterProcess(data_dir, **settings)
+    processes.append(first)
+    await first.start()
+    driver = await SioDriver(first.url).connect(TOKEN)
+    assert (await driver.register("qq", "10001"))["success"]
+    slow = await start_app(first.url, "slow")
+    slow.answer = slow.never_ack
+    acks = [await driver.call("event", event(f"job {n}", pid=f"j-{n}")) for n in range(5)]
+    for _ in acks:
+        await slow.next_message()  # delivered, never acknowledged
+    first.kill()
+    await slow.close()
+    await driver.close()
+    assert {status for _, status in stored(data_dir).values()} == {"pending"}
+
+    second = MasterProcess(data_dir, **settings)
+    processes.append(second)
+    await second.start()
+    back = await start_app(second.url, "slow")
+    try:
+        again = [await back.next_message(timeout=10) for _ in acks]
+    finally:
+        await back.close()
+    assert [message["id"] for message in again] == [ack["id"] for ack in acks]
+    assert [message["content"] for message in again] == [f"job {n}" for n in range(5)]
+
+
+@pytest.mark.timeout(120)
+async def test_recovery_can_be_turned_off(tmp_path: Path, processes: list[MasterProcess]) -> None:
+    data_dir = tmp_path / "data"
+    settings = {"apps__ack_timeout": "30", "apps__recovery_window": "0"}
+    first = MasterProcess(data_dir, **settings)
+    processes.append(first)
+    await first.start()
+    driver = await SioDriver(first.url).connect(TOKEN)
+    assert (await driver.register("qq", "10001"))["success"]
+    slow = await start_app(first.url, "slow")
+    slow.answer = slow.never_ack
+    await driver.call("event", event("job", pid="j-1"))
+    await slow.next_message()
+    first.kill()
+    await slow.close()
+    await driver.close()
+
+    second = MasterProcess(data_dir, **settings)
+    processes.append(second)
+    await second.start()
+    assert {status for _, status in stored(data_dir).values()} == {"interrupted"}

@@ -176,7 +176,7 @@ async def test_deliveries_replies_and_the_cleanup_after_a_crash(store: Store) ->
         "done_ms": None,
     }
     await store.writer.write(records.insert_reply, reply)
-    assert await records.close_stale(99) == 1
+    assert (await records.close_stale(99))[0] == 1
     detail = await records.detail(result.id)
     assert detail is not None and detail["status"] == "interrupted"
     assert [(d["status"], d["error"], d["answered_ms"]) for d in detail["deliveries"]] == [
