@@ -19,4 +19,5 @@ for dir in tests/node bench; do
 done
 
 .venv/bin/python -m ruff check .
+.venv/bin/python -m mypy
 .venv/bin/python -m pytest "$@"
