@@ -15,12 +15,11 @@ from kenkogo_master.protocol import codec
 from kenkogo_master.protocol.envelope import Envelope
 from kenkogo_master.transport.app_events import AppConnection, describe_validation, dispatch
 from kenkogo_master.transport.sio_apps import token_accepted
-from kenkogo_master.transport.sio_server import hard_frame_limit
+from kenkogo_master.transport.sio_server import UNANSWERED_LIMIT, hard_frame_limit
 
 log = logging.getLogger(__name__)
 
 # Unanswered messages remembered per connection at most.
-PENDING_LIMIT = 10_000
 
 
 class WebSocketPeer:
@@ -53,7 +52,7 @@ class WebSocketPeer:
         self.pending[str(data["id"])] = on_answer
         # An app that never acks must not grow this for ever; the scheduler gave up on the
         # oldest of these long before (its redeliveries carry the same id and come back here).
-        if len(self.pending) > PENDING_LIMIT:
+        if len(self.pending) > UNANSWERED_LIMIT:
             del self.pending[next(iter(self.pending))]
         await self.send(event, data)
 

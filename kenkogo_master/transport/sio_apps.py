@@ -15,7 +15,11 @@ from socketio.exceptions import ConnectionRefusedError as Refused
 from kenkogo_master.errors import ErrorCode, HubError
 from kenkogo_master.hub.hub import Hub
 from kenkogo_master.transport.app_events import AppConnection, dispatch, failure
-from kenkogo_master.transport.sio_server import remote_of
+from kenkogo_master.transport.sio_server import (
+    UNANSWERED_LIMIT,
+    forget_oldest_unanswered,
+    remote_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +47,7 @@ class SocketIOPeer:
         await self._server.emit(
             event, data, to=self._sid, namespace=self._namespace, callback=on_answer
         )
+        forget_oldest_unanswered(self._server, self._sid, UNANSWERED_LIMIT)
 
     async def close(self) -> None:
         """Disconnect this client."""

@@ -20,7 +20,11 @@ from kenkogo_master.protocol import codec
 from kenkogo_master.protocol.drivers import DriverRegister, EventsBatch, InboundEvent
 from kenkogo_master.store.driver_tokens import DriverTokenStore
 from kenkogo_master.transport.app_events import describe_validation
-from kenkogo_master.transport.sio_server import remote_of
+from kenkogo_master.transport.sio_server import (
+    UNANSWERED_LIMIT,
+    forget_oldest_unanswered,
+    remote_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +61,7 @@ class SioDriverPeer:
             await self._server.emit(
                 "action", action.to_wire(), to=self._sid, namespace=NAMESPACE, callback=on_answer
             )
+            forget_oldest_unanswered(self._server, self._sid, UNANSWERED_LIMIT)
             async with asyncio.timeout(self._timeout):
                 data = await answer
         except TimeoutError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Any
 
@@ -65,6 +66,26 @@ class GuardedServer(socketio.AsyncServer):  # type: ignore[misc]
         sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
         if sid is not None and hasattr(handler, "malformed"):
             await handler.malformed(sid, code)
+
+
+# Unanswered requests (emits with an ack) remembered per connection at most. The scheduler gives
+# up on an ack after apps.ack_timeout, so past this bound the oldest are dead weight.
+UNANSWERED_LIMIT = 10_000
+
+
+def forget_oldest_unanswered(server: socketio.AsyncServer, sid: str, limit: int) -> None:
+    """Drop a connection's oldest ack callbacks beyond `limit`.
+
+    python-socketio keeps every emit's callback until its ack arrives or the client leaves, so a
+    client that never acknowledges would otherwise grow memory without bound.
+    """
+    pending = server.manager.callbacks.get(sid)
+    if pending is None or len(pending) - 1 <= limit:  # key 0 holds the id counter
+        return
+    excess = len(pending) - 1 - limit
+    oldest = itertools.islice((key for key in pending if key != 0), excess)
+    for ack_id in list(oldest):  # dicts keep insertion order: the first ids are the oldest
+        del pending[ack_id]
 
 
 def hard_frame_limit(settings: Settings) -> int:
