@@ -14,7 +14,7 @@ from kenkogo_master.hub.messages import InboundMessage
 from kenkogo_master.hub.notices import Notifier
 from kenkogo_master.hub.ports import Texts
 from kenkogo_master.hub.recorder import Recorder
-from kenkogo_master.hub.recovery import message_from_row, redeliver_after
+from kenkogo_master.hub.recovery import redeliver_after
 from kenkogo_master.hub.replies import Replies, TemplateRenderer, no_templates
 from kenkogo_master.hub.scheduler import Scheduler
 from kenkogo_master.ids import now_ms
@@ -92,7 +92,7 @@ class MessageFlow:
         )
         self.recorder.start()
         if rows:
-            messages = [message_from_row(row) for row in rows]
+            messages = [InboundMessage.from_row(row) for row in rows]
             self.recovery = asyncio.create_task(
                 redeliver_after(settings.recovery_delay, messages, self.dispatch),
                 name="message-recovery",
