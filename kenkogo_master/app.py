@@ -10,6 +10,7 @@ from aiohttp import web
 
 from kenkogo_master.api import (
     events,
+    openapi,
     routes_apps,
     routes_driver_tokens,
     routes_health,
@@ -202,4 +203,5 @@ def create_app(settings: Settings) -> web.Application:
         app.router.add_routes(routes_metrics.routes)
     app.router.add_routes(routes_simulate.routes)
     onebot_v11.setup(app)
+    openapi.setup(app)  # last: it documents the routes above
     return app

@@ -11,7 +11,7 @@ from kenkogo_master.store.tokens import Scope, TokenInfo
 
 TOKEN_INFO = web.RequestKey("kenkogo.token", TokenInfo)
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-PUBLIC_PATHS = frozenset({"/api/v1/openapi.json"})
+PUBLIC_PATHS = frozenset({"/api/v1/openapi.json", "/api/v1/docs"})
 
 
 def bearer_token(request: web.Request) -> str | None:

@@ -5,9 +5,17 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from aiohttp import web
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 from kenkogo_master.api.json import json_response, query_model
+from kenkogo_master.api.stats_params import TIME_SCHEMA
 from kenkogo_master.errors import ErrorCode, HubError
 from kenkogo_master.hub.messages import MessageStatus
 from kenkogo_master.keys import MESSAGES
@@ -29,7 +37,7 @@ def _moment(value: Any) -> Any:
     return value
 
 
-Moment = Annotated[int, BeforeValidator(_moment)]
+Moment = Annotated[int, BeforeValidator(_moment), WithJsonSchema(TIME_SCHEMA)]
 Key = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 
 

@@ -6,7 +6,14 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 from kenkogo_master.errors import ErrorCode, HubError
 from kenkogo_master.observability.buckets import DAY_MS, HOUR_MS, MINUTE_MS, Period
@@ -58,8 +65,18 @@ def window_ms(value: Any) -> Any:
     return amount
 
 
-EpochMs = Annotated[int, BeforeValidator(to_epoch_ms)]
-WindowMs = Annotated[int, BeforeValidator(window_ms)]
+# What the OpenAPI document shows: the forms a caller may write, not the int they become.
+TIME_SCHEMA = {
+    "anyOf": [{"type": "integer"}, {"type": "string", "format": "date-time"}],
+    "description": "epoch milliseconds, or an RFC 3339 time (UTC when it names no offset)",
+}
+WINDOW_SCHEMA = {
+    "type": "string",
+    "pattern": r"^(\d{1,9}[smhdw]?|dau|wau|mau)$",
+    "description": "a number with s, m, h, d or w (seconds without a unit), or dau, wau, mau",
+}
+EpochMs = Annotated[int, BeforeValidator(to_epoch_ms), WithJsonSchema(TIME_SCHEMA)]
+WindowMs = Annotated[int, BeforeValidator(window_ms), WithJsonSchema(WINDOW_SCHEMA)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 
 

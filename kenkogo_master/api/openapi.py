@@ -1,0 +1,76 @@
+"""The OpenAPI document at /api/v1/openapi.json and a page to read it at /api/v1/docs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from kenkogo_master import __version__
+from kenkogo_master.api.openapi_build import build_document
+from kenkogo_master.api.openapi_html import render
+from kenkogo_master.api.openapi_spec import DOCS, PATH_DEFAULTS, TAGS
+from kenkogo_master.protocol import codec
+
+DESCRIPTION = """\
+The REST API of KenkoGo Master: apps, messages, drivers, translations, tokens, statistics, \
+traces, system data and the live event stream.
+
+Every request under /api/v1 (but this document and its page) carries \
+`Authorization: Bearer <token>`. A `read` token may use every GET; everything else needs an \
+`admin` token.
+
+Every failure is answered with a JSON object `{code, message}`: `code` is stable, \
+`message` is translated by Accept-Language. Bad input is answered 400, unknown ids 404.
+
+Times are epoch milliseconds (`*_ms`) unless named otherwise; where a parameter takes a \
+time, an RFC 3339 time such as 2026-03-01T08:00:00Z is accepted too."""
+
+
+def document(app: web.Application) -> dict[str, Any]:
+    """Return the OpenAPI 3.1 document of the routes `app` serves."""
+    info = {"title": "KenkoGo Master API", "version": __version__, "description": DESCRIPTION}
+    return build_document(app.router.routes(), DOCS, info, TAGS, PATH_DEFAULTS)
+
+
+class Published:
+    """The document and its page, made on first request, when the router is complete."""
+
+    def __init__(self) -> None:
+        self._json: bytes | None = None
+        self._html: str | None = None
+
+    def json(self, app: web.Application) -> bytes:
+        """Return the document as JSON bytes."""
+        if self._json is None:
+            self._json = codec.dumpb(document(app))
+        return self._json
+
+    def html(self, app: web.Application) -> str:
+        """Return the document as an HTML page."""
+        if self._html is None:
+            self._html = render(codec.loads(self.json(app)))
+        return self._html
+
+
+PUBLISHED = web.AppKey("openapi", Published)
+routes = web.RouteTableDef()
+
+
+@routes.get("/api/v1/openapi.json")
+async def openapi_json(request: web.Request) -> web.Response:
+    """Return this document (no token needed)."""
+    body = request.app[PUBLISHED].json(request.app)
+    return web.Response(body=body, content_type="application/json")
+
+
+@routes.get("/api/v1/docs")
+async def docs_page(request: web.Request) -> web.Response:
+    """Return this document as a page to read (no token needed)."""
+    return web.Response(text=request.app[PUBLISHED].html(request.app), content_type="text/html")
+
+
+def setup(app: web.Application) -> None:
+    """Serve the document and its page."""
+    app[PUBLISHED] = Published()
+    app.router.add_routes(routes)

@@ -1,0 +1,155 @@
+"""What the OpenAPI document says of each route: its models, answers and scope."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from kenkogo_master.api import openapi_shapes as shapes
+from kenkogo_master.api import openapi_shapes_stats as stats_shapes
+from kenkogo_master.api.events import EventsQuery
+from kenkogo_master.api.openapi_build import Doc
+from kenkogo_master.api.routes_apps import AppListQuery, NamePath
+from kenkogo_master.api.routes_driver_tokens import DriverTokenCreate
+from kenkogo_master.api.routes_i18n import ChatPath, LocaleBody, TextBody, TextPath, TextQuery
+from kenkogo_master.api.routes_messages import MessageListQuery
+from kenkogo_master.api.routes_simulate import SimulateRequest
+from kenkogo_master.api.routes_tokens import TokenCreate
+from kenkogo_master.api.routes_traces import TraceListQuery
+from kenkogo_master.api.stats_params import (
+    ActiveQuery,
+    AppSeriesQuery,
+    MessagesQuery,
+    NoQuery,
+    TopQuery,
+    TotalsQuery,
+)
+
+V1 = "/api/v1"
+TAGS = [
+    {"name": "meta", "description": "Liveness and this document."},
+    {"name": "apps", "description": "App instances and app names: inspect, pause, hold, kick."},
+    {"name": "messages", "description": "Messages with their deliveries and replies."},
+    {"name": "drivers", "description": "Drivers and the tokens they attach with."},
+    {"name": "i18n", "description": "Texts, overrides, offered locales and chat locales."},
+    {"name": "tokens", "description": "API tokens and their scopes."},
+    {"name": "stats", "description": "Statistics kept in SQL: messages, apps, senders, storage."},
+    {"name": "traces", "description": "Spans of messages through the hub, as waterfalls."},
+    {"name": "system", "description": "The machine and the process right now."},
+    {"name": "events", "description": "The live event stream (Server-Sent Events)."},
+    {"name": "simulate", "description": "Talk to the apps through the built-in simulator."},
+]
+# Path segments no model validates: any non-empty string, answered 404 when unknown.
+PATH_DEFAULTS: dict[str, dict[str, Any]] = {
+    "id": {"type": "string", "minLength": 1, "description": "the id"},
+    "trace_id": {
+        "type": "string",
+        "pattern": "^[0-9a-fA-F]{32}$",
+        "description": "32 hexadecimal digits",
+    },
+    "name": {"type": "string", "minLength": 1, "maxLength": 64, "description": "an app name"},
+}
+_LOCALE_PATH = {"locale": LocaleBody.model_json_schema()["properties"]["locale"]}
+_APPS = Doc("apps", (shapes.App,), errors=(404, 409))
+_CHAT = Doc("i18n", (shapes.ChatLocale,), path=ChatPath, errors=(404,))
+_TEXT = Doc("i18n", (shapes.Text,), path=TextPath, errors=(404,))
+
+DOCS: dict[tuple[str, str], Doc] = {
+    ("GET", "/health"): Doc("meta", (shapes.Health,), public=True),
+    ("GET", f"{V1}/openapi.json"): Doc(
+        "meta", public=True, ok_schema={"type": "object", "description": "this document"}
+    ),
+    ("GET", f"{V1}/docs"): Doc(
+        "meta", public=True, media="text/html", ok_schema={"type": "string"}
+    ),
+    # apps
+    ("GET", f"{V1}/apps"): Doc("apps", (shapes.AppList,), query=AppListQuery),
+    ("GET", f"{V1}/apps/{{id}}"): Doc("apps", (shapes.AppDetail,), errors=(404,)),
+    ("POST", f"{V1}/apps/{{id}}/pause"): _APPS,
+    ("POST", f"{V1}/apps/{{id}}/resume"): _APPS,
+    ("POST", f"{V1}/apps/{{id}}/kick"): Doc("apps", (shapes.Kicked,), errors=(404,)),
+    ("GET", f"{V1}/app-names"): Doc("apps", (shapes.AppNameList,)),
+    ("POST", f"{V1}/app-names/{{name}}/hold"): Doc("apps", (shapes.Held,), path=NamePath),
+    ("POST", f"{V1}/app-names/{{name}}/release"): Doc("apps", (shapes.Released,), path=NamePath),
+    # messages
+    ("GET", f"{V1}/messages"): Doc("messages", (shapes.MessageList,), query=MessageListQuery),
+    ("GET", f"{V1}/messages/{{id}}"): Doc("messages", (shapes.MessageDetail,), errors=(404,)),
+    ("GET", f"{V1}/messages/{{id}}/trace"): Doc(
+        "traces", (stats_shapes.MessageTrace,), errors=(404,)
+    ),
+    # drivers
+    ("GET", f"{V1}/drivers"): Doc("drivers", (shapes.DriverList,)),
+    ("GET", f"{V1}/driver-tokens"): Doc("drivers", (shapes.DriverTokenList,), admin=True),
+    ("POST", f"{V1}/driver-tokens"): Doc(
+        "drivers", (shapes.NewDriverToken,), body=DriverTokenCreate, success=(201,)
+    ),
+    ("DELETE", f"{V1}/driver-tokens/{{id}}"): Doc("drivers", (shapes.Deleted,), errors=(404,)),
+    # i18n
+    ("GET", f"{V1}/i18n/texts"): Doc("i18n", (shapes.TextPage,), query=TextQuery),
+    ("GET", f"{V1}/i18n/texts/{{locale}}/{{key}}"): _TEXT,
+    ("PUT", f"{V1}/i18n/texts/{{locale}}/{{key}}"): replace(_TEXT, body=TextBody),
+    ("DELETE", f"{V1}/i18n/texts/{{locale}}/{{key}}"): _TEXT,
+    ("GET", f"{V1}/i18n/locales"): Doc("i18n", (shapes.LocaleList,)),
+    ("POST", f"{V1}/i18n/locales"): Doc(
+        "i18n",
+        (shapes.LocaleInfo,),
+        body=LocaleBody,
+        success=(200, 201),
+        note="201 when the locale is new, 200 when it was already offered.",
+    ),
+    ("DELETE", f"{V1}/i18n/locales/{{locale}}"): Doc(
+        "i18n", (shapes.LocaleRemoved,), path_schemas=_LOCALE_PATH, errors=(400, 404)
+    ),
+    ("GET", f"{V1}/i18n/chat-locales"): Doc("i18n", (shapes.ChatLocaleList,)),
+    ("GET", f"{V1}/chats/{{platform}}/{{chat_id}}/locale"): _CHAT,
+    ("PUT", f"{V1}/chats/{{platform}}/{{chat_id}}/locale"): replace(_CHAT, body=LocaleBody),
+    ("DELETE", f"{V1}/chats/{{platform}}/{{chat_id}}/locale"): _CHAT,
+    # tokens
+    ("GET", f"{V1}/tokens"): Doc("tokens", (shapes.ApiTokenList,), admin=True),
+    ("POST", f"{V1}/tokens"): Doc(
+        "tokens", (shapes.NewApiToken,), body=TokenCreate, success=(201,)
+    ),
+    ("DELETE", f"{V1}/tokens/{{id}}"): Doc(
+        "tokens",
+        (shapes.Deleted,),
+        errors=(404,),
+        note="The token configured as api.token is not stored and cannot be deleted.",
+    ),
+    # stats
+    ("GET", f"{V1}/stats/overview"): Doc("stats", (stats_shapes.Overview,), query=NoQuery),
+    ("GET", f"{V1}/stats/messages"): Doc(
+        "stats", (stats_shapes.MessageSeries,), query=MessagesQuery
+    ),
+    ("GET", f"{V1}/stats/apps"): Doc("stats", (stats_shapes.AppTotalsList,), query=TotalsQuery),
+    ("GET", f"{V1}/stats/apps/{{name}}"): Doc(
+        "stats", (stats_shapes.AppSeries,), query=AppSeriesQuery, errors=(404,)
+    ),
+    ("GET", f"{V1}/stats/commands"): Doc(
+        "stats", (stats_shapes.CommandTotalsList,), query=TotalsQuery
+    ),
+    ("GET", f"{V1}/stats/users/active"): Doc(
+        "stats",
+        (stats_shapes.ActiveCount, stats_shapes.ActiveSeries),
+        query=ActiveQuery,
+        note="With `window`: one count over the window. With `interval`: one per bucket.",
+    ),
+    ("GET", f"{V1}/stats/top-senders"): Doc("stats", (stats_shapes.TopSenders,), query=TopQuery),
+    ("GET", f"{V1}/stats/top-chats"): Doc("stats", (stats_shapes.TopChats,), query=TopQuery),
+    ("GET", f"{V1}/stats/storage"): Doc("stats", (stats_shapes.Storage,), query=NoQuery),
+    # traces, system, events, simulate
+    ("GET", f"{V1}/traces"): Doc("traces", (stats_shapes.TraceList,), query=TraceListQuery),
+    ("GET", f"{V1}/traces/{{trace_id}}"): Doc("traces", (stats_shapes.Trace,), errors=(400, 404)),
+    ("GET", f"{V1}/system"): Doc("system", (stats_shapes.System,)),
+    ("GET", f"{V1}/events"): Doc(
+        "events",
+        (shapes.StreamEvent,),
+        query=EventsQuery,
+        media="text/event-stream",
+        errors=(503,),
+        note="Each event's type is its topic and its data a JSON object; a reader too slow "
+        "to keep up gets a `dropped` event and the stream ends.",
+    ),
+    ("POST", f"{V1}/simulate"): Doc(
+        "simulate", (shapes.Simulation,), body=SimulateRequest, errors=(404,)
+    ),
+}
