@@ -5,21 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from aiohttp import web
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    WithJsonSchema,
-)
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from kenkogo_master.api.json import json_response, query_model
-from kenkogo_master.api.stats_params import TIME_SCHEMA
+from kenkogo_master.api.stats_params import EpochMs
 from kenkogo_master.errors import ErrorCode, HubError
 from kenkogo_master.hub.messages import MessageStatus
 from kenkogo_master.keys import MESSAGES
-from kenkogo_master.protocol.drivers import format_time, parse_time_ms
+from kenkogo_master.protocol.drivers import format_time
 from kenkogo_master.store.message_records import MessageQuery
 
 routes = web.RouteTableDef()
@@ -27,17 +20,6 @@ routes = web.RouteTableDef()
 MAX_PAGE = 500
 
 
-def _moment(value: Any) -> Any:
-    """Accept epoch milliseconds or an RFC 3339 time; raise ValueError for anything else."""
-    if isinstance(value, str):
-        text = value.strip()
-        if text.lstrip("-").isdigit():
-            return int(text)
-        return parse_time_ms(text)
-    return value
-
-
-Moment = Annotated[int, BeforeValidator(_moment), WithJsonSchema(TIME_SCHEMA)]
 Key = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 
 
@@ -46,8 +28,8 @@ class MessageListQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    from_ms: Moment | None = Field(None, alias="from")
-    to_ms: Moment | None = Field(None, alias="to")
+    from_ms: EpochMs | None = Field(None, alias="from")
+    to_ms: EpochMs | None = Field(None, alias="to")
     chat: Key | None = None
     sender: Key | None = None
     app: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None

@@ -25,16 +25,18 @@ DEFAULT_SPAN_MS = {Period.MINUTE: HOUR_MS, Period.HOUR: DAY_MS, Period.DAY: 30 *
 _WINDOW = re.compile(r"(\d{1,9})([smhdw]?)")
 _UNIT_MS = {"": 1000, "s": 1000, "m": MINUTE_MS, "h": HOUR_MS, "d": DAY_MS, "w": 7 * DAY_MS}
 WINDOW_ALIASES = {"dau": "1d", "wau": "7d", "mau": "30d"}
+# Span times are nanoseconds in a signed 64-bit column: they end in 2262, so times end at 2200.
+MAX_EPOCH_MS = 7_258_118_400_000  # 2200-01-01T00:00:00Z
 
 
 def to_epoch_ms(value: Any) -> Any:
     """Accept epoch milliseconds or an RFC 3339 time (a time without offset is UTC)."""
     if isinstance(value, int) and not isinstance(value, bool):
-        return value
+        return in_time_range(value)
     if isinstance(value, str):
         text = value.strip()
-        if re.fullmatch(r"-?\d{1,16}", text):
-            return int(text)
+        if re.fullmatch(r"-?\d{1,20}", text):
+            return in_time_range(int(text))
         try:
             moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
         except ValueError:
@@ -42,8 +44,15 @@ def to_epoch_ms(value: Any) -> Any:
         else:
             if moment.tzinfo is None:
                 moment = moment.replace(tzinfo=UTC)
-            return int(moment.timestamp() * 1000)
+            return in_time_range(int(moment.timestamp() * 1000))
     raise ValueError("expected epoch milliseconds or an RFC 3339 time such as 2026-03-01T08:00:00Z")
+
+
+def in_time_range(ms: int) -> int:
+    """Refuse times no row can have; later ones would overflow 64-bit nanoseconds in SQL."""
+    if not 0 <= ms <= MAX_EPOCH_MS:
+        raise ValueError("a time must be between 1970-01-01 and 2200-01-01 (UTC)")
+    return ms
 
 
 def window_ms(value: Any) -> Any:
@@ -67,7 +76,10 @@ def window_ms(value: Any) -> Any:
 
 # What the OpenAPI document shows: the forms a caller may write, not the int they become.
 TIME_SCHEMA = {
-    "anyOf": [{"type": "integer"}, {"type": "string", "format": "date-time"}],
+    "anyOf": [
+        {"type": "integer", "minimum": 0, "maximum": MAX_EPOCH_MS},
+        {"type": "string", "format": "date-time"},
+    ],
     "description": "epoch milliseconds, or an RFC 3339 time (UTC when it names no offset)",
 }
 WINDOW_SCHEMA = {
