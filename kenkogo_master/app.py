@@ -69,6 +69,8 @@ from kenkogo_master.transport.sio_server import create_sio_server
 
 log = logging.getLogger(__name__)
 
+MAX_REQUEST_LINE = 32 * 1024
+
 CleanupContext = Callable[[web.Application], AsyncIterator[None]]
 
 
@@ -178,6 +180,10 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(
         middlewares=[error_middleware, auth_middleware],
         client_max_size=settings.limits.max_payload,
+        # aiohttp refuses a longer request line in plain text, before any middleware: 32 KiB
+        # holds every query parameter at its longest, percent-encoded, so that one too long is
+        # still answered by validation with `{code, message}`.
+        handler_args={"max_line_size": MAX_REQUEST_LINE},
     )
     app[SETTINGS] = settings
     app[STARTED_AT] = time.monotonic()
