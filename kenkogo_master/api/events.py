@@ -32,7 +32,11 @@ class EventsQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # Comma-separated topics or topic prefixes, e.g. `app,message.received,log`; all when absent.
-    topics: str | None = Field(None, max_length=1000)
+    topics: str | None = Field(
+        None,
+        max_length=1000,
+        json_schema_extra={"pattern": rf"^ *({_TOPIC.pattern})?( *, *({_TOPIC.pattern})?)* *$"},
+    )
     # Log lines at or above this level (when `log` topics are streamed).
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 

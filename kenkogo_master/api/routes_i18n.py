@@ -10,12 +10,17 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from kenkogo_master.api.errors import request_locale
 from kenkogo_master.api.json import body_model, json_response, query_model
 from kenkogo_master.errors import ErrorCode, HubError
-from kenkogo_master.i18n.validate import KEY_MAX, TEXT_MAX
+from kenkogo_master.i18n.validate import KEY_MAX, KEY_PATTERN, TEXT_MAX
 from kenkogo_master.keys import I18N
 
 routes = web.RouteTableDef()
 
-LocaleTag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=35)]
+# The patterns are for the OpenAPI document; the checks behind them say what exactly is wrong.
+LocaleTag = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=35),
+    Field(json_schema_extra={"pattern": r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$"}),
+]
 
 
 class TextQuery(BaseModel):
@@ -41,7 +46,11 @@ class TextPath(BaseModel):
     """A locale and a text key in a path."""
 
     locale: LocaleTag
-    key: Annotated[str, StringConstraints(min_length=1, max_length=KEY_MAX)]
+    key: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=KEY_MAX),
+        Field(json_schema_extra={"pattern": f"^{KEY_PATTERN}$"}),
+    ]
 
 
 class LocaleBody(BaseModel):

@@ -10,7 +10,8 @@ from kenkogo_master.i18n.locale import normalize
 from kenkogo_master.i18n.render import placeholders, stray_brace
 
 # `area.name` with more dotted parts allowed, and `[i]` naming one plural form.
-_KEY = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+(?:\[\d{1,2}\])?")
+KEY_PATTERN = r"[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+(?:\[\d{1,2}\])?"
+_KEY = re.compile(KEY_PATTERN)
 KEY_MAX = 200
 TEXT_MAX = 4000
 # Apps may add keys under this prefix; every other key must come from the catalogs.
