@@ -52,6 +52,8 @@ class Doc:
     media: str = JSON
     ok_schema: dict[str, Any] | None = None  # for bodies that are not JSON objects
     note: str = ""
+    # Operations whose path parameter the success body supplies (OpenAPI links).
+    links: Mapping[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class Components:
@@ -78,6 +80,12 @@ def _schema(model: type[BaseModel], mode: Mode, components: Components) -> dict[
     for name, definition in schema.pop("$defs", {}).items():
         components.add(name, definition)
     return schema
+
+
+def links(pointer: str, parameter: str, *operation_ids: str) -> dict[str, dict[str, Any]]:
+    """Link operations whose `parameter` is the value at `pointer` in the success body."""
+    value = f"$response.body#{pointer}"
+    return {op: {"operationId": op, "parameters": {parameter: value}} for op in operation_ids}
 
 
 def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
@@ -195,6 +203,8 @@ def operation(
         answer: dict[str, Any] = {"description": "Created" if status == 201 else "OK"}
         if schema is not None:
             answer["content"] = {doc.media: {"schema": schema}}
+        if doc.links:
+            answer["links"] = dict(doc.links)
         responses[str(status)] = answer
     for status in error_statuses(route.method, doc):
         responses[str(status)] = {"$ref": f"#/components/responses/{ERROR_RESPONSES[status][0]}"}

@@ -8,7 +8,7 @@ from typing import Any
 from kenkogo_master.api import openapi_shapes as shapes
 from kenkogo_master.api import openapi_shapes_stats as stats_shapes
 from kenkogo_master.api.events import EventsQuery
-from kenkogo_master.api.openapi_build import Doc
+from kenkogo_master.api.openapi_build import Doc, links
 from kenkogo_master.api.routes_apps import AppListQuery, NamePath
 from kenkogo_master.api.routes_driver_tokens import DriverTokenCreate
 from kenkogo_master.api.routes_i18n import ChatPath, LocaleBody, TextBody, TextPath, TextQuery
@@ -50,7 +50,8 @@ PATH_DEFAULTS: dict[str, dict[str, Any]] = {
     "name": {"type": "string", "minLength": 1, "maxLength": 64, "description": "an app name"},
 }
 _LOCALE_PATH = {"locale": LocaleBody.model_json_schema()["properties"]["locale"]}
-_APPS = Doc("apps", (shapes.App,), errors=(404, 409))
+_APP_OPS = ("get_app", "pause_app", "resume_app", "kick_app")
+_APPS = Doc("apps", (shapes.App,), errors=(404, 409), links=links("/id", "id", *_APP_OPS))
 _CHAT = Doc("i18n", (shapes.ChatLocale,), path=ChatPath, errors=(404,))
 _TEXT = Doc("i18n", (shapes.Text,), path=TextPath, errors=(404,))
 
@@ -63,7 +64,9 @@ DOCS: dict[tuple[str, str], Doc] = {
         "meta", public=True, media="text/html", ok_schema={"type": "string"}
     ),
     # apps
-    ("GET", f"{V1}/apps"): Doc("apps", (shapes.AppList,), query=AppListQuery),
+    ("GET", f"{V1}/apps"): Doc(
+        "apps", (shapes.AppList,), query=AppListQuery, links=links("/items/0/id", "id", *_APP_OPS)
+    ),
     ("GET", f"{V1}/apps/{{id}}"): Doc("apps", (shapes.AppDetail,), errors=(404,)),
     ("POST", f"{V1}/apps/{{id}}/pause"): _APPS,
     ("POST", f"{V1}/apps/{{id}}/resume"): _APPS,
@@ -72,7 +75,12 @@ DOCS: dict[tuple[str, str], Doc] = {
     ("POST", f"{V1}/app-names/{{name}}/hold"): Doc("apps", (shapes.Held,), path=NamePath),
     ("POST", f"{V1}/app-names/{{name}}/release"): Doc("apps", (shapes.Released,), path=NamePath),
     # messages
-    ("GET", f"{V1}/messages"): Doc("messages", (shapes.MessageList,), query=MessageListQuery),
+    ("GET", f"{V1}/messages"): Doc(
+        "messages",
+        (shapes.MessageList,),
+        query=MessageListQuery,
+        links=links("/items/0/id", "id", "get_message", "message_trace"),
+    ),
     ("GET", f"{V1}/messages/{{id}}"): Doc("messages", (shapes.MessageDetail,), errors=(404,)),
     ("GET", f"{V1}/messages/{{id}}/trace"): Doc(
         "traces", (stats_shapes.MessageTrace,), errors=(404,)
@@ -81,7 +89,11 @@ DOCS: dict[tuple[str, str], Doc] = {
     ("GET", f"{V1}/drivers"): Doc("drivers", (shapes.DriverList,)),
     ("GET", f"{V1}/driver-tokens"): Doc("drivers", (shapes.DriverTokenList,), admin=True),
     ("POST", f"{V1}/driver-tokens"): Doc(
-        "drivers", (shapes.NewDriverToken,), body=DriverTokenCreate, success=(201,)
+        "drivers",
+        (shapes.NewDriverToken,),
+        body=DriverTokenCreate,
+        success=(201,),
+        links=links("/id", "id", "delete_driver_token"),
     ),
     ("DELETE", f"{V1}/driver-tokens/{{id}}"): Doc("drivers", (shapes.Deleted,), errors=(404,)),
     # i18n
@@ -107,7 +119,11 @@ DOCS: dict[tuple[str, str], Doc] = {
     # tokens
     ("GET", f"{V1}/tokens"): Doc("tokens", (shapes.ApiTokenList,), admin=True),
     ("POST", f"{V1}/tokens"): Doc(
-        "tokens", (shapes.NewApiToken,), body=TokenCreate, success=(201,)
+        "tokens",
+        (shapes.NewApiToken,),
+        body=TokenCreate,
+        success=(201,),
+        links=links("/id", "id", "delete_token"),
     ),
     ("DELETE", f"{V1}/tokens/{{id}}"): Doc(
         "tokens",
@@ -137,7 +153,12 @@ DOCS: dict[tuple[str, str], Doc] = {
     ("GET", f"{V1}/stats/top-chats"): Doc("stats", (stats_shapes.TopChats,), query=TopQuery),
     ("GET", f"{V1}/stats/storage"): Doc("stats", (stats_shapes.Storage,), query=NoQuery),
     # traces, system, events, simulate
-    ("GET", f"{V1}/traces"): Doc("traces", (stats_shapes.TraceList,), query=TraceListQuery),
+    ("GET", f"{V1}/traces"): Doc(
+        "traces",
+        (stats_shapes.TraceList,),
+        query=TraceListQuery,
+        links=links("/items/0/trace_id", "trace_id", "get_trace"),
+    ),
     ("GET", f"{V1}/traces/{{trace_id}}"): Doc("traces", (stats_shapes.Trace,), errors=(400, 404)),
     ("GET", f"{V1}/system"): Doc("system", (stats_shapes.System,)),
     ("GET", f"{V1}/events"): Doc(
