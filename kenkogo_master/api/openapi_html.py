@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from html import escape
 from typing import Any
 
@@ -22,6 +23,16 @@ color:#5a6472}.req{color:#c62828}nav ul{columns:2}a{color:#1565c0;text-decoratio
 .muted{color:#5a6472}
 """
 _METHODS = ("get", "put", "post", "delete", "patch")
+_CODE = re.compile(r"`([^`]+)`")
+_LIMITS = (
+    ("minLength", "min length"),
+    ("maxLength", "max length"),
+    ("minimum", "≥"),
+    ("maximum", "≤"),
+    ("pattern", "pattern"),
+    ("format", "format"),
+    ("default", "default"),
+)
 
 
 def _anchor(method: str, path: str) -> str:
@@ -36,6 +47,16 @@ def type_html(schema: Any) -> str:
     """Summarize a schema in a few words, linking named schemas."""
     if not isinstance(schema, dict):
         return "any"
+    limits = [
+        f"{label} {schema[key]}"
+        for key, label in _LIMITS
+        if key in schema and not (key == "default" and schema[key] is None)
+    ]
+    note = f' <span class="muted">({escape(", ".join(map(str, limits)))})</span>' if limits else ""
+    return _kind_html(schema) + note
+
+
+def _kind_html(schema: dict[str, Any]) -> str:
     if "$ref" in schema:
         name = escape(_ref_name(schema["$ref"]))
         return f'<a href="#schema-{name}">{name}</a>'
@@ -51,27 +72,16 @@ def type_html(schema: Any) -> str:
         return f"array of {type_html(schema.get('items'))}"
     if kind == "object" and isinstance(schema.get("additionalProperties"), dict):
         return f"map of {type_html(schema['additionalProperties'])}"
-    text = escape(kind if isinstance(kind, str) else " | ".join(kind))
-    limits = [
-        f"{label} {schema[key]}"
-        for key, label in (
-            ("minLength", "min length"),
-            ("maxLength", "max length"),
-            ("minimum", "≥"),
-            ("maximum", "≤"),
-            ("pattern", "pattern"),
-            ("format", "format"),
-            ("default", "default"),
-        )
-        if key in schema
-    ]
-    if limits:
-        text += f' <span class="muted">({escape(", ".join(map(str, limits)))})</span>'
-    return text
+    return escape(kind if isinstance(kind, str) else " | ".join(kind))
+
+
+def _inline(text: str) -> str:
+    """Escape text, showing `quoted` parts as code."""
+    return _CODE.sub(r"<code>\1</code>", escape(text))
 
 
 def _paragraphs(text: str) -> str:
-    return "".join(f"<p>{escape(part)}</p>" for part in text.split("\n\n") if part.strip())
+    return "".join(f"<p>{_inline(part)}</p>" for part in text.split("\n\n") if part.strip())
 
 
 def _parameters(op: dict[str, Any]) -> str:
@@ -81,7 +91,7 @@ def _parameters(op: dict[str, Any]) -> str:
             ' <span class="req">*</span>' if p.get("required") else "",
             escape(p["in"]),
             type_html(p.get("schema")),
-            escape(p.get("description", "")),
+            _inline(p.get("description", "")),
         )
         for p in op.get("parameters", [])
     )
@@ -133,7 +143,7 @@ def _schema(name: str, schema: dict[str, Any]) -> str:
             escape(key),
             ' <span class="req">*</span>' if key in required else "",
             type_html(prop),
-            escape(prop.get("description", "")),
+            _inline(prop.get("description", "")),
         )
         for key, prop in props.items()
     )
