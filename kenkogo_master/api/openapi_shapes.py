@@ -17,9 +17,12 @@ from kenkogo_master.store.tokens import Scope
 
 
 class Shape(BaseModel):
-    """A response body: more keys may be added later, so clients must ignore unknown ones."""
+    """A response body, every key named: the run against the server catches one left out.
 
-    model_config = ConfigDict(populate_by_name=True)
+    Clients should still ignore keys they do not know: later versions may add some.
+    """
+
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
 
 
 class Error(Shape):
@@ -260,6 +263,7 @@ class Driver(Shape):
     first_seen_ms: int
     last_seen_ms: int
     live: bool
+    connected_ms: int | None = Field(None, description="live drivers only")
 
 
 class DriverList(Shape):
