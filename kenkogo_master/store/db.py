@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Engine, event
+from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from kenkogo_master.settings import StorageSettings
@@ -31,3 +32,19 @@ def create_engine(storage: StorageSettings) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _tune_sqlite)
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+def sqlite_file_twin(engine: AsyncEngine) -> Engine | None:
+    """Return a synchronous engine on the same SQLite file (None for other databases).
+
+    The group-commit writer runs a whole group on it in one thread hop; through aiosqlite every
+    cursor, statement and commit is a hop of its own, each waiting for a busy event loop.
+    """
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    if url.query.get("mode") == "memory" or url.database.startswith("file:"):
+        return None
+    twin = create_sync_engine(url.set(drivername="sqlite+pysqlite"), pool_size=1, max_overflow=0)
+    event.listen(twin, "connect", _tune_sqlite)
+    return twin

@@ -6,12 +6,16 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Executable
+from sqlalchemy import Connection, Engine, Executable
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from kenkogo_master.store.db import sqlite_file_twin
+from kenkogo_master.store.prepared import PreparedCache
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +44,16 @@ class Writer:
         self._idle = asyncio.Event()
         self._idle.set()
         self._task: asyncio.Task[None] | None = None
+        self._prepared = PreparedCache(engine.dialect)
+        # SQLite files are written from one thread of our own, a whole group per hop.
+        self._sync: Engine | None = sqlite_file_twin(engine)
+        self._thread: ThreadPoolExecutor | None = None
         self.committed_groups = 0
 
     async def start(self) -> None:
         """Start the commit loop."""
+        if self._sync is not None and self._thread is None:
+            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
         self._task = asyncio.create_task(self._run(), name="store-writer")
 
     async def stop(self) -> None:
@@ -53,6 +63,11 @@ class Writer:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
+        if self._thread is not None and self._sync is not None:
+            # Its connection was opened on that thread; close it there.
+            await asyncio.get_running_loop().run_in_executor(self._thread, self._sync.dispose)
+            self._thread.shutdown(wait=True)
+            self._thread = None
 
     async def submit(self, statement: Executable, params: dict[str, Any]) -> None:
         """Queue a write without waiting for its commit (waits only while the queue is full)."""
@@ -110,7 +125,9 @@ class Writer:
     async def _commit(self, group: list[_Write]) -> None:
         try:
             await self._execute(group)
-        except (SQLAlchemyError, OSError) as exc:
+        except (SQLAlchemyError, OSError, ArithmeticError, ValueError, TypeError) as exc:
+            # The others: a value the driver cannot bind (an integer past 64 bits, a dict);
+            # that row fails alone instead of stopping the writer.
             if len(group) == 1:
                 self._settle(group, exc)
                 return
@@ -124,16 +141,38 @@ class Writer:
         self._settle(group, None)
 
     async def _execute(self, group: Sequence[_Write]) -> None:
-        # Consecutive writes of one statement go as one executemany.
+        if self._thread is not None:
+            await asyncio.get_running_loop().run_in_executor(self._thread, self._commit_sync, group)
+            return
+        # One hop into SQLAlchemy's sync layer for the whole group, not one per statement.
         async with self._engine.begin() as connection:
-            start = 0
-            while start < len(group):
-                end = start + 1
-                while end < len(group) and group[end].statement is group[start].statement:
-                    end += 1
-                rows = [item.params for item in group[start:end]]
-                await connection.execute(group[start].statement, rows if len(rows) > 1 else rows[0])
-                start = end
+            await connection.run_sync(self._execute_group, group)
+
+    def _commit_sync(self, group: Sequence[_Write]) -> None:
+        assert self._sync is not None
+        with self._sync.begin() as connection:
+            self._execute_group(connection, group)
+
+    def _execute_group(self, connection: Connection, group: Sequence[_Write]) -> None:
+        # Consecutive writes of one statement and one row shape go as one executemany.
+        start = 0
+        while start < len(group):
+            first = group[start]
+            keys = first.params.keys()
+            end = start + 1
+            while (
+                end < len(group)
+                and group[end].statement is first.statement
+                and group[end].params.keys() == keys
+            ):
+                end += 1
+            rows = [item.params for item in group[start:end]]
+            prepared = self._prepared.get(first.statement, first.params)
+            if prepared is not None:
+                prepared.run(connection, rows)
+            else:
+                connection.execute(first.statement, rows if len(rows) > 1 else rows[0])
+            start = end
 
     @staticmethod
     def _settle(group: Sequence[_Write], error: BaseException | None) -> None:
