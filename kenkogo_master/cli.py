@@ -80,6 +80,16 @@ def _check_texts(settings: Settings) -> None:
         raise SystemExit(EXIT_CONFIG) from None
 
 
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """Return a uvloop event loop where uvloop is installed, else asyncio's own."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    # About a fifth more messages a second at saturation than asyncio's loop (bench/README.md).
+    return uvloop.new_event_loop()
+
+
 def serve(settings: Settings) -> int:
     """Run the Master until it is stopped."""
     from kenkogo_master.app import create_app
@@ -102,6 +112,7 @@ def serve(settings: Settings) -> int:
             print=None,
             access_log=None,
             handle_signals=True,
+            loop=new_event_loop(),
         )
     except OSError as exc:
         log.error("cannot start: %s", exc)
