@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Executable
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ClauseElement
 
 # Distinct (statement, row keys) pairs remembered; statements built per call just miss.
 CACHE_LIMIT = 256
@@ -55,6 +56,8 @@ def prepare(statement: Executable, keys: Sequence[str], dialect: Dialect) -> Pre
     column defaults, literal values bound in the statement, expanding IN lists, RETURNING, or a
     dialect with named parameters.
     """
+    if not isinstance(statement, ClauseElement):
+        return None
     compiled = statement.compile(dialect=dialect, column_keys=list(keys))
     if not isinstance(compiled, SQLCompiler) or not dialect.positional:
         return None
