@@ -18,6 +18,7 @@ class ErrorCode(StrEnum):
     UNAUTHORIZED = "unauthorized"  # missing or wrong token
     FORBIDDEN = "forbidden"  # a token without the scope needed
     NOT_FOUND = "not_found"  # an unknown id or route
+    METHOD_NOT_ALLOWED = "method_not_allowed"  # a known route asked with the wrong HTTP method
     ILLEGAL_TRANSITION = "illegal_transition"  # a state change the state machine forbids
     NAME_HELD = "name_held"  # resume refused while an operator holds the name
     REGISTER_TIMEOUT = "register_timeout"

@@ -23,6 +23,7 @@ STATUS = {
     ErrorCode.UNAUTHORIZED: 401,
     ErrorCode.FORBIDDEN: 403,
     ErrorCode.NOT_FOUND: 404,
+    ErrorCode.METHOD_NOT_ALLOWED: 405,
     ErrorCode.UNKNOWN_MESSAGE: 404,
     ErrorCode.ILLEGAL_TRANSITION: 409,
     ErrorCode.NAME_HELD: 409,
@@ -36,7 +37,7 @@ _HTTP_CODES = {
     401: ErrorCode.UNAUTHORIZED,
     403: ErrorCode.FORBIDDEN,
     404: ErrorCode.NOT_FOUND,
-    405: ErrorCode.NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
     413: ErrorCode.PAYLOAD_TOO_LARGE,
 }
 
@@ -87,7 +88,14 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
                 "size": request.content_length or 0,
                 "limit": request.app[HUB].settings.limits.max_payload,
             }
-        return error_response(hub, request, HubError(code, **params))
+        allowed = ""
+        if isinstance(exc, web.HTTPMethodNotAllowed):
+            allowed = ", ".join(sorted(exc.allowed_methods))
+            params = {"method": request.method, "allowed": allowed}
+        response = error_response(hub, request, HubError(code, **params))
+        if allowed:
+            response.headers["Allow"] = allowed
+        return response
     except Exception:
         log.exception("%s %s failed", request.method, request.path)
         return error_response(hub, request, HubError(ErrorCode.INTERNAL))

@@ -29,6 +29,7 @@ CHECKS = (
     "status_code_conformance",
     "content_type_conformance",
     "response_schema_conformance",
+    "unsupported_method",
 )
 # The event stream never ends by itself: each request reads it for a moment, then lets go.
 CONFIG = """

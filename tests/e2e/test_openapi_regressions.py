@@ -40,3 +40,14 @@ async def test_a_long_query_is_refused_by_validation_not_by_the_http_parser(
     # 2000 four-byte characters: 24 000 bytes once percent-encoded, over aiohttp's 8190 default.
     body = await refused(master, "GET", "/api/v1/events", params={"topics": "𝄞" * 2000})
     assert "topics" in body["message"], body
+
+
+async def test_a_wrong_method_is_405_with_the_allowed_ones(master: RunningMaster) -> None:
+    async with master.http.request(
+        "DELETE", master.url + "/api/v1/apps", headers=master.auth()
+    ) as response:
+        body = await response.json()
+        allow = response.headers.get("Allow", "")
+    assert response.status == 405
+    assert body["code"] == "method_not_allowed" and "DELETE" in body["message"], body
+    assert "GET" in allow.split(", "), allow
