@@ -15,6 +15,7 @@ from kenkogo_master.api import (
     routes_driver_tokens,
     routes_health,
     routes_i18n,
+    routes_landing,
     routes_messages,
     routes_metrics,
     routes_simulate,
@@ -196,6 +197,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SIO] = sio
     app.router.add_get("/ws", _raw_websocket)
     app.router.add_routes(routes_health.routes)
+    routes_landing.setup(app)
     app.router.add_routes(routes_apps.routes)
     app.router.add_routes(routes_messages.routes)
     app.router.add_routes(routes_driver_tokens.routes)

@@ -17,7 +17,8 @@ from tests.conftest import RunningMaster, StartMaster
 from tests.support.clients import SioApp
 
 # Routes that are not REST: transports with their own framing, and Prometheus' text.
-NOT_REST = ("/socket.io/", "/ws", "/onebot/", "/metrics")
+NOT_REST = ("/socket.io/", "/ws", "/onebot/", "/metrics", "/static")
+PAGES = frozenset({"/"})  # the landing page: HTML for people, not part of the REST API
 
 
 @pytest.fixture
@@ -43,7 +44,7 @@ def served_routes(master: RunningMaster) -> set[tuple[str, str]]:
     served = set()
     for route in master.app.router.routes():
         path = route.resource.canonical if route.resource is not None else ""
-        if route.method != "HEAD" and not path.startswith(NOT_REST):
+        if route.method != "HEAD" and not path.startswith(NOT_REST) and path not in PAGES:
             served.add((route.method, path))
     return served
 
