@@ -34,11 +34,20 @@ def create_engine(storage: StorageSettings) -> AsyncEngine:
     return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
 
+def _tune_sqlite_writer(dbapi_connection: Any, record: Any) -> None:
+    """Tune the writer's connection; it leaves WAL checkpoints to a pooled connection's thread."""
+    _tune_sqlite(dbapi_connection, record)
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA wal_autocheckpoint=0")
+    cursor.close()
+
+
 def sqlite_file_twin(engine: AsyncEngine) -> Engine | None:
     """Return a synchronous engine on the same SQLite file (None for other databases).
 
-    The group-commit writer runs a whole group on it in one thread hop; through aiosqlite every
-    cursor, statement and commit is a hop of its own, each waiting for a busy event loop.
+    The group-commit writer commits each group on it straight from the event loop: through
+    aiosqlite every cursor, statement and commit is a thread hop of its own, each waiting for
+    a busy event loop to come back to it.
     """
     url = engine.url
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
@@ -46,5 +55,5 @@ def sqlite_file_twin(engine: AsyncEngine) -> Engine | None:
     if url.query.get("mode") == "memory" or url.database.startswith("file:"):
         return None
     twin = create_sync_engine(url.set(drivername="sqlite+pysqlite"), pool_size=1, max_overflow=0)
-    event.listen(twin, "connect", _tune_sqlite)
+    event.listen(twin, "connect", _tune_sqlite_writer)
     return twin

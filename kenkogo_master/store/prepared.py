@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Executable
-from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 
@@ -42,11 +42,6 @@ class Prepared:
             tuple([row[name] if convert is None else convert(row[name]) for name, convert in pairs])
             for row in rows
         ]
-
-    def run(self, connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
-        """Execute the rows as one executemany on the connection's driver cursor."""
-        params = self.tuples(rows)
-        connection.exec_driver_sql(self.sql, params if len(params) > 1 else params[0])
 
 
 def prepare(statement: Executable, keys: Sequence[str], dialect: Dialect) -> Prepared | None:

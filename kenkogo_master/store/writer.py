@@ -6,18 +6,55 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Executable
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from kenkogo_master.store.db import sqlite_file_twin
 from kenkogo_master.store.prepared import PreparedCache
 
 log = logging.getLogger(__name__)
+
+# Under load a group keeps gathering, up to this many intervals, while rows still stream in
+# (at least STREAMING_ROWS per interval): a SQLite commit costs about as much for 10 rows as
+# for 100, so fewer, larger groups leave the event loop more time. A trickle commits at once.
+GATHER_INTERVALS = 5
+STREAMING_ROWS = 8
+# Seconds between WAL checkpoints, which run on a pooled connection's thread, off the loop.
+CHECKPOINT_EVERY = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One executemany of a group: driver SQL with tuples, or a statement SQLAlchemy runs."""
+
+    statement: Executable
+    sql: str | None  # None: run `statement` through SQLAlchemy
+    params: list[Any]
+
+
+def _run_steps(connection: Connection, steps: Sequence[Step]) -> None:
+    """Run a group's steps in the connection's transaction."""
+    cursor: Any = None
+    for step in steps:
+        if step.sql is None:
+            rows = step.params
+            connection.execute(step.statement, rows if len(rows) > 1 else rows[0])
+            continue
+        if cursor is None:
+            cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.executemany(step.sql, step.params)
+        except connection.dialect.loaded_dbapi.Error as exc:
+            # Raised as SQLAlchemy would (IntegrityError and the like), for the callers.
+            raise DBAPIError.instance(
+                step.sql, step.params[0], exc, connection.dialect.loaded_dbapi.Error
+            ) from exc
+    if cursor is not None:
+        cursor.close()
 
 
 @dataclass(slots=True)
@@ -45,15 +82,14 @@ class Writer:
         self._idle.set()
         self._task: asyncio.Task[None] | None = None
         self._prepared = PreparedCache(engine.dialect)
-        # SQLite files are written from one thread of our own, a whole group per hop.
+        # A SQLite file is written synchronously, a group at a time (see sqlite_file_twin).
         self._sync: Engine | None = sqlite_file_twin(engine)
-        self._thread: ThreadPoolExecutor | None = None
+        self._checkpoint: asyncio.Task[None] | None = None
+        self._checkpointed_at = 0.0
         self.committed_groups = 0
 
     async def start(self) -> None:
         """Start the commit loop."""
-        if self._sync is not None and self._thread is None:
-            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
         self._task = asyncio.create_task(self._run(), name="store-writer")
 
     async def stop(self) -> None:
@@ -63,11 +99,11 @@ class Writer:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
-        if self._thread is not None and self._sync is not None:
-            # Its connection was opened on that thread; close it there.
-            await asyncio.get_running_loop().run_in_executor(self._thread, self._sync.dispose)
-            self._thread.shutdown(wait=True)
-            self._thread = None
+        if self._checkpoint is not None:
+            await asyncio.gather(self._checkpoint, return_exceptions=True)
+            self._checkpoint = None
+        if self._sync is not None:
+            self._sync.dispose()
 
     async def submit(self, statement: Executable, params: dict[str, Any]) -> None:
         """Queue a write without waiting for its commit (waits only while the queue is full)."""
@@ -112,8 +148,7 @@ class Writer:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            if len(self._pending) < self._max_rows:
-                await asyncio.sleep(self._interval)  # let a group gather
+            await self._gather()
             while self._pending:
                 count = min(len(self._pending), self._max_rows)
                 group = [self._pending.popleft() for _ in range(count)]
@@ -121,6 +156,16 @@ class Writer:
                 await self._commit(group)
             if not self._pending:
                 self._idle.set()
+
+    async def _gather(self) -> None:
+        """Let a group gather: one interval, longer while rows keep streaming in."""
+        for _ in range(GATHER_INTERVALS):
+            before = len(self._pending)
+            if before >= self._max_rows:
+                return
+            await asyncio.sleep(self._interval)
+            if len(self._pending) - before < STREAMING_ROWS:
+                return
 
     async def _commit(self, group: list[_Write]) -> None:
         try:
@@ -141,20 +186,42 @@ class Writer:
         self._settle(group, None)
 
     async def _execute(self, group: Sequence[_Write]) -> None:
-        if self._thread is not None:
-            await asyncio.get_running_loop().run_in_executor(self._thread, self._commit_sync, group)
+        steps = self._plan(group)
+        if self._sync is None:
+            # One hop into SQLAlchemy's sync layer for the whole group, not one per statement.
+            async with self._engine.begin() as connection:
+                await connection.run_sync(_run_steps, steps)
             return
-        # One hop into SQLAlchemy's sync layer for the whole group, not one per statement.
-        async with self._engine.begin() as connection:
-            await connection.run_sync(self._execute_group, group)
-
-    def _commit_sync(self, group: Sequence[_Write]) -> None:
-        assert self._sync is not None
+        # On the loop itself: a group's commit takes about half a millisecond (without fsync in
+        # WAL mode), less than handing it to a thread and waking the loop back costs.
         with self._sync.begin() as connection:
-            self._execute_group(connection, group)
+            _run_steps(connection, steps)
+        self._schedule_checkpoint()
 
-    def _execute_group(self, connection: Connection, group: Sequence[_Write]) -> None:
-        # Consecutive writes of one statement and one row shape go as one executemany.
+    def _schedule_checkpoint(self) -> None:
+        """Copy the WAL into the database now and then, on a pooled connection's own thread."""
+        loop = asyncio.get_running_loop()
+        if self._checkpoint is not None or loop.time() - self._checkpointed_at < CHECKPOINT_EVERY:
+            return
+        self._checkpointed_at = loop.time()
+        self._checkpoint = asyncio.create_task(self._run_checkpoint(), name="wal-checkpoint")
+
+    async def _run_checkpoint(self) -> None:
+        try:
+            async with self._engine.connect() as connection:
+                await connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+        except (SQLAlchemyError, OSError) as exc:
+            log.warning("WAL checkpoint failed: %s", exc)
+        finally:
+            self._checkpoint = None
+
+    def _plan(self, group: Sequence[_Write]) -> list[Step]:
+        """Cut a group into runs of one statement and row shape, each one executemany.
+
+        The driver parameters are built here, on the event loop, so that the writer's thread
+        runs almost no Python and seldom holds the GIL the loop is waiting for.
+        """
+        steps: list[Step] = []
         start = 0
         while start < len(group):
             first = group[start]
@@ -169,10 +236,11 @@ class Writer:
             rows = [item.params for item in group[start:end]]
             prepared = self._prepared.get(first.statement, first.params)
             if prepared is not None:
-                prepared.run(connection, rows)
+                steps.append(Step(first.statement, prepared.sql, prepared.tuples(rows)))
             else:
-                connection.execute(first.statement, rows if len(rows) > 1 else rows[0])
+                steps.append(Step(first.statement, None, rows))
             start = end
+        return steps
 
     @staticmethod
     def _settle(group: Sequence[_Write], error: BaseException | None) -> None:
