@@ -35,10 +35,14 @@ def create_engine(storage: StorageSettings) -> AsyncEngine:
 
 
 def _tune_sqlite_writer(dbapi_connection: Any, record: Any) -> None:
-    """Tune the writer's connection; it leaves WAL checkpoints to a pooled connection's thread."""
+    """Tune the writer's connection: no checkpoints (done off the loop), no waiting for locks.
+
+    The writer runs on the event loop and retries a locked group after a pause instead.
+    """
     _tune_sqlite(dbapi_connection, record)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA wal_autocheckpoint=0")
+    cursor.execute("PRAGMA busy_timeout=0")
     cursor.close()
 
 

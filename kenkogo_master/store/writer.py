@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Executable
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from kenkogo_master.store.db import sqlite_file_twin
@@ -25,6 +26,11 @@ GATHER_INTERVALS = 5
 STREAMING_ROWS = 8
 # Seconds between WAL checkpoints, which run on a pooled connection's thread, off the loop.
 CHECKPOINT_EVERY = 1.0
+# While another connection holds SQLite's write lock, a group is retried this long, with pauses
+# growing to BUSY_PAUSE_MAX: waiting inside SQLite would freeze the loop that the holder of the
+# lock may need in order to finish.
+BUSY_TIMEOUT = 5.0
+BUSY_PAUSE_MAX = 0.02
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +61,12 @@ def _run_steps(connection: Connection, steps: Sequence[Step]) -> None:
             ) from exc
     if cursor is not None:
         cursor.close()
+
+
+def _locked(exc: OperationalError) -> bool:
+    """Tell whether SQLite refused because another connection holds the write lock."""
+    code = getattr(exc.orig, "sqlite_errorcode", None)
+    return code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 @dataclass(slots=True)
@@ -194,8 +206,19 @@ class Writer:
             return
         # On the loop itself: a group's commit takes about half a millisecond (without fsync in
         # WAL mode), less than handing it to a thread and waking the loop back costs.
-        with self._sync.begin() as connection:
-            _run_steps(connection, steps)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + BUSY_TIMEOUT
+        pause = 0.001
+        while True:
+            try:
+                with self._sync.begin() as connection:
+                    _run_steps(connection, steps)
+                break
+            except OperationalError as exc:
+                if not _locked(exc) or loop.time() > deadline:
+                    raise
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, BUSY_PAUSE_MAX)
         self._schedule_checkpoint()
 
     def _schedule_checkpoint(self) -> None:

@@ -146,3 +146,35 @@ async def test_a_value_the_driver_cannot_bind_fails_its_row_only(engine: AsyncEn
         await writer.stop()
 
     assert [row[:2] for row in await stored(engine)] == [(1, "a"), (2, "after")]
+
+
+async def test_a_group_waits_for_another_connections_lock_without_freezing_the_loop(
+    engine: AsyncEngine,
+) -> None:
+    writer = Writer(engine, interval=0.001, max_rows=100, queue_limit=1000)
+    await writer.start()
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    ticker = asyncio.create_task(tick())
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(insert(ROWS), {"id": 1, "name": "holder", "flag": False})
+            queued = asyncio.create_task(
+                writer.write(INSERT, {"id": 2, "name": "queued", "data": None, "flag": False})
+            )
+            await asyncio.sleep(0.3)  # the lock is held across awaits, as a REST write may
+            assert not queued.done()
+            ticks_while_locked = ticks
+        await asyncio.wait_for(queued, 5)
+    finally:
+        ticker.cancel()
+        await writer.stop()
+
+    assert ticks_while_locked >= 10
+    assert [row[:2] for row in await stored(engine)] == [(1, "holder"), (2, "queued")]
