@@ -17,6 +17,7 @@ from kenkogo_master.hub.hub import Hub
 from kenkogo_master.transport.app_events import AppConnection, dispatch, failure
 from kenkogo_master.transport.sio_server import (
     UNANSWERED_LIMIT,
+    emit_to,
     forget_oldest_unanswered,
     remote_of,
 )
@@ -40,13 +41,11 @@ class SocketIOPeer:
 
     async def send(self, event: str, data: Any) -> None:
         """Emit an event to this client."""
-        await self._server.emit(event, data, to=self._sid, namespace=self._namespace)
+        await emit_to(self._server, self._sid, self._namespace, event, data)
 
     async def request(self, event: str, data: Any, on_answer: Callable[[Any], None]) -> None:
         """Emit an event whose ack is passed to `on_answer`."""
-        await self._server.emit(
-            event, data, to=self._sid, namespace=self._namespace, callback=on_answer
-        )
+        await emit_to(self._server, self._sid, self._namespace, event, data, on_answer)
         forget_oldest_unanswered(self._server, self._sid, UNANSWERED_LIMIT)
 
     async def close(self) -> None:

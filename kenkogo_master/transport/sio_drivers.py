@@ -22,6 +22,7 @@ from kenkogo_master.store.driver_tokens import DriverTokenStore
 from kenkogo_master.transport.app_events import describe_validation
 from kenkogo_master.transport.sio_server import (
     UNANSWERED_LIMIT,
+    emit_to,
     forget_oldest_unanswered,
     remote_of,
 )
@@ -58,9 +59,7 @@ class SioDriverPeer:
 
         self._waiting.add(answer)
         try:
-            await self._server.emit(
-                "action", action.to_wire(), to=self._sid, namespace=NAMESPACE, callback=on_answer
-            )
+            await emit_to(self._server, self._sid, NAMESPACE, "action", action.to_wire(), on_answer)
             forget_oldest_unanswered(self._server, self._sid, UNANSWERED_LIMIT)
             async with asyncio.timeout(self._timeout):
                 data = await answer
