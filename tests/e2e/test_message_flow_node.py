@@ -50,6 +50,7 @@ async def test_a_javascript_app_receives_messages_and_replies(start_master: Star
             line = await asyncio.wait_for(process.stdout.readline(), 15)
             assert line, (await process.stderr.read()).decode()
             seen.append(json.loads(line))
+        seen.sort(key=lambda item: item["index"])  # lines may be printed out of arrival order
         assert [item["message"]["id"] for item in seen] == [ack["id"] for ack in acks]
         assert all(item["message"]["attempt"] == 1 for item in seen)
         assert [item["replied"] is not None and item["replied"]["success"] for item in seen] == [

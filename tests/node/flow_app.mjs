@@ -2,7 +2,8 @@
 // Usage: node flow_app.mjs <master url> <app name> <messages to handle>
 // Registers for `/js` commands, prints `ready`, then answers each `message` with a reply in its
 // ack and, for every second one, a separate `reply` event; prints one JSON line per message and
-// exits 0 after the given count. Any failure exits 1 with the reason on stderr.
+// exits 0 after the given count; each line carries the arrival `index` (from 1). Any failure
+// exits 1 with the reason on stderr.
 import { io } from "socket.io-client";
 
 const [url, name, countText] = process.argv.slice(2);
@@ -34,17 +35,19 @@ async function main() {
   let handled = 0;
   const done = new Promise((resolve) => {
     socket.on("message", async (message, answer) => {
-      handled += 1;
+      // Arrival order: an even message's handler awaits its reply's ack before printing, so a
+      // later message may be printed first.
+      const index = ++handled;
       let replied = null;
-      if (handled % 2 === 0) {
+      if (index % 2 === 0) {
         replied = await socket.timeout(STEP_MS).emitWithAck("reply", {
           message_id: message.id,
           content: `js event reply to ${message.content}`,
         });
       }
       answer({ reply: `js ack reply to ${message.content}` });
-      process.stdout.write(JSON.stringify({ message, replied }) + "\n");
-      if (handled === count) setTimeout(resolve, 200);
+      process.stdout.write(JSON.stringify({ index, message, replied }) + "\n");
+      if (index === count) setTimeout(resolve, 200);
     });
   });
   process.stdout.write(JSON.stringify({ ready: ack.id }) + "\n");
