@@ -44,9 +44,8 @@ class StorageSettings(Section):
 
     data_dir: Path = Path("./data")
     database_url: str | None = None
-    # Inbound messages commit in groups: after this many milliseconds or rows, whichever first
-    # (under a steady stream the writer waits a few intervals more, at most 10 ms in all).
-    flush_interval_ms: float = Field(1.0, gt=0, le=1000)
+    # Inbound messages commit in groups: after this many milliseconds or rows, whichever first.
+    flush_interval_ms: float = Field(2.0, gt=0, le=1000)
     flush_max_rows: int = Field(500, ge=1, le=100_000)
     writer_queue_limit: int = Field(100_000, ge=100)
 

@@ -19,12 +19,11 @@ from kenkogo_master.store.prepared import PreparedCache
 
 log = logging.getLogger(__name__)
 
-# Under load a group keeps gathering, interval after interval up to GATHER_LIMIT seconds, while
-# rows still stream in (STREAMING_RATE rows a second or more): a SQLite commit costs about as
-# much for 10 rows as for 100, so fewer, larger groups leave the event loop more time. A trickle
-# commits after one interval.
-GATHER_LIMIT = 0.01
-STREAMING_RATE = 2000
+# Under load a group keeps gathering, up to this many intervals, while rows still stream in
+# (at least STREAMING_ROWS per interval): a SQLite commit costs about as much for 10 rows as
+# for 100, so fewer, larger groups leave the event loop more time. A trickle commits at once.
+GATHER_INTERVALS = 5
+STREAMING_ROWS = 8
 # Seconds between WAL checkpoints, which run on a pooled connection's thread, off the loop.
 CHECKPOINT_EVERY = 1.0
 # While another connection holds SQLite's write lock, a group is retried this long, with pauses
@@ -172,13 +171,12 @@ class Writer:
 
     async def _gather(self) -> None:
         """Let a group gather: one interval, longer while rows keep streaming in."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + GATHER_LIMIT
-        streaming = STREAMING_RATE * self._interval
-        while len(self._pending) < self._max_rows:
+        for _ in range(GATHER_INTERVALS):
             before = len(self._pending)
+            if before >= self._max_rows:
+                return
             await asyncio.sleep(self._interval)
-            if len(self._pending) - before < streaming or loop.time() >= deadline:
+            if len(self._pending) - before < STREAMING_ROWS:
                 return
 
     async def _commit(self, group: list[_Write]) -> None:
