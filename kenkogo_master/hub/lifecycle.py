@@ -232,7 +232,6 @@ class AppLifecycle:
             to_state.value,
             reason,
             at_ms,
-            disconnected=to_state is AppState.DISCONNECTED,
         )
         self._bus.publish(
             "app.state",

@@ -122,9 +122,9 @@ class AppRecords:
         to_state: str,
         reason: str,
         at_ms: int,
-        disconnected: bool = False,
     ) -> None:
         """Record a state change and the instance's new state."""
+        disconnected = to_state == "disconnected"
         await self._writer.submit(
             self._set_state,
             {

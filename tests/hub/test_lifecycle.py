@@ -84,10 +84,8 @@ class FakeRecords:
         to_state: str,
         reason: str,
         at_ms: int,
-        disconnected: bool = False,
     ) -> None:
         """Record a transition."""
-        assert disconnected == (to_state == "disconnected")
         self.transitions.append((instance_id, from_state, to_state, reason))
 
     async def set_hold(self, name: str, held: bool, at_ms: int) -> None:
