@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import AfterValidator, Field, StringConstraints, TypeAdapter
 
 from kenkogo_master.protocol.apps import WireModel
 
@@ -15,6 +15,8 @@ Locale = Annotated[str, StringConstraints(max_length=35)]
 MAX_CONTENT = 65_536
 MAX_SEGMENTS = 1000
 MAX_BATCH = 1000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MILLISECOND = timedelta(milliseconds=1)
 
 
 class DriverRegister(WireModel):
@@ -41,6 +43,16 @@ class SenderInfo(WireModel):
     name: Annotated[str, StringConstraints(max_length=200)] | None = None
 
 
+def _rfc3339(value: str) -> str:
+    """Refuse a time that is not RFC 3339 (keeping the text; ingest turns it into ms)."""
+    parse_time_ms(value)
+    return value
+
+
+# A plain function after the string checks: a validator method costs pydantic twice as much.
+Rfc3339 = Annotated[str, StringConstraints(max_length=64), AfterValidator(_rfc3339)]
+
+
 class InboundEvent(WireModel):
     """One inbound chat message from a driver (the `event` event)."""
 
@@ -51,16 +63,9 @@ class InboundEvent(WireModel):
     segments: Annotated[list[dict[str, Any]], Field(max_length=MAX_SEGMENTS)] = Field(
         default_factory=list
     )
-    time: Annotated[str, StringConstraints(max_length=64)] | None = None
+    time: Rfc3339 | None = None
     locale: Locale | None = None
     traceparent: Annotated[str, StringConstraints(max_length=128)] | None = None
-
-    @field_validator("time")
-    @classmethod
-    def _rfc3339(cls, value: str | None) -> str | None:
-        if value is not None:
-            parse_time_ms(value)
-        return value
 
     def time_ms(self, default: int) -> int:
         """Return the message time as epoch milliseconds, or `default` when the driver gave none."""
@@ -68,9 +73,14 @@ class InboundEvent(WireModel):
 
 
 class EventsBatch(WireModel):
-    """The `events` event: several messages committed together; each is validated on its own."""
+    """The `events` event: several messages committed together; each is answered on its own."""
 
     events: Annotated[list[Any], Field(min_length=1, max_length=MAX_BATCH)]
+
+
+# The events of a batch validated in one call; only a batch with a bad event is gone through
+# again event by event, so that each bad one gets its own answer.
+INBOUND_EVENTS: TypeAdapter[list[InboundEvent]] = TypeAdapter(list[InboundEvent])
 
 
 def parse_time_ms(text: str) -> int:
@@ -83,7 +93,8 @@ def parse_time_ms(text: str) -> int:
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1000)
+    # Whole milliseconds in integers: no float rounding, and a third faster than timestamp().
+    return (moment - _EPOCH) // _MILLISECOND
 
 
 def format_time(ms: int) -> str:

@@ -17,7 +17,12 @@ from kenkogo_master.hub.drivers import ActionResult, DriverSession, OutboundActi
 from kenkogo_master.hub.hub import Hub
 from kenkogo_master.ids import now_ms
 from kenkogo_master.protocol import codec
-from kenkogo_master.protocol.drivers import DriverRegister, EventsBatch, InboundEvent
+from kenkogo_master.protocol.drivers import (
+    INBOUND_EVENTS,
+    DriverRegister,
+    EventsBatch,
+    InboundEvent,
+)
 from kenkogo_master.store.driver_tokens import DriverTokenStore
 from kenkogo_master.transport.app_events import describe_validation
 from kenkogo_master.transport.sio_server import (
@@ -247,9 +252,22 @@ class DriverNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     async def _events(self, conn: DriverConnection, batch: EventsBatch) -> Any:
         session = self._session(conn)
         self._hub.drivers.touch(session)
-        answers: list[Any] = [None] * len(batch.events)
+        try:
+            events = INBOUND_EVENTS.validate_python(batch.events)
+        except ValidationError:
+            return await self._events_one_by_one(conn, session, batch.events)
+        return [
+            self._failure(conn, result) if isinstance(result, HubError) else result.to_wire()
+            for result in await self._hub.ingest_many(session, events)
+        ]
+
+    async def _events_one_by_one(
+        self, conn: DriverConnection, session: DriverSession, items: list[Any]
+    ) -> list[Any]:
+        """Validate a batch holding a bad event item by item: each bad one gets its own answer."""
+        answers: list[Any] = [None] * len(items)
         valid: list[tuple[int, InboundEvent]] = []
-        for index, item in enumerate(batch.events):
+        for index, item in enumerate(items):
             try:
                 valid.append((index, InboundEvent.model_validate(item)))
             except ValidationError as exc:
