@@ -47,6 +47,22 @@ class FakePeer:
         return [data["id"] for event, data, _ in self.sent if event == "message"]
 
 
+class GatedPeer(FakePeer):
+    """A slow or stuck socket: each send returns only once the test opens the gate."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+        self.closed = False
+
+    async def request(self, event: str, data: Any, on_answer: Callable[..., None]) -> None:
+        self.sent.append((event, data, on_answer))
+        await self.gate.wait()
+
+    async def close(self) -> None:
+        self.closed = True
+
+
 class MemoryRecorder(Recorder):
     """Keeps what would be written."""
 
@@ -83,9 +99,11 @@ class World:
         self.scheduler.on_reply = lambda s, m, text: self.replies.append((s.id, m.id, text))
         self.count = 0
 
-    def app(self, name: str, **register: Any) -> tuple[AppSession, FakePeer]:
+    def app(
+        self, name: str, peer: FakePeer | None = None, **register: Any
+    ) -> tuple[AppSession, FakePeer]:
         self.count += 1
-        peer = FakePeer()
+        peer = peer or FakePeer()
         session = AppSession(id=f"{name}-{self.count}", peer=peer, connected_ms=0)
         request = RegisterRequest.model_validate({"name": name, "version": "1", **register})
         session.registration = request
@@ -300,6 +318,81 @@ async def test_batch_apps_get_messages_when_several_are_ready() -> None:
     peer.sent[0][2]([{}, {"reply": "two"}, {}])
     assert world.replies == [("bulk-1", messages[1].id, "two")]
     assert sum(status == "handled" for status in world.recorder.statuses.values()) == 3
+
+
+async def test_idle_apps_hold_no_task_and_a_sender_lasts_only_while_messages_wait() -> None:
+    world = World()
+    tasks_before = len(asyncio.all_tasks())
+    peers = [world.app("idle")[1] for _ in range(20)]
+    assert len(asyncio.all_tasks()) == tasks_before
+    messages = [world.message() for _ in range(3)]
+    await settle()
+    assert sorted(id for peer in peers for id in peer.ids()) == [m.id for m in messages]
+    assert len(asyncio.all_tasks()) == tasks_before
+    world.message()  # a sender starts again for the next one
+    await settle()
+    assert sum(len(peer.ids()) for peer in peers) == 4
+
+
+async def test_messages_waiting_behind_a_slow_send_keep_their_order() -> None:
+    world = World()
+    _, peer = world.app("one-by-one", peer=GatedPeer())
+    messages = [world.message(str(n)) for n in range(5)]
+    await settle()
+    assert peer.ids() == [messages[0].id]  # the others wait for the socket
+    more = [world.message(str(n)) for n in range(5, 8)]
+    assert isinstance(peer, GatedPeer)
+    peer.gate.set()
+    await settle()
+    assert peer.ids() == [m.id for m in messages + more]
+
+
+async def test_batch_apps_get_what_waited_behind_a_slow_send_as_one_batch() -> None:
+    world = World()
+    _, peer = world.app("bulk", peer=GatedPeer(), batch={"max": 10})
+    first = world.message()
+    await settle()
+    waiting = [world.message() for _ in range(4)]
+    await settle()
+    assert len(peer.sent) == 1
+    assert isinstance(peer, GatedPeer)
+    peer.gate.set()
+    await settle()
+    events = [(event, data) for event, data, _ in peer.sent]
+    assert events[0] == ("message", events[0][1]) and events[0][1]["id"] == first.id
+    assert events[1][0] == "messages"
+    assert [m["id"] for m in events[1][1]["messages"]] == [m.id for m in waiting]
+
+
+async def test_a_departing_instance_stops_its_sender_and_its_waiting_messages_move() -> None:
+    world = World(ack_timeout=30)
+    tasks_before = len(asyncio.all_tasks())
+    leaving, stuck = world.app("pair", peer=GatedPeer())
+    messages = [world.message() for _ in range(2)]
+    await settle()
+    assert stuck.ids() == [messages[0].id] and len(asyncio.all_tasks()) == tasks_before + 1
+    _, sibling = world.app("pair")
+    world.move(leaving, AppState.DISCONNECTED)
+    await settle()
+    assert len(asyncio.all_tasks()) == tasks_before
+    assert sibling.ids() == [m.id for m in messages]
+    assert stuck.ids() == [messages[0].id]  # the second never went out to the gone instance
+
+
+async def test_a_peer_that_stops_reading_is_closed_and_its_message_goes_elsewhere() -> None:
+    world = World(ack_timeout=0.05, max_attempts=3)
+    tasks_before = len(asyncio.all_tasks())
+    _, stuck = world.app("app", peer=GatedPeer())
+    message = world.message()
+    await settle()
+    _, sibling = world.app("app")
+    await asyncio.sleep(0.05 + 0.12 + 0.05)
+    assert isinstance(stuck, GatedPeer) and stuck.closed
+    assert sibling.ids() == [message.id] and sibling.sent[0][1]["attempt"] == 2
+    sibling.ack(0)
+    await settle()
+    assert world.recorder.statuses[message.id] == "handled"
+    assert len(asyncio.all_tasks()) == tasks_before
 
 
 async def test_an_ack_with_a_reply_hands_it_over() -> None:
