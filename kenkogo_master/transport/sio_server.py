@@ -15,6 +15,7 @@ from socketio import packet
 from kenkogo_master.errors import ErrorCode
 from kenkogo_master.protocol import codec
 from kenkogo_master.settings import Settings
+from kenkogo_master.transport.eio_socket import DirectEngineServer
 from kenkogo_master.transport.sio_packet import JsonPacket
 
 
@@ -35,6 +36,13 @@ def _websocket_class(compress: bool) -> type:
             await self.handler(self)
             return self._sock
 
+        async def send(self, message: str | bytes) -> None:
+            # engine.io's wrapper inspects the send method on every frame.
+            if isinstance(message, str):
+                await self._sock.send_str(message)
+            else:
+                await self._sock.send_bytes(message)
+
     return WebSocket
 
 
@@ -48,6 +56,9 @@ class GuardedServer(socketio.AsyncServer):  # type: ignore[misc]
     python-socketio raises while decoding a broken packet (or later, in a background task, on an
     event whose payload is not `[name, ...]`), so the sender would never hear why nothing happened.
     """
+
+    def _engineio_server_class(self) -> type:
+        return DirectEngineServer
 
     async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
         try:
