@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, event
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from kenkogo_master.settings import StorageSettings
+
+
+def json_text(value: Any) -> str:
+    """Serialize a JSON column's value with orjson, or the json module for what orjson refuses.
+
+    orjson refuses integers past 64 bits and non-string keys, which stored values may hold.
+    """
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False)
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -28,10 +41,14 @@ def create_engine(storage: StorageSettings) -> AsyncEngine:
     url = storage.resolved_database_url()
     if url.startswith("sqlite"):
         Path(storage.data_dir).mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, pool_size=5, max_overflow=5)
+        engine = create_async_engine(
+            url, pool_size=5, max_overflow=5, json_serializer=json_text
+        )
         event.listen(engine.sync_engine, "connect", _tune_sqlite)
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    return create_async_engine(
+        url, pool_size=10, max_overflow=10, pool_pre_ping=True, json_serializer=json_text
+    )
 
 
 def _tune_sqlite_writer(dbapi_connection: Any, record: Any) -> None:
@@ -58,6 +75,11 @@ def sqlite_file_twin(engine: AsyncEngine) -> Engine | None:
         return None
     if url.query.get("mode") == "memory" or url.database.startswith("file:"):
         return None
-    twin = create_sync_engine(url.set(drivername="sqlite+pysqlite"), pool_size=1, max_overflow=0)
+    twin = create_sync_engine(
+        url.set(drivername="sqlite+pysqlite"),
+        pool_size=1,
+        max_overflow=0,
+        json_serializer=json_text,
+    )
     event.listen(twin, "connect", _tune_sqlite_writer)
     return twin
