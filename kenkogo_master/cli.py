@@ -93,6 +93,7 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
 def serve(settings: Settings) -> int:
     """Run the Master until it is stopped."""
     from kenkogo_master.app import create_app
+    from kenkogo_master.gc_tuning import freeze_startup_heap, tune_collector
     from kenkogo_master.observability.logs import setup_logging
 
     _check_texts(settings)
@@ -104,9 +105,12 @@ def serve(settings: Settings) -> int:
         settings.server.host,
         settings.server.port,
     )
+    tune_collector()
+    app = create_app(settings)
+    app.on_startup.append(freeze_startup_heap)  # last: after every part has started
     try:
         web.run_app(
-            create_app(settings),
+            app,
             host=settings.server.host,
             port=settings.server.port,
             print=None,
