@@ -20,6 +20,8 @@ from aiohttp import WSMsgType
 from engineio import packet
 from engineio.async_socket import AsyncSocket
 
+from kenkogo_master.transport.ws_frames import FrameBatch
+
 log = logging.getLogger(__name__)
 
 # Engine.IO v4 packet types as they lead a text frame.
@@ -44,6 +46,7 @@ class DirectSocket(AsyncSocket):  # type: ignore[misc]
     closed: bool
 
     _ws: Any = None  # engine.io's aiohttp WebSocket wrapper, once frames go to it directly
+    _batch: FrameBatch | None = None  # gathers frames per loop iteration (uncompressed only)
     _ping_timer: asyncio.TimerHandle | None = None
     _pinging: asyncio.Task[None] | None = None
 
@@ -77,7 +80,10 @@ class DirectSocket(AsyncSocket):  # type: ignore[misc]
         if self.closed:
             return
         try:
-            await ws.send(pkt.encode())
+            if self._batch is not None:
+                await self._batch.send(pkt.encode())
+            else:
+                await ws.send(pkt.encode())
         except (ConnectionError, RuntimeError) as exc:
             # The peer is going away; its reader sees the end and closes the session.
             log.debug("engine.io %s: write failed: %s", self.sid, exc)
@@ -93,6 +99,8 @@ class DirectSocket(AsyncSocket):  # type: ignore[misc]
         ws = self._ws
         if ws is not None:
             self._ws = None
+            if self._batch is not None:
+                self._batch.flush()  # the CLOSE packet and what came before it go first
             await ws.close()
 
     # -- reading ----------------------------------------------------------------------------------
@@ -110,6 +118,8 @@ class DirectSocket(AsyncSocket):  # type: ignore[misc]
             await self._read(ws._sock)
         finally:
             await self.close(wait=False, abort=True, reason=self.server.reason.TRANSPORT_CLOSE)
+            if self._batch is not None:
+                self._batch.flush()
             await ws.close()
 
     async def _upgrade(self, ws: Any) -> bool:
@@ -139,7 +149,9 @@ class DirectSocket(AsyncSocket):  # type: ignore[misc]
                 if item is not None and item.packet_type != packet.NOOP:
                     waiting.append(item)
             if not waiting:
-                self._ws = ws  # no await between the last check and the switch: order is kept
+                # No await between the last check and the switch: the order is kept.
+                self._batch = FrameBatch.of(ws._sock)
+                self._ws = ws
                 return
             for item in waiting:
                 await ws.send(item.encode())
