@@ -61,11 +61,23 @@ class Hub:
         return self._flow().scheduler
 
     async def ingest(self, driver: DriverSession, event: InboundEvent) -> IngestResult:
-        """Store one inbound event (after its group commit) and schedule it; raise HubError."""
-        return await self._flow().ingest.ingest(driver, event)
+        """Store one inbound event (after its group commit) and schedule it; raise HubError.
+
+        The answer waits (a while at most) while apps lag far behind: see `wait_for_room`.
+        """
+        flow = self._flow()
+        result = await flow.ingest.ingest(driver, event)
+        await flow.scheduler.wait_for_room()
+        return result
 
     async def ingest_many(
         self, driver: DriverSession, events: list[InboundEvent]
     ) -> list[IngestResult | HubError]:
-        """Store several events in one group commit; each answer is a result or its error."""
-        return await self._flow().ingest.ingest_many(driver, events)
+        """Store several events in one group commit; each answer is a result or its error.
+
+        The answers wait (a while at most) while apps lag far behind: see `wait_for_room`.
+        """
+        flow = self._flow()
+        results = await flow.ingest.ingest_many(driver, events)
+        await flow.scheduler.wait_for_room()
+        return results

@@ -36,6 +36,11 @@ ReplyHook = Callable[[AppSession, InboundMessage, str], None]
 MAX_REPLY = 65_536
 # Batches go only to peers whose request carries one ack for a whole event.
 BATCH_TRANSPORTS = frozenset({"socket.io"})
+# Back-pressure: a driver's ack waits while a name's queue is longer than this (or half the
+# queue limit), so that ingest cannot outrun delivery and push messages out of a full queue;
+# it waits at most BACKLOG_WAIT seconds, so that a name nobody takes cannot stop every driver.
+BACKLOG_LIMIT = 1000
+BACKLOG_WAIT = 5.0
 
 
 @dataclass(eq=False, slots=True)
@@ -112,6 +117,9 @@ class Scheduler:
         self._instances: dict[AppSession, Instance] = {}
         self._flights: set[Flight] = set()
         self._closed = False
+        self.backlog_limit = max(0, min(BACKLOG_LIMIT, settings.queue_limit // 2))
+        self._room = asyncio.Event()  # set when a queue got short enough, for wait_for_room
+        self._room_waiters = 0
         self.on_reply: ReplyHook | None = None
         self.counters: dict[str, int] = dict.fromkeys(
             (
@@ -135,6 +143,7 @@ class Scheduler:
     def close(self) -> None:
         """Stop scheduling; what is under way is recorded as interrupted."""
         self._closed = True
+        self._room.set()
         at_ms = now_ms()
         for flight in self._flights:
             self._recorder.message_status(flight.message.id, MessageStatus.INTERRUPTED.value)
@@ -192,6 +201,26 @@ class Scheduler:
             if priority is not None:
                 by_priority.setdefault(priority, []).append((state.name, block))
         return [by_priority[priority] for priority in sorted(by_priority)]
+
+    def backlog(self) -> int:
+        """Return the length of the longest name queue."""
+        return max((len(state.queue) for state in self._names.values()), default=0)
+
+    async def wait_for_room(self, timeout: float = BACKLOG_WAIT) -> None:
+        """Wait until no name's queue is longer than `backlog_limit`, `timeout` s at most."""
+        limit = self.backlog_limit
+        if self.backlog() <= limit:
+            return
+        self._room_waiters += 1
+        try:
+            async with asyncio.timeout(timeout):
+                while self.backlog() > limit and not self._closed:
+                    self._room.clear()
+                    await self._room.wait()
+        except TimeoutError:
+            pass
+        finally:
+            self._room_waiters -= 1
 
     def _open_level(self, flight: Flight) -> None:
         names = flight.levels[flight.level]
@@ -304,9 +333,11 @@ class Scheduler:
             job = queue[0]
             instance = self._pick(state, job.avoid)
             if instance is None:
-                return
+                break
             queue.popleft()
             self._assign(instance, job)
+        if self._room_waiters and len(queue) <= self.backlog_limit:
+            self._room.set()
 
     def _assign(self, instance: Instance, job: Job) -> None:
         attempt = job.attempt
@@ -590,6 +621,8 @@ class Scheduler:
             self._fail(state.queue.popleft(), "no_instance")
         if not state.queue and self._names.get(state.name) is state:
             del self._names[state.name]
+        if self._room_waiters:
+            self._room.set()
 
     # -- views ------------------------------------------------------------------------------------
 

@@ -420,3 +420,38 @@ async def test_an_ack_with_a_reply_hands_it_over() -> None:
 def test_parse_answer(answer: Any, expected: tuple[bool, str | None, ErrorCode | None]) -> None:
     block, reply, error = parse_answer(answer)
     assert (block, reply, error.code if error else None) == expected
+
+
+async def test_a_long_queue_holds_back_whoever_waits_for_room_until_it_drains() -> None:
+    world = World(max_in_flight=1, queue_limit=10)
+    _, app = world.app("slow")
+    assert world.scheduler.backlog_limit == 5
+    for _ in range(8):
+        world.message()
+    await settle()
+    assert world.scheduler.backlog() == 7  # one is in flight
+    waiter = asyncio.create_task(world.scheduler.wait_for_room())
+    await settle()
+    assert not waiter.done()
+    app.ack(0)  # the queue is down to six: still too long
+    await settle()
+    assert not waiter.done()
+    app.ack(1)
+    await settle()
+    assert waiter.done() and world.scheduler.backlog() == 5
+    assert world.scheduler.counters["dropped"] == 0
+
+
+async def test_waiting_for_room_is_bounded() -> None:
+    world = World(max_in_flight=1, queue_limit=4)
+    world.app("stuck")
+    for _ in range(5):
+        world.message()
+    started = asyncio.get_running_loop().time()
+    await world.scheduler.wait_for_room(timeout=0.05)
+    assert 0.04 < asyncio.get_running_loop().time() - started < 1
+    assert world.scheduler.backlog() == 4
+    waiter = asyncio.create_task(world.scheduler.wait_for_room())
+    await settle()
+    world.scheduler.close()  # nobody waits for a scheduler that has stopped
+    await asyncio.wait_for(waiter, 1)
