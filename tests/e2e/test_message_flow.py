@@ -244,17 +244,21 @@ async def test_the_queue_limit_drops_the_oldest_waiting_messages(
     slow = await start_app(master.url, "narrow")
     closing.extend([driver, slow])
     slow.answer = slow.never_ack
-    ids = [(await driver.send(f"m{n}"))["id"] for n in range(6)]
+    # One batch, so that the queue overflows before back-pressure could hold the driver back;
+    # its answer waits until the queue has room again.
+    batch = [event(f"m{n}") for n in range(6)]
+    answering = asyncio.create_task(driver.call("events", {"events": batch}))
     assert (await slow.next_message())["content"] == "m0"
+    slow.answer = lambda message: {}
+    slow.release.set()
+    assert [(await slow.next_message())["content"] for _ in range(3)] == ["m3", "m4", "m5"]
+    ids = [answer["id"] for answer in await asyncio.wait_for(answering, 5)]
     for dropped in ids[1:3]:
         detail = await settled(master, dropped)
         assert detail["status"] == "failed"
         assert [(d["status"], d["error"]) for d in detail["deliveries"]] == [
             ("failed", "queue_limit")
         ]
-    slow.answer = lambda message: {}
-    slow.release.set()
-    assert [(await slow.next_message())["content"] for _ in range(3)] == ["m3", "m4", "m5"]
     status, body = await master.api("GET", "/api/v1/messages?status=failed")
     assert status == 200 and {item["id"] for item in body["items"]} == set(ids[1:3])
 
