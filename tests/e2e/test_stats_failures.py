@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 from tests.conftest import RunningMaster, StartMaster
-from tests.support.flow_clients import FlowApp, SioDriver, start_app
+from tests.support.flow_clients import FlowApp, SioDriver, event, start_app
 
 TOKEN = "driver-token"
 
@@ -57,10 +58,15 @@ async def test_a_full_queue_drops_its_oldest_message(start_master: StartMaster) 
     master, driver, app = await setup(
         start_master, "slow", apps__max_in_flight="1", apps__queue_limit="1"
     )
-    for n in range(3):  # one in flight, one queued, and the third pushes the queued one out
-        await driver.send(f"m{n}")
+    # One in flight, one queued, and the third pushes the queued one out. One batch: a driver
+    # waiting for each answer would be held back while the queue is full.
+    batch = [event(f"m{n}") for n in range(3)]
+    sending = asyncio.create_task(driver.call("events", {"events": batch}))
     line = await app_figures(master, "slow", dropped=1)
     assert (line["deliveries"], line["failed"], line["expired"]) == (1, 0, 0)
+    sending.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await sending
     await app.close()
     await driver.close()
 
