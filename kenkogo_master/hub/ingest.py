@@ -7,6 +7,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
@@ -16,7 +17,13 @@ from kenkogo_master.hub.events import EventBus
 from kenkogo_master.hub.messages import InboundMessage, valid_traceparent
 from kenkogo_master.ids import new_id, now_ms
 from kenkogo_master.observability.telemetry import Telemetry
-from kenkogo_master.protocol.drivers import InboundEvent
+from kenkogo_master.protocol.drivers import (
+    ChatInfo,
+    InboundEvent,
+    SenderInfo,
+    format_time,
+    parse_time_ms,
+)
 from kenkogo_master.store.message_records import MessageRecords
 
 log = logging.getLogger(__name__)
@@ -28,6 +35,8 @@ Key = tuple[str, str]
 Dispatch = Callable[[InboundMessage], None]
 # (platform, chat id, the event's locale tag, the driver's) -> the locale to speak to the chat in
 ChatLocale = Callable[[str, str, str | None, str | None], str | None]
+# A batch's commit still under way: its keys point here until they get their message ids.
+Pending = asyncio.Future[None]
 
 
 def tag_locale(platform: str, chat_id: str, event: str | None, driver: str | None) -> str | None:
@@ -49,6 +58,16 @@ class IngestResult:
         return {"success": True, "id": self.id}
 
 
+def _party(model: ChatInfo | SenderInfo) -> dict[str, Any]:
+    """Return a chat or a sender as the payload has it: its fields, without an absent name."""
+    party = (
+        {"type": model.type, "id": model.id} if isinstance(model, ChatInfo) else {"id": model.id}
+    )
+    if model.name is not None:
+        party["name"] = model.name
+    return party
+
+
 class Ingest:
     """Store inbound events once each and pass the new ones on."""
 
@@ -63,133 +82,140 @@ class Ingest:
         self._dispatch = dispatch
         self._chat_locale = chat_locale
         self._telemetry = telemetry or Telemetry.standalone(EventBus())
-        # key -> message id once committed, or the future of the commit still under way
-        self._recent: OrderedDict[Key, str | asyncio.Future[str | None]] = OrderedDict()
+        # key -> message id once committed, or the commit of its batch while under way
+        self._recent: OrderedDict[Key, str | Pending] = OrderedDict()
         self.duplicates = 0
 
     async def ingest(self, driver: DriverSession, event: InboundEvent) -> IngestResult:
-        """Store one event; return only after its row is committed."""
-        key = (driver.id, event.platform_message_id)
-        known = await self._known(key)
-        if known is not None:
-            return known
-        message, pending = self._begin(driver, event, key)
-        try:
-            await self._records.writer.write(self._records.insert_message, message.row())
-        except IntegrityError:
-            return await self._collided(key, pending)
-        except BaseException:
-            self._abandon(key, pending)
-            raise
-        return self._committed(key, pending, message)
+        """Store one event; return only after its row is committed; raise HubError."""
+        (result,) = await self.ingest_many(driver, [event])
+        if isinstance(result, HubError):
+            raise result
+        return result
 
     async def ingest_many(
         self, driver: DriverSession, events: list[InboundEvent]
     ) -> list[IngestResult | HubError]:
-        """Store several events in one group commit; answer each in order (errors in place)."""
+        """Store several events in one commit; answer each in order (errors in place).
+
+        The batch costs one future and one executemany, not one of each per event; an event
+        repeated within the batch, or one that another batch is storing, waits for that commit
+        and is answered as a duplicate of it.
+        """
         results: list[IngestResult | HubError | None] = [None] * len(events)
-        fresh: list[tuple[int, Key, InboundMessage, asyncio.Future[str | None]]] = []
-        waiting: list[tuple[int, Key]] = []  # keys being stored by this batch or a concurrent one
+        recent = self._recent
+        commit: Pending = asyncio.get_running_loop().create_future()
+        fresh: list[tuple[int, Key, InboundEvent]] = []
+        waiting: list[tuple[int, Key, Pending]] = []
         for index, event in enumerate(events):
             key = (driver.id, event.platform_message_id)
-            entry = self._recent.get(key)
+            entry = recent.get(key)
+            if entry is None:
+                recent[key] = commit
+                fresh.append((index, key, event))
+            elif isinstance(entry, str):
+                self.duplicates += 1
+                results[index] = IngestResult(entry, True)
+            else:
+                waiting.append((index, key, entry))
+        try:
+            if fresh:
+                await self._store(driver, fresh, results)
+        finally:
+            # Keys left on this commit (their rows failed) are forgotten: a retry may store them.
+            for _, key, _ in fresh:
+                if recent.get(key) is commit:
+                    del recent[key]
+            commit.set_result(None)
+            while len(recent) > DEDUPE_MEMORY:
+                recent.popitem(last=False)
+        for index, key, other in waiting:
+            await asyncio.shield(other)
+            entry = recent.get(key)
             if isinstance(entry, str):
                 self.duplicates += 1
                 results[index] = IngestResult(entry, True)
-            elif entry is not None:
-                waiting.append((index, key))
             else:
-                message, pending = self._begin(driver, event, key)
-                fresh.append((index, key, message, pending))
-        errors = await self._records.writer.write_many(
-            self._records.insert_message, [message.row() for _, _, message, _ in fresh]
-        )
-        for (index, key, message, pending), error in zip(fresh, errors, strict=True):
-            if error is None:
-                results[index] = self._committed(key, pending, message)
-            elif isinstance(error, IntegrityError):
-                results[index] = await self._collided(key, pending)
-            else:
-                self._abandon(key, pending)
-                log.error("message %s from driver %s not stored: %s", message.id, driver.id, error)
                 results[index] = HubError(ErrorCode.INTERNAL)
-        for index, key in waiting:
-            try:
-                results[index] = await self._known(key) or HubError(ErrorCode.INTERNAL)
-            except HubError as exc:
-                results[index] = exc
         return [
             result if result is not None else HubError(ErrorCode.INTERNAL) for result in results
         ]
 
     # -- internals ------------------------------------------------------------------------------
 
-    async def _known(self, key: Key) -> IngestResult | None:
-        """Answer from memory when the key was stored (or is being stored) already."""
-        entry = self._recent.get(key)
-        if entry is None:
-            return None
-        if isinstance(entry, str):
-            self.duplicates += 1
-            return IngestResult(entry, True)
-        first = await asyncio.shield(entry)
-        if first is None:
-            raise HubError(ErrorCode.INTERNAL)
-        self.duplicates += 1
-        return IngestResult(first, True)
+    async def _store(
+        self,
+        driver: DriverSession,
+        fresh: list[tuple[int, Key, InboundEvent]],
+        results: list[IngestResult | HubError | None],
+    ) -> None:
+        """Commit the new events of a batch, remember their ids, then dispatch them in order."""
+        messages = self._messages(driver, [event for _, _, event in fresh])
+        errors = await self._records.store_messages([message.values() for message in messages])
+        recent = self._recent
+        stored: list[InboundMessage] = []
+        collided: list[tuple[int, Key]] = []
+        for (index, key, _), message, error in zip(fresh, messages, errors, strict=True):
+            if error is None:
+                recent[key] = message.id
+                results[index] = IngestResult(message.id)
+                stored.append(message)
+            elif isinstance(error, IntegrityError):
+                collided.append((index, key))
+            else:
+                log.error("message %s from driver %s not stored: %s", message.id, driver.id, error)
+                results[index] = HubError(ErrorCode.INTERNAL)
+        telemetry = self._telemetry
+        for message in stored:
+            telemetry.message_stored(message)
+            self._dispatch(message)
+        for index, key in collided:
+            results[index] = await self._collided(key)
 
-    def _begin(
-        self, driver: DriverSession, event: InboundEvent, key: Key
-    ) -> tuple[InboundMessage, asyncio.Future[str | None]]:
+    def _messages(self, driver: DriverSession, events: list[InboundEvent]) -> list[InboundMessage]:
+        """Make the messages of new events, all received now."""
         received_ms = now_ms()
-        chat = event.chat.model_dump(exclude_none=True)
-        sender = event.sender.model_dump(exclude_none=True)
-        message = InboundMessage(
-            id=new_id(),
-            driver_id=driver.id,
-            platform=driver.platform,
-            platform_message_id=event.platform_message_id,
-            chat=chat,
-            sender=sender,
-            content=event.content,
-            segments=event.segments or [{"type": "text", "data": {"text": event.content}}],
-            locale=self._chat_locale(driver.platform, chat["id"], event.locale, driver.locale),
-            traceparent=valid_traceparent(event.traceparent),
-            time_ms=event.time_ms(received_ms),
-            received_ms=received_ms,
-        )
-        self._telemetry.message_received(message, event.traceparent)
-        pending: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
-        self._remember(key, pending)
-        return message, pending
+        # Events of one batch often share their time: each distinct one is parsed once.
+        times: dict[str, tuple[int, str]] = {}
+        untimed = (received_ms, "")  # formatted only when a message goes out
+        telemetry = self._telemetry
+        chat_locale = self._chat_locale
+        platform, driver_id, driver_locale = driver.platform, driver.id, driver.locale
+        messages = []
+        for event in events:
+            text = event.time
+            if text is None:
+                when = untimed
+            elif (known := times.get(text)) is not None:
+                when = known
+            else:
+                time_ms = parse_time_ms(text)
+                when = times[text] = (time_ms, format_time(time_ms))
+            chat = _party(event.chat)
+            message = InboundMessage(
+                id=new_id(),
+                driver_id=driver_id,
+                platform=platform,
+                platform_message_id=event.platform_message_id,
+                chat=chat,
+                sender=_party(event.sender),
+                content=event.content,
+                segments=event.segments or [{"type": "text", "data": {"text": event.content}}],
+                locale=chat_locale(platform, chat["id"], event.locale, driver_locale),
+                traceparent=valid_traceparent(event.traceparent),
+                time_ms=when[0],
+                received_ms=received_ms,
+                time_text=when[1],
+            )
+            telemetry.message_received(message, event.traceparent)
+            messages.append(message)
+        return messages
 
-    def _committed(
-        self, key: Key, pending: asyncio.Future[str | None], message: InboundMessage
-    ) -> IngestResult:
-        self._remember(key, message.id)
-        pending.set_result(message.id)
-        self._telemetry.message_stored(message)
-        self._dispatch(message)
-        return IngestResult(message.id)
-
-    async def _collided(self, key: Key, pending: asyncio.Future[str | None]) -> IngestResult:
+    async def _collided(self, key: Key) -> IngestResult | HubError:
         """Resolve a unique-index collision: the key was stored before this process remembered."""
         first = await self._records.id_of(*key)
         if first is None:
-            self._abandon(key, pending)
-            raise HubError(ErrorCode.INTERNAL)
-        self._remember(key, first)
-        pending.set_result(first)
+            return HubError(ErrorCode.INTERNAL)
+        self._recent[key] = first
         self.duplicates += 1
         return IngestResult(first, True)
-
-    def _abandon(self, key: Key, pending: asyncio.Future[str | None]) -> None:
-        if self._recent.get(key) is pending:
-            del self._recent[key]
-        pending.set_result(None)
-
-    def _remember(self, key: Key, value: str | asyncio.Future[str | None]) -> None:
-        self._recent[key] = value
-        self._recent.move_to_end(key)
-        while len(self._recent) > DEDUPE_MEMORY:
-            self._recent.popitem(last=False)

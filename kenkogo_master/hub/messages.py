@@ -25,7 +25,8 @@ class MessageStatus(StrEnum):
 
 def new_traceparent() -> str:
     """Return a fresh W3C traceparent (version 00, sampled)."""
-    return f"00-{os.urandom(16).hex()}-{os.urandom(8).hex()}-01"
+    digits = os.urandom(24).hex()  # trace id and span id from one call
+    return f"00-{digits[:32]}-{digits[32:]}-01"
 
 
 def valid_traceparent(value: str | None) -> str:
@@ -51,6 +52,7 @@ class InboundMessage:
     traceparent: str
     time_ms: int
     received_ms: int
+    time_text: str = ""  # time_ms as RFC 3339, when the maker had it at hand (messages of a batch)
 
     def payload(self) -> dict[str, Any]:
         """Return the `message` event data without `attempt` (added per delivery)."""
@@ -62,31 +64,32 @@ class InboundMessage:
             "driver": self.driver_id,
             "chat": self.chat,
             "sender": self.sender,
-            "time": format_time(self.time_ms),
+            "time": self.time_text or format_time(self.time_ms),
             "locale": self.locale,
             "traceparent": self.traceparent,
         }
 
-    def row(self) -> dict[str, Any]:
-        """Return the `messages` row of this message."""
-        return {
-            "id": self.id,
-            "driver_id": self.driver_id,
-            "platform": self.platform,
-            "platform_message_id": self.platform_message_id,
-            "chat_type": self.chat["type"],
-            "chat_id": self.chat["id"],
-            "chat_name": self.chat.get("name"),
-            "sender_id": self.sender["id"],
-            "sender_name": self.sender.get("name"),
-            "content": self.content,
-            "segments": self.segments,
-            "locale": self.locale,
-            "traceparent": self.traceparent,
-            "time_ms": self.time_ms,
-            "received_ms": self.received_ms,
-            "status": MessageStatus.PENDING.value,
-        }
+    def values(self) -> tuple[Any, ...]:
+        """Return the new `messages` row of this message, in MESSAGE_COLUMNS order."""
+        chat, sender = self.chat, self.sender
+        return (
+            self.id,
+            self.driver_id,
+            self.platform,
+            self.platform_message_id,
+            chat["type"],
+            chat["id"],
+            chat.get("name"),
+            sender["id"],
+            sender.get("name"),
+            self.content,
+            self.segments,
+            self.locale,
+            self.traceparent,
+            self.time_ms,
+            self.received_ms,
+            MessageStatus.PENDING.value,
+        )
 
     @classmethod
     def from_row(cls, row: Any) -> InboundMessage:

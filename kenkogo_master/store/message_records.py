@@ -6,11 +6,43 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, exists, insert, or_, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Executable,
+    and_,
+    bindparam,
+    exists,
+    insert,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from kenkogo_master.store.models import DeliveryRow, MessageRow, ReplyRow
+from kenkogo_master.store.prepared import prepare_shaped, shaped
 from kenkogo_master.store.writer import Writer
+
+# The values of a `messages` row, in the order the hub hands them over (the table's own).
+MESSAGE_COLUMNS = (
+    "id",
+    "driver_id",
+    "platform",
+    "platform_message_id",
+    "chat_type",
+    "chat_id",
+    "chat_name",
+    "sender_id",
+    "sender_name",
+    "content",
+    "segments",
+    "locale",
+    "traceparent",
+    "time_ms",
+    "received_ms",
+    "status",
+)
 
 # Delivery columns that change after the row is written.
 DELIVERY_MUTABLE = (
@@ -24,6 +56,10 @@ DELIVERY_MUTABLE = (
     "error",
 )
 REPLY_MUTABLE = ("status", "platform_message_id", "error_code", "error_message", "done_ms")
+# A new delivery row, and the parameters of a delivery's update and of a message's new status.
+DELIVERY_COLUMNS = ("id", "message_id", "app_name", "created_ms", *DELIVERY_MUTABLE)
+DELIVERY_CHANGES = (*DELIVERY_MUTABLE, "row_id")
+STATUS_COLUMNS = ("status", "row_id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +102,50 @@ class MessageRecords:
         self.update_delivery = _update(DeliveryRow, DELIVERY_MUTABLE)
         self.insert_reply = insert(ReplyRow)
         self.update_reply = _update(ReplyRow, REPLY_MUTABLE)
+        # Statements whose rows can go to the writer as tuples, many to an entry.
+        self._shaped = {
+            statement
+            for statement, columns in (
+                (self.insert_message, MESSAGE_COLUMNS),
+                (self.insert_delivery, DELIVERY_COLUMNS),
+                (self.update_delivery, DELIVERY_CHANGES),
+                (self.set_message_status, STATUS_COLUMNS),
+            )
+            if prepare_shaped(statement, columns, engine.dialect) is not None
+        }
+
+    async def store_messages(self, rows: Sequence[tuple[Any, ...]]) -> list[BaseException | None]:
+        """Insert messages (in MESSAGE_COLUMNS order) in one commit; return each row's error.
+
+        The rows go in one executemany; when that fails, they are written again one by one,
+        so that only the bad ones (a platform message id stored before, say) fail.
+        """
+        if not rows:
+            return []
+        statement = self.insert_message
+        if statement in self._shaped:
+            try:
+                await self.writer.write(statement, shaped(MESSAGE_COLUMNS, rows))
+            except Exception as exc:
+                if len(rows) == 1:
+                    return [exc]
+            else:
+                return [None] * len(rows)
+        return await self.writer.write_many(
+            statement, [dict(zip(MESSAGE_COLUMNS, row, strict=True)) for row in rows]
+        )
+
+    async def submit_rows(
+        self, statement: Executable, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]
+    ) -> None:
+        """Queue rows of one of the statements above without waiting for their commit."""
+        if not rows:
+            return
+        if statement in self._shaped:
+            await self.writer.submit(statement, shaped(columns, rows))
+            return
+        for row in rows:
+            await self.writer.submit(statement, dict(zip(columns, row, strict=True)))
 
     async def id_of(self, driver_id: str, platform_message_id: str) -> str | None:
         """Return the id stored for a driver's platform message id."""

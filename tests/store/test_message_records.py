@@ -113,6 +113,35 @@ async def test_the_unique_index_catches_duplicates_memory_forgot(store: Store) -
     assert len(store.dispatched) == 3  # kept (first run), new-1, new-2
 
 
+async def test_a_batch_is_one_commit_and_concurrent_batches_share_their_keys(
+    store: Store,
+) -> None:
+    ingest = store.ingest()
+    timed = InboundEvent.model_validate(
+        {**inbound("t").model_dump(), "time": "2026-11-22T08:00:00.5+08:00"}
+    )
+    groups = store.writer.committed_groups
+    first, second = await asyncio.gather(
+        ingest.ingest_many(store.driver, [inbound("a"), timed, inbound("b"), inbound("a")]),
+        ingest.ingest_many(store.driver, [inbound("b"), inbound("c")]),
+    )
+    a, t, b, a_again = first
+    b_again, c = second
+    assert isinstance(a, IngestResult) and isinstance(a_again, IngestResult)
+    assert a_again == IngestResult(a.id, True)
+    assert b_again == IngestResult(b.id, True)  # type: ignore[union-attr]
+    assert not c.duplicate  # type: ignore[union-attr]
+    assert store.writer.committed_groups - groups <= 2
+    assert [m.platform_message_id for m in store.dispatched] == ["a", "t", "b", "c"]
+    message = store.dispatched[1]
+    assert message.time_ms == 1_795_305_600_500
+    assert message.payload()["time"] == "2026-11-22T00:00:00.500Z"
+    row = await store.records.message(t.id)  # type: ignore[union-attr]
+    assert row is not None and row.time_ms == 1_795_305_600_500
+    assert row.chat_name == "Chat" and row.sender_name is None
+    assert row.segments == [{"type": "text", "data": {"text": "hi"}}]
+
+
 async def test_search_filters_and_pages(store: Store) -> None:
     ingest = store.ingest()
     ids = []
