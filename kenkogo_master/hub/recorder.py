@@ -9,7 +9,12 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from kenkogo_master.store.message_records import DELIVERY_MUTABLE, MessageRecords
+from kenkogo_master.store.message_records import (
+    DELIVERY_CHANGES,
+    DELIVERY_COLUMNS,
+    STATUS_COLUMNS,
+    MessageRecords,
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,33 +48,36 @@ class Attempt:
     error: str | None = None
     written: bool = field(default=False)
 
-    def row(self) -> dict[str, Any]:
-        """Return the full row, for its first write."""
-        return {
-            "id": self.id,
-            "message_id": self.message_id,
-            "app_name": self.app_name,
-            "created_ms": self.created_ms,
-            **self._mutable(),
-        }
+    def values(self) -> tuple[Any, ...]:
+        """Return the full row, for its first write, in DELIVERY_COLUMNS order."""
+        return (
+            self.id,
+            self.message_id,
+            self.app_name,
+            self.created_ms,
+            self.instance_id,
+            self.number,
+            self.status.value,
+            self.sent_ms,
+            self.answered_ms,
+            self.latency_ms,
+            self.blocked,
+            self.error,
+        )
 
-    def changes(self) -> dict[str, Any]:
-        """Return the parameters of the row's update."""
-        return {"row_id": self.id, **self._mutable()}
-
-    def _mutable(self) -> dict[str, Any]:
-        values = {
-            "instance_id": self.instance_id,
-            "attempt": self.number,
-            "status": self.status.value,
-            "sent_ms": self.sent_ms,
-            "answered_ms": self.answered_ms,
-            "latency_ms": self.latency_ms,
-            "blocked": self.blocked,
-            "error": self.error,
-        }
-        assert values.keys() == set(DELIVERY_MUTABLE)
-        return values
+    def changes(self) -> tuple[Any, ...]:
+        """Return the parameters of the row's update, in DELIVERY_CHANGES order."""
+        return (
+            self.instance_id,
+            self.number,
+            self.status.value,
+            self.sent_ms,
+            self.answered_ms,
+            self.latency_ms,
+            self.blocked,
+            self.error,
+            self.id,
+        )
 
 
 # A new attempt's row waits this long for the attempt to end, so that most attempts cost one
@@ -86,7 +94,7 @@ class Recorder:
         self._settle_window = settle_window
         self._attempts: dict[Attempt, None] = {}  # changed since the last flush (an ordered set)
         self._open: dict[Attempt, float] = {}  # unwritten and still open -> when to write anyway
-        self._statuses: list[dict[str, Any]] = []
+        self._statuses: list[tuple[str, str]] = []  # (status, message id)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -112,7 +120,7 @@ class Recorder:
 
     def message_status(self, message_id: str, status: str) -> None:
         """Note a message's new status."""
-        self._statuses.append({"row_id": message_id, "status": status})
+        self._statuses.append((status, message_id))
         self._wake.set()
 
     async def flush(self, everything: bool = False) -> None:
@@ -136,15 +144,17 @@ class Recorder:
                 break
             del self._open[attempt]
             fresh.append(attempt)
-        writer = self._records.writer
-        # Consecutive writes of one statement become a single executemany in the writer.
         for attempt in fresh:
             attempt.written = True
-            await writer.submit(self._records.insert_delivery, attempt.row())
-        for attempt in changed:
-            await writer.submit(self._records.update_delivery, attempt.changes())
-        for status in statuses:
-            await writer.submit(self._records.set_message_status, status)
+        records = self._records
+        # Each kind of row goes to the writer as one entry: one executemany per flush.
+        await records.submit_rows(
+            records.insert_delivery, DELIVERY_COLUMNS, [attempt.values() for attempt in fresh]
+        )
+        await records.submit_rows(
+            records.update_delivery, DELIVERY_CHANGES, [attempt.changes() for attempt in changed]
+        )
+        await records.submit_rows(records.set_message_status, STATUS_COLUMNS, statuses)
 
     async def _run(self) -> None:
         while not self._stopping:
