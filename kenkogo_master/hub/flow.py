@@ -75,7 +75,12 @@ class MessageFlow:
             replies.remember(message)
             scheduler.dispatch(message)
 
-        ingest = Ingest(records, dispatch, chat_locale, telemetry)
+        def dispatch_many(messages: list[InboundMessage]) -> None:
+            for message in messages:
+                replies.remember(message)
+            scheduler.dispatch_many(messages)
+
+        ingest = Ingest(records, dispatch_many, chat_locale, telemetry)
         return cls(registry, ingest, scheduler, replies, records, recorder, notifier, dispatch)
 
     async def start(self, settings: AppSettings) -> Restart:

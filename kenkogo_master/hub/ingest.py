@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 DEDUPE_MEMORY = 100_000
 
 Key = tuple[str, str]
-Dispatch = Callable[[InboundMessage], None]
+Dispatch = Callable[[list[InboundMessage]], None]  # hands stored messages on, in order
 # (platform, chat id, the event's locale tag, the driver's) -> the locale to speak to the chat in
 ChatLocale = Callable[[str, str, str | None, str | None], str | None]
 # A batch's commit still under way: its keys point here until they get their message ids.
@@ -168,7 +168,8 @@ class Ingest:
         telemetry = self._telemetry
         for message in stored:
             telemetry.message_stored(message)
-            self._dispatch(message)
+        if stored:
+            self._dispatch(stored)
         for index, key in collided:
             results[index] = await self._collided(key)
 

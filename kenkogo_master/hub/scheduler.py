@@ -12,7 +12,8 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,7 +65,8 @@ class Job:
     name: str
     attempt: Attempt | None = None
     instance: Instance | None = None  # where the current attempt is in flight
-    timer: asyncio.TimerHandle | None = None  # ack timeout, or the back-off before a retry
+    deadline: float = 0.0  # loop time at which the attempt in flight goes unanswered
+    timer: asyncio.TimerHandle | None = None  # the back-off before a retry
     avoid: AppSession | None = None  # the instance that failed it last
     done: bool = False
 
@@ -83,6 +85,9 @@ class Instance:
     inflight: dict[Job, None] = field(default_factory=dict)
     outbox: list[tuple[Job, Attempt]] = field(default_factory=list)  # assigned, not yet sent
     sender: asyncio.Task[None] | None = None  # runs only while the outbox has something
+    # One timer for the oldest unacked job's deadline, instead of one per job: jobs enter
+    # `inflight` in the order of their deadlines, which all lie ack_timeout after assignment.
+    timer: asyncio.TimerHandle | None = None
 
 
 @dataclass(eq=False, slots=True)
@@ -120,6 +125,8 @@ class Scheduler:
         self.backlog_limit = max(0, min(BACKLOG_LIMIT, settings.queue_limit // 2))
         self._room = asyncio.Event()  # set when a queue got short enough, for wait_for_room
         self._room_waiters = 0
+        # While a batch is handled: the names to pump once it is done (an ordered set).
+        self._deferred: dict[NameState, None] | None = None
         self.on_reply: ReplyHook | None = None
         self.counters: dict[str, int] = dict.fromkeys(
             (
@@ -150,6 +157,8 @@ class Scheduler:
         for instance in self._instances.values():
             if instance.sender is not None:
                 instance.sender.cancel()
+            if instance.timer is not None:
+                instance.timer.cancel()
         for state in self._names.values():
             if state.expiry is not None:
                 state.expiry.cancel()
@@ -174,8 +183,17 @@ class Scheduler:
 
     def dispatch(self, message: InboundMessage) -> None:
         """Schedule a committed message."""
+        self.dispatch_many((message,))
+
+    def dispatch_many(self, messages: Iterable[InboundMessage]) -> None:
+        """Schedule committed messages, in order; the queues are pumped once, at the end."""
         if self._closed:
             return
+        with self._pumping_later():
+            for message in messages:
+                self._dispatch(message)
+
+    def _dispatch(self, message: InboundMessage) -> None:
         self.counters["received"] += 1
         levels = self._route(message)
         self._telemetry.message_routed(message, levels)
@@ -183,9 +201,33 @@ class Scheduler:
             self.counters["unrouted"] += 1
             self._recorder.message_status(message.id, MessageStatus.UNROUTED.value)
             return
-        flight = Flight(message, message.payload(), levels)
+        payload = message.payload()
+        payload["attempt"] = 1  # what a first attempt sends, unless it is traced
+        flight = Flight(message, payload, levels)
         self._flights.add(flight)
         self._open_level(flight)
+
+    @contextmanager
+    def _pumping_later(self) -> Iterator[None]:
+        """Defer pumping to the end of the block: a batch pumps each name once, not per item."""
+        if self._deferred is not None:
+            yield  # an outer block pumps
+            return
+        deferred: dict[NameState, None] = {}
+        self._deferred = deferred
+        try:
+            yield
+        finally:
+            self._deferred = None
+            for state in deferred:
+                self._pump(state)
+
+    def _pump_soon(self, state: NameState) -> None:
+        """Pump a name now, or at the end of the batch being handled."""
+        if self._deferred is None:
+            self._pump(state)
+        else:
+            self._deferred[state] = None
 
     def _route(self, message: InboundMessage) -> list[list[tuple[str, bool]]]:
         """Return the matching names grouped by ascending priority."""
@@ -232,7 +274,7 @@ class Scheduler:
             self._new_attempt(job)
             touched.append(self._enqueue(job))
         for state in touched:
-            self._pump(state)
+            self._pump_soon(state)
 
     def _finish(self, job: Job, acked: bool, block: bool) -> None:
         job.done = True
@@ -280,8 +322,12 @@ class Scheduler:
             state.queue.appendleft(job)
         else:
             state.queue.append(job)
-        while len(state.queue) > self.settings.queue_limit:
-            self._drop(state, state.queue.popleft())
+        if len(state.queue) > self.settings.queue_limit:
+            # Before dropping, instances with room take from the front (a pump deferred to the
+            # end of a batch would come too late for them).
+            self._pump(state)
+            while len(state.queue) > self.settings.queue_limit:
+                self._drop(state, state.queue.popleft())
         if not state.instances and state.expiry is None:
             self._watch_absent(state)
         return state
@@ -350,7 +396,9 @@ class Scheduler:
         job.instance = instance
         instance.inflight[job] = None
         loop = asyncio.get_running_loop()
-        job.timer = loop.call_later(self.settings.ack_timeout, self._on_timeout, job, attempt)
+        job.deadline = loop.time() + self.settings.ack_timeout
+        if instance.timer is None:
+            instance.timer = loop.call_at(job.deadline, self._check_deadlines, instance)
         instance.outbox.append((job, attempt))
         if instance.sender is None:
             instance.sender = asyncio.create_task(
@@ -382,7 +430,9 @@ class Scheduler:
 
     def _payload(self, instance: Instance, job: Job, attempt: Attempt) -> dict[str, Any]:
         """Return one attempt's `message` data, counted (and traced) as it goes out."""
-        data = {**job.flight.payload, "attempt": attempt.number}
+        data = job.flight.payload
+        if attempt.number != 1:
+            data = {**data, "attempt": attempt.number}
         session = instance.session
         traceparent = self._telemetry.attempt_sent(
             job.flight.message,
@@ -393,7 +443,7 @@ class Scheduler:
             session.peer.transport,
         )
         if traceparent is not None:
-            data["traceparent"] = traceparent
+            data = {**data, "attempt": attempt.number, "traceparent": traceparent}
         return data
 
     async def _send_one(self, instance: Instance, job: Job, attempt: Attempt) -> None:
@@ -451,9 +501,10 @@ class Scheduler:
                     instance.session, HubError(ErrorCode.INVALID_PAYLOAD, detail=detail)
                 )
                 answers = answers if isinstance(answers, list) else []
-            for index, (job, attempt) in enumerate(entries):
-                answer = answers[index] if index < len(answers) else None
-                self._on_answer(instance.session, job, attempt, answer)
+            with self._pumping_later():
+                for index, (job, attempt) in enumerate(entries):
+                    answer = answers[index] if index < len(answers) else None
+                    self._on_answer(instance.session, job, attempt, answer)
 
         return on_answer
 
@@ -486,11 +537,28 @@ class Scheduler:
         self._finish(job, acked=True, block=block)
         state = self._names.get(job.name)
         if state is not None and state.queue:
-            self._pump(state)
+            self._pump_soon(state)
+
+    def _check_deadlines(self, instance: Instance) -> None:
+        """Time out the instance's jobs whose deadline has passed; wait for the next one."""
+        instance.timer = None
+        if self._closed or self._instances.get(instance.session) is not instance:
+            return
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        late: list[Job] = []
+        for job in instance.inflight:
+            if job.deadline > now:
+                instance.timer = loop.call_at(job.deadline, self._check_deadlines, instance)
+                break
+            late.append(job)
+        with self._pumping_later():
+            for job in late:
+                if job.attempt is not None:
+                    self._on_timeout(job, job.attempt)
 
     def _on_timeout(self, job: Job, attempt: Attempt) -> None:
         """An attempt went unanswered: retry after a back-off, or give up."""
-        job.timer = None
         if job.done or job.attempt is not attempt:
             return
         instance = job.instance
@@ -511,7 +579,7 @@ class Scheduler:
             job.timer = asyncio.get_running_loop().call_later(delay, self._retry, job)
         state = self._names.get(job.name)
         if state is not None and state.queue:
-            self._pump(state)
+            self._pump_soon(state)
 
     def _retry(self, job: Job) -> None:
         job.timer = None
@@ -571,6 +639,9 @@ class Scheduler:
             return
         if instance.sender is not None:
             instance.sender.cancel()
+        if instance.timer is not None:
+            instance.timer.cancel()
+            instance.timer = None
         state = self._state(session.name or "")
         if instance in state.instances:
             state.instances.remove(instance)

@@ -122,6 +122,12 @@ class World:
             self.registry.remove(session, 60)
 
     def message(self, content: str = "hi", **chat: str) -> InboundMessage:
+        message = self.message_only(content, **chat)
+        self.scheduler.dispatch(message)
+        return message
+
+    def message_only(self, content: str = "hi", **chat: str) -> InboundMessage:
+        """Make a message without dispatching it."""
         self.count += 1
         message = InboundMessage(
             id=f"m{self.count:04d}",
@@ -137,7 +143,6 @@ class World:
             time_ms=0,
             received_ms=0,
         )
-        self.scheduler.dispatch(message)
         return message
 
 
@@ -455,3 +460,34 @@ async def test_waiting_for_room_is_bounded() -> None:
     await settle()
     world.scheduler.close()  # nobody waits for a scheduler that has stopped
     await asyncio.wait_for(waiter, 1)
+
+
+async def test_a_batch_is_queued_in_order_and_shared_out_once_it_is_all_in() -> None:
+    world = World(max_in_flight=3)
+    _, a = world.app("lb")
+    _, b = world.app("lb")
+    messages = [world.message_only() for _ in range(8)]
+    world.scheduler.dispatch_many(messages)
+    await settle()
+    assert sorted(a.ids() + b.ids()) == [m.id for m in messages[:6]]
+    assert len(a.ids()) == len(b.ids()) == 3
+    assert world.scheduler.backlog() == 2
+    assert [event for event, _, _ in a.sent] == ["message"] * 3  # no batch: not asked for
+
+
+async def test_only_the_unanswered_attempt_of_an_instance_times_out() -> None:
+    world = World(ack_timeout=0.2, max_attempts=3)
+    _, app = world.app("app")
+    first, second, third = (world.message() for _ in range(3))
+    await settle()
+    app.ack(1)
+    app.ack(2)
+    for _ in range(100):  # the timeout, then the back-off (at most 0.12 s)
+        await asyncio.sleep(0.01)
+        if len(app.ids()) > 3:
+            break
+    assert app.ids() == [first.id, second.id, third.id, first.id]
+    assert [a.status for a in world.recorder.of(first.id)] == ["expired", "sent"]
+    assert world.recorder.statuses == {second.id: "handled", third.id: "handled"}
+    app.ack(3)
+    assert world.recorder.statuses[first.id] == "handled"

@@ -34,7 +34,7 @@ class Store:
 
     def ingest(self) -> Ingest:
         """A fresh Ingest: an empty memory, as after a restart."""
-        return Ingest(self.records, self.dispatched.append)
+        return Ingest(self.records, self.dispatched.extend)
 
 
 class NoPeer:
