@@ -40,7 +40,9 @@ BATCH_TRANSPORTS = frozenset({"socket.io"})
 # Back-pressure: a driver's ack waits while a name's queue is longer than this (or half the
 # queue limit), so that ingest cannot outrun delivery and push messages out of a full queue;
 # it waits at most BACKLOG_WAIT seconds, so that a name nobody takes cannot stop every driver.
-BACKLOG_LIMIT = 1000
+# Whatever waits beyond what the instances hold is latency: 200 is two batches of 100, enough
+# to keep them busy while the driver's next batch is committed.
+BACKLOG_LIMIT = 200
 BACKLOG_WAIT = 5.0
 
 
