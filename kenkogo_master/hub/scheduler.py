@@ -34,6 +34,7 @@ from kenkogo_master.settings import AppSettings
 log = logging.getLogger(__name__)
 
 ReplyHook = Callable[[AppSession, InboundMessage, str], None]
+Levels = list[list[tuple[str, bool]]]  # (app name, registered block) by ascending priority
 MAX_REPLY = 65_536
 # Batches go only to peers whose request carries one ack for a whole event.
 BATCH_TRANSPORTS = frozenset({"socket.io"})
@@ -52,7 +53,7 @@ class Flight:
 
     message: InboundMessage
     payload: dict[str, Any]
-    levels: list[list[tuple[str, bool]]]  # (name, registered block) per ascending priority
+    levels: Levels
     level: int = 0
     open: int = 0  # jobs of the current level not finished
     blocked: bool = False
@@ -185,19 +186,45 @@ class Scheduler:
 
     def dispatch(self, message: InboundMessage) -> None:
         """Schedule a committed message."""
-        self.dispatch_many((message,))
+        if self._closed:
+            return
+        with self._pumping_later():
+            self._dispatch(message, None)
 
     def dispatch_many(self, messages: Iterable[InboundMessage]) -> None:
         """Schedule committed messages, in order; the queues are pumped once, at the end."""
         if self._closed:
             return
+        # Without filters on the text, where a message goes depends on its chat and sender
+        # only: the messages of a batch from one chat are routed once.
+        routes: dict[tuple[str, str, str, str], Levels] | None = (
+            {} if not any(self._reads_text(state) for state in self._names.values()) else None
+        )
         with self._pumping_later():
             for message in messages:
-                self._dispatch(message)
+                self._dispatch(message, routes)
 
-    def _dispatch(self, message: InboundMessage) -> None:
+    @staticmethod
+    def _reads_text(state: NameState) -> bool:
+        """Tell whether an instance of a name filters on the text of messages."""
+        return any(
+            matcher.commands is not None
+            or matcher.keywords is not None
+            or matcher.regexes is not None
+            for matcher in (instance.matcher for instance in state.instances)
+        )
+
+    def _dispatch(
+        self, message: InboundMessage, routes: dict[tuple[str, str, str, str], Levels] | None
+    ) -> None:
         self.counters["received"] += 1
-        levels = self._route(message)
+        if routes is None:
+            levels = self._route(message)
+        else:
+            chat = message.chat
+            where = (message.platform, chat["type"], chat["id"], message.sender["id"])
+            cached = routes.get(where)
+            levels = routes[where] = self._route(message) if cached is None else cached
         self._telemetry.message_routed(message, levels)
         if not levels:
             self.counters["unrouted"] += 1
@@ -231,7 +258,7 @@ class Scheduler:
         else:
             self._deferred[state] = None
 
-    def _route(self, message: InboundMessage) -> list[list[tuple[str, bool]]]:
+    def _route(self, message: InboundMessage) -> Levels:
         """Return the matching names grouped by ascending priority."""
         by_priority: dict[int, list[tuple[str, bool]]] = {}
         for state in self._names.values():
@@ -377,28 +404,35 @@ class Scheduler:
     def _pump(self, state: NameState) -> None:
         """Hand queued jobs to instances with room."""
         queue = state.queue
-        while queue:
-            job = queue[0]
-            instance = self._pick(state, job.avoid)
-            if instance is None:
-                break
-            queue.popleft()
-            self._assign(instance, job)
+        if queue and state.instances:
+            # One reading of the clocks for every job handed out now.
+            loop = asyncio.get_running_loop()
+            clocks = (now_ms(), time.monotonic(), loop.time() + self.settings.ack_timeout)
+            while queue:
+                job = queue[0]
+                instance = self._pick(state, job.avoid)
+                if instance is None:
+                    break
+                queue.popleft()
+                self._assign(instance, job, loop, clocks)
         if self._room_waiters and len(queue) <= self.backlog_limit:
             self._room.set()
 
-    def _assign(self, instance: Instance, job: Job) -> None:
+    def _assign(
+        self,
+        instance: Instance,
+        job: Job,
+        loop: asyncio.AbstractEventLoop,
+        clocks: tuple[int, float, float],
+    ) -> None:
         attempt = job.attempt
         assert attempt is not None
         attempt.status = DeliveryStatus.SENT
         attempt.instance_id = instance.session.id
-        attempt.sent_ms = now_ms()
-        attempt.sent_at = time.monotonic()
+        attempt.sent_ms, attempt.sent_at, job.deadline = clocks
         self._recorder.attempt(attempt)
         job.instance = instance
         instance.inflight[job] = None
-        loop = asyncio.get_running_loop()
-        job.deadline = loop.time() + self.settings.ack_timeout
         if instance.timer is None:
             instance.timer = loop.call_at(job.deadline, self._check_deadlines, instance)
         instance.outbox.append((job, attempt))
@@ -488,7 +522,8 @@ class Scheduler:
 
     def _answer_one(self, instance: Instance, job: Job, attempt: Attempt) -> Callable[..., None]:
         def on_answer(*args: Any) -> None:
-            self._on_answer(instance.session, job, attempt, args[0] if args else None)
+            clocks = (now_ms(), time.monotonic())
+            self._on_answer(instance.session, job, attempt, args[0] if args else None, clocks)
 
         return on_answer
 
@@ -503,15 +538,18 @@ class Scheduler:
                     instance.session, HubError(ErrorCode.INVALID_PAYLOAD, detail=detail)
                 )
                 answers = answers if isinstance(answers, list) else []
+            clocks = (now_ms(), time.monotonic())  # one reading for the whole batch
             with self._pumping_later():
                 for index, (job, attempt) in enumerate(entries):
                     answer = answers[index] if index < len(answers) else None
-                    self._on_answer(instance.session, job, attempt, answer)
+                    self._on_answer(instance.session, job, attempt, answer, clocks)
 
         return on_answer
 
-    def _on_answer(self, session: AppSession, job: Job, attempt: Attempt, data: Any) -> None:
-        """Take an app's acknowledgement of one attempt."""
+    def _on_answer(
+        self, session: AppSession, job: Job, attempt: Attempt, data: Any, clocks: tuple[int, float]
+    ) -> None:
+        """Take an app's acknowledgement of one attempt; `clocks` are (epoch ms, monotonic)."""
         block, reply, error = parse_answer(data)
         if error is not None:
             self._notifier.error(session, error, message_id=job.flight.message.id)
@@ -530,8 +568,8 @@ class Scheduler:
             instance.inflight.pop(job, None)
         attempt.status = DeliveryStatus.ACKED
         attempt.error = None
-        attempt.answered_ms = now_ms()
-        attempt.latency_ms = round((time.monotonic() - attempt.sent_at) * 1000, 3)
+        attempt.answered_ms = clocks[0]
+        attempt.latency_ms = round((clocks[1] - attempt.sent_at) * 1000, 3)
         attempt.blocked = block
         self._recorder.attempt(attempt)
         self._telemetry.attempt_acked(job.flight.message.id, job.name, attempt.number, block)

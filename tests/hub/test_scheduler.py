@@ -491,3 +491,20 @@ async def test_only_the_unanswered_attempt_of_an_instance_times_out() -> None:
     assert world.recorder.statuses == {second.id: "handled", third.id: "handled"}
     app.ack(3)
     assert world.recorder.statuses[first.id] == "handled"
+
+
+async def test_a_batch_routes_each_message_by_its_own_chat_and_text() -> None:
+    world = World()
+    _, only_a = world.app("only-a", subscribe={"groups": ["a"]})
+    _, everyone = world.app("everyone")
+    first = [world.message_only(id="a"), world.message_only(id="b"), world.message_only(id="a")]
+    world.scheduler.dispatch_many(first)
+    await settle()
+    assert only_a.ids() == [first[0].id, first[2].id]
+    assert everyone.ids() == [m.id for m in first]
+    _, keen = world.app("keen", subscribe={"keywords": ["x"]})
+    second = [world.message_only("x marks", id="a"), world.message_only("nothing", id="a")]
+    world.scheduler.dispatch_many(second)
+    await settle()
+    assert keen.ids() == [second[0].id]
+    assert only_a.ids()[2:] == [m.id for m in second]
