@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from kenkogo_master.errors import ErrorCode, HubError
 from kenkogo_master.hub.drivers import DriverSession
 from kenkogo_master.hub.events import EventBus
-from kenkogo_master.hub.messages import InboundMessage, valid_traceparent
+from kenkogo_master.hub.messages import InboundMessage, new_traceparents, valid_traceparent
 from kenkogo_master.ids import new_id, now_ms
 from kenkogo_master.observability.telemetry import Telemetry
 from kenkogo_master.protocol.drivers import (
@@ -182,6 +182,9 @@ class Ingest:
         telemetry = self._telemetry
         chat_locale = self._chat_locale
         platform, driver_id, driver_locale = driver.platform, driver.id, driver.locale
+        # (chat id, event locale) -> the chat's locale: resolved once per batch
+        locales: dict[tuple[str, str | None], str | None] = {}
+        fresh = new_traceparents(len(events)).__next__
         messages = []
         for event in events:
             text = event.time
@@ -193,6 +196,13 @@ class Ingest:
                 time_ms = parse_time_ms(text)
                 when = times[text] = (time_ms, format_time(time_ms))
             chat = _party(event.chat)
+            where = (chat["id"], event.locale)
+            if where in locales:
+                locale = locales[where]
+            else:
+                locale = locales[where] = chat_locale(
+                    platform, chat["id"], event.locale, driver_locale
+                )
             message = InboundMessage(
                 id=new_id(),
                 driver_id=driver_id,
@@ -202,8 +212,8 @@ class Ingest:
                 sender=_party(event.sender),
                 content=event.content,
                 segments=event.segments or [{"type": "text", "data": {"text": event.content}}],
-                locale=chat_locale(platform, chat["id"], event.locale, driver_locale),
-                traceparent=valid_traceparent(event.traceparent),
+                locale=locale,
+                traceparent=valid_traceparent(event.traceparent, fresh),
                 time_ms=when[0],
                 received_ms=received_ms,
                 time_text=when[1],

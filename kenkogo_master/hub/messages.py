@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -29,11 +30,18 @@ def new_traceparent() -> str:
     return f"00-{digits[:32]}-{digits[32:]}-01"
 
 
-def valid_traceparent(value: str | None) -> str:
-    """Keep a well-formed W3C traceparent from a driver; make one up otherwise."""
+def new_traceparents(count: int) -> Iterator[str]:
+    """Yield `count` fresh traceparents, made from one call for random bytes."""
+    digits = os.urandom(24 * count).hex()
+    for start in range(0, 48 * count, 48):
+        yield f"00-{digits[start : start + 32]}-{digits[start + 32 : start + 48]}-01"
+
+
+def valid_traceparent(value: str | None, fresh: Callable[[], str] = new_traceparent) -> str:
+    """Keep a well-formed W3C traceparent from a driver; take a `fresh` one otherwise."""
     if value is not None and _TRACEPARENT.fullmatch(value):
         return value
-    return new_traceparent()
+    return fresh()
 
 
 @dataclass(eq=False, slots=True)
