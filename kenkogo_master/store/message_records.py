@@ -57,7 +57,20 @@ DELIVERY_MUTABLE = (
 )
 REPLY_MUTABLE = ("status", "platform_message_id", "error_code", "error_message", "done_ms")
 # A new delivery row, and the parameters of a delivery's update and of a message's new status.
-DELIVERY_COLUMNS = ("id", "message_id", "app_name", "created_ms", *DELIVERY_MUTABLE)
+DELIVERY_COLUMNS = (
+    "id",
+    "message_id",
+    "app_name",
+    "instance_id",
+    "attempt",
+    "status",
+    "created_ms",
+    "sent_ms",
+    "answered_ms",
+    "latency_ms",
+    "blocked",
+    "error",
+)  # the table's order, which the compiled INSERT keeps: no reordering per row
 DELIVERY_CHANGES = (*DELIVERY_MUTABLE, "row_id")
 STATUS_COLUMNS = ("status", "row_id")
 
