@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,7 +72,7 @@ class Hub:
         return result
 
     async def ingest_many(
-        self, driver: DriverSession, events: list[InboundEvent]
+        self, driver: DriverSession, events: Sequence[InboundEvent]
     ) -> list[IngestResult | HubError]:
         """Store several events in one group commit; each answer is a result or its error.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,7 +94,7 @@ class Ingest:
         return result
 
     async def ingest_many(
-        self, driver: DriverSession, events: list[InboundEvent]
+        self, driver: DriverSession, events: Sequence[InboundEvent]
     ) -> list[IngestResult | HubError]:
         """Store several events in one commit; answer each in order (errors in place).
 

@@ -18,10 +18,10 @@ from kenkogo_master.hub.hub import Hub
 from kenkogo_master.ids import now_ms
 from kenkogo_master.protocol import codec
 from kenkogo_master.protocol.drivers import (
-    INBOUND_EVENTS,
     DriverRegister,
     EventsBatch,
     InboundEvent,
+    validate_batch,
 )
 from kenkogo_master.store.driver_tokens import DriverTokenStore
 from kenkogo_master.transport.app_events import describe_validation
@@ -253,8 +253,8 @@ class DriverNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         session = self._session(conn)
         self._hub.drivers.touch(session)
         try:
-            events = INBOUND_EVENTS.validate_python(batch.events)
-        except ValidationError:
+            events = validate_batch(batch.events)
+        except (ValidationError, ValueError):
             return await self._events_one_by_one(conn, session, batch.events)
         return [
             self._failure(conn, result) if isinstance(result, HubError) else result.to_wire()

@@ -226,6 +226,21 @@ async def test_a_batch_of_events_is_answered_in_order(
         assert (await settled(master, answer["id"]))["status"] == "unrouted"
 
 
+async def test_a_bad_time_in_a_batch_fails_that_event_only(
+    master: RunningMaster, closing: list[Any]
+) -> None:
+    driver = await driver_for(master, closing)
+    events = [
+        event("on time", pid="t-1", time="2026-11-22T08:00:00Z"),
+        event("when?", pid="t-2", time="yesterday"),
+        event("also on time", pid="t-3", time="2026-11-22T08:00:00Z"),
+    ]
+    answers = await driver.call("events", {"events": events})
+    assert [answer["success"] for answer in answers] == [True, False, True]
+    assert answers[1]["error"]["code"] == "invalid_payload"
+    assert "RFC 3339" in answers[1]["error"]["message"]
+
+
 @pytest.mark.parametrize(
     ("name", "data", "code"),
     [

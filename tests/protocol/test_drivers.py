@@ -8,10 +8,10 @@ import pytest
 from pydantic import ValidationError
 
 from kenkogo_master.protocol.drivers import (
-    INBOUND_EVENTS,
     InboundEvent,
     format_time,
     parse_time_ms,
+    validate_batch,
 )
 
 
@@ -46,14 +46,33 @@ def test_a_time_formats_back_to_utc() -> None:
 
 
 def test_a_batch_validates_as_the_events_would_one_by_one() -> None:
-    items = [event(f"p{n}", time="2026-11-22T08:00:00Z") for n in range(3)]
-    batch = INBOUND_EVENTS.validate_python(items)
-    assert batch == [InboundEvent.model_validate(item) for item in items]
+    items = [event(f"p{n}", time=f"2026-11-22T08:00:0{n}Z") for n in range(3)]
+    items.append(event("untimed", chat={"type": "group", "id": "2", "name": None}))
+    batch = validate_batch(items)
+    assert [e.model_dump() for e in batch] == [
+        InboundEvent.model_validate(item).model_dump() for item in items
+    ]
+    assert all(isinstance(e, InboundEvent) for e in batch)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        event("p", time="yesterday"),
+        event("p", time=1_700_000_000),
+        event("p", chat={"type": "group"}),
+        event("p" * 129),
+        "not an object",
+    ],
+)
+def test_a_batch_with_any_bad_event_is_refused_as_one_by_one(bad: Any) -> None:
+    with pytest.raises(ValueError):  # a ValidationError is a ValueError too
+        validate_batch([event("ok", time="2026-11-22T08:00:00Z"), bad])
+    with pytest.raises(ValidationError):
+        InboundEvent.model_validate(bad)
 
 
 def test_a_bad_time_is_refused_with_the_rfc_named() -> None:
     with pytest.raises(ValidationError) as caught:
         InboundEvent.model_validate(event("p", time="yesterday"))
     assert "RFC 3339" in str(caught.value)
-    with pytest.raises(ValidationError):
-        INBOUND_EVENTS.validate_python([event("ok"), event("p", time="yesterday")])
