@@ -84,6 +84,7 @@ class Ingest:
         self._telemetry = telemetry or Telemetry.standalone(EventBus())
         # key -> message id once committed, or the commit of its batch while under way
         self._recent: OrderedDict[Key, str | Pending] = OrderedDict()
+        self._formatted = (0, format_time(0))  # the last time formatted, as (ms, RFC 3339)
         self.duplicates = 0
 
     async def ingest(self, driver: DriverSession, event: InboundEvent) -> IngestResult:
@@ -193,8 +194,7 @@ class Ingest:
             elif (known := times.get(text)) is not None:
                 when = known
             else:
-                time_ms = parse_time_ms(text)
-                when = times[text] = (time_ms, format_time(time_ms))
+                when = times[text] = self._when(parse_time_ms(text))
             chat = _party(event.chat)
             where = (chat["id"], event.locale)
             if where in locales:
@@ -221,6 +221,12 @@ class Ingest:
             telemetry.message_received(message, event.traceparent)
             messages.append(message)
         return messages
+
+    def _when(self, time_ms: int) -> tuple[int, str]:
+        """Return a time as (ms, RFC 3339); a driver's messages often share theirs in a row."""
+        if self._formatted[0] != time_ms:
+            self._formatted = (time_ms, format_time(time_ms))
+        return self._formatted
 
     async def _collided(self, key: Key) -> IngestResult | HubError:
         """Resolve a unique-index collision: the key was stored before this process remembered."""

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -186,13 +186,14 @@ class Scheduler:
 
     def dispatch(self, message: InboundMessage) -> None:
         """Schedule a committed message."""
-        if self._closed:
-            return
-        with self._pumping_later():
+        if not self._closed:
             self._dispatch(message, None)
 
-    def dispatch_many(self, messages: Iterable[InboundMessage]) -> None:
+    def dispatch_many(self, messages: Sequence[InboundMessage]) -> None:
         """Schedule committed messages, in order; the queues are pumped once, at the end."""
+        if len(messages) == 1:
+            self.dispatch(messages[0])  # nothing to share: without the batch's bookkeeping
+            return
         if self._closed:
             return
         # Without filters on the text, where a message goes depends on its chat and sender

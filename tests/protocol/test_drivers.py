@@ -76,3 +76,17 @@ def test_a_bad_time_is_refused_with_the_rfc_named() -> None:
     with pytest.raises(ValidationError) as caught:
         InboundEvent.model_validate(event("p", time="yesterday"))
     assert "RFC 3339" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("ms", "text"),
+    [
+        (1_795_334_400_000, "2026-11-22T08:00:00Z"),
+        (1_795_334_400_007, "2026-11-22T08:00:00.007Z"),
+        (-1, "1969-12-31T23:59:59.999Z"),
+        (-59_011_459_200_000, "0100-01-01T00:00:00Z"),  # four digits for the year, always
+    ],
+)
+def test_times_format_as_rfc_3339_utc(ms: int, text: str) -> None:
+    assert format_time(ms) == text
+    assert parse_time_ms(text) == ms
