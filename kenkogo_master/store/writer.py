@@ -21,7 +21,10 @@ log = logging.getLogger(__name__)
 
 # Under load a group keeps gathering, up to this many intervals, while rows still stream in
 # (at least STREAMING_ROWS per interval): a SQLite commit costs about as much for 10 rows as
-# for 100, so fewer, larger groups leave the event loop more time. A trickle commits at once.
+# for 100, so fewer, larger groups leave the event loop more time. An eager writer commits a
+# trickle at once: rows that come after it sat idle for more than an interval, or while fewer
+# than STREAMING_ROWS rows went in the last interval. Gathering would only add an interval to
+# every wait, a message's delivery among them.
 GATHER_INTERVALS = 5
 STREAMING_ROWS = 8
 # Seconds between WAL checkpoints, which run on a pooled connection's thread, off the loop.
@@ -77,13 +80,23 @@ class _Write:
 
 
 class Writer:
-    """Queue writes and commit them together every `interval` seconds or `max_rows` rows."""
+    """Queue writes and commit them in groups, gathered for `interval` seconds under load.
+
+    An `eager` writer commits a trickle at once instead of after an interval.
+    """
 
     def __init__(
-        self, engine: AsyncEngine, *, interval: float, max_rows: int, queue_limit: int
+        self,
+        engine: AsyncEngine,
+        *,
+        interval: float,
+        max_rows: int,
+        queue_limit: int,
+        eager: bool = False,
     ) -> None:
         self._engine = engine
         self._interval = interval
+        self._eager = eager
         self._max_rows = max_rows
         self._queue_limit = queue_limit
         self._pending: deque[_Write] = deque()
@@ -98,6 +111,13 @@ class Writer:
         self._sync: Engine | None = sqlite_file_twin(engine)
         self._checkpoint: asyncio.Task[None] | None = None
         self._checkpointed_at = 0.0
+        # The recent pace, which tells a trickle from a stream: (loop time, rows) of the commits
+        # of the last interval, at least the last one (rows, not entries: an entry may carry
+        # many), and whether the rows now queued came after an idle spell of over an interval.
+        self._recent: deque[tuple[float, int]] = deque()
+        self._recent_rows = 0
+        self._committed_at = float("-inf")
+        self._after_idle = False
         self.committed_groups = 0
 
     async def start(self) -> None:
@@ -153,21 +173,52 @@ class Writer:
             self._room.clear()
             await self._room.wait()
         self._pending.append(item)
-        self._idle.clear()
+        if self._idle.is_set():
+            self._idle.clear()
+            # Measured at the first row, not when the writer runs: a busy loop is no idle spell.
+            now = asyncio.get_running_loop().time()
+            self._after_idle = now - self._committed_at > self._interval
         self._wake.set()
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             await self._wake.wait()
             self._wake.clear()
-            await self._gather()
+            after_idle, self._after_idle = self._after_idle, False
+            if self._eager and (after_idle or not self._streaming(loop.time())):
+                # Commit now, once the rows queued in this loop iteration are in.
+                await asyncio.sleep(0)
+            else:
+                await self._gather()
             while self._pending:
                 count = min(len(self._pending), self._max_rows)
                 group = [self._pending.popleft() for _ in range(count)]
                 self._room.set()
                 await self._commit(group)
+                self._committed_at = loop.time()
             if not self._pending:
                 self._idle.set()
+
+    def _streaming(self, now: float) -> bool:
+        """Tell whether rows stream in: STREAMING_ROWS or more lately, counting the queued ones."""
+        self._forget(now)
+        return self._recent_rows + len(self._pending) >= STREAMING_ROWS
+
+    def _count(self, rows: int) -> None:
+        """Count a commit's rows towards the recent pace (which only an eager writer needs)."""
+        if not self._eager:
+            return
+        now = asyncio.get_running_loop().time()
+        self._recent.append((now, rows))
+        self._recent_rows += rows
+        self._forget(now)
+
+    def _forget(self, now: float) -> None:
+        """Drop the commits older than an interval from the pace, all but the last one."""
+        recent = self._recent
+        while len(recent) > 1 and now - recent[0][0] > self._interval:
+            self._recent_rows -= recent.popleft()[1]
 
     async def _gather(self) -> None:
         """Let a group gather: one interval, longer while rows keep streaming in."""
@@ -181,7 +232,7 @@ class Writer:
 
     async def _commit(self, group: list[_Write]) -> None:
         try:
-            await self._execute(group)
+            rows = await self._execute(group)
         except (SQLAlchemyError, OSError, ArithmeticError, ValueError, TypeError) as exc:
             # The others: a value the driver cannot bind (an integer past 64 bits, a dict);
             # that row fails alone instead of stopping the writer.
@@ -195,15 +246,18 @@ class Writer:
                 await self._commit([item])
             return
         self.committed_groups += 1
+        self._count(rows)
         self._settle(group, None)
 
-    async def _execute(self, group: Sequence[_Write]) -> None:
+    async def _execute(self, group: Sequence[_Write]) -> int:
+        """Write and commit a group; return how many rows it wrote."""
         steps = self._plan(group)
+        rows = sum(len(step.params) for step in steps)
         if self._sync is None:
             # One hop into SQLAlchemy's sync layer for the whole group, not one per statement.
             async with self._engine.begin() as connection:
                 await connection.run_sync(_run_steps, steps)
-            return
+            return rows
         # On the loop itself: a group's commit takes about half a millisecond (without fsync in
         # WAL mode), less than handing it to a thread and waking the loop back costs.
         loop = asyncio.get_running_loop()
@@ -220,6 +274,7 @@ class Writer:
             await asyncio.sleep(pause)
             pause = min(pause * 2, BUSY_PAUSE_MAX)
         self._schedule_checkpoint()
+        return rows
 
     def _schedule_checkpoint(self) -> None:
         """Copy the WAL into the database now and then, on a pooled connection's own thread."""

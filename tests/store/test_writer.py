@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from kenkogo_master.settings import StorageSettings
 from kenkogo_master.store.db import create_engine
-from kenkogo_master.store.writer import Writer
+from kenkogo_master.store.writer import STREAMING_ROWS, Writer
 
 METADATA = MetaData()
 ITEMS = Table(
@@ -52,9 +52,12 @@ def make_writer(
     interval: float = 0.01,
     max_rows: int = 100,
     queue_limit: int = 10_000,
+    eager: bool = False,
 ) -> Writer:
     """Create a writer that the `writers` fixture stops."""
-    writer = Writer(engine, interval=interval, max_rows=max_rows, queue_limit=queue_limit)
+    writer = Writer(
+        engine, interval=interval, max_rows=max_rows, queue_limit=queue_limit, eager=eager
+    )
     made.append(writer)
     return writer
 
@@ -104,6 +107,115 @@ async def test_submit_returns_before_the_commit_and_write_after_it(
 
     assert right_after_submit == set()
     assert right_after_write == {1, 2}
+
+
+async def test_a_writer_that_is_not_eager_gathers_even_a_lone_write(
+    engine: AsyncEngine, writers: list[Writer]
+) -> None:
+    writer = make_writer(engine, writers, interval=0.2)
+    await writer.start()
+    loop = asyncio.get_running_loop()
+
+    started = loop.time()
+    await writer.write(INSERT, {"id": 1, "name": "alone"})
+
+    assert loop.time() - started >= 0.15
+
+
+async def test_an_eager_writer_gathers_once_rows_stream_in(
+    engine: AsyncEngine, writers: list[Writer]
+) -> None:
+    writer = make_writer(engine, writers, interval=0.3, eager=True)
+    await writer.start()
+    busy = [{"id": -index, "name": "earlier"} for index in range(1, STREAMING_ROWS + 1)]
+    await writer.write_many(INSERT, busy)  # a stream's pace: the writer now gathers
+
+    await writer.submit(INSERT, {"id": 1, "name": "queued"})
+    right_after_submit = await stored_ids(engine)
+    await writer.write(INSERT, {"id": 2, "name": "waited"})
+    right_after_write = await stored_ids(engine)
+
+    earlier = {row["id"] for row in busy}
+    assert right_after_submit == earlier
+    assert right_after_write == earlier | {1, 2}
+
+
+async def test_an_eager_writer_commits_a_lone_write_without_waiting_the_interval(
+    engine: AsyncEngine, writers: list[Writer]
+) -> None:
+    writer = make_writer(engine, writers, interval=1.0, eager=True)
+    await writer.start()
+    loop = asyncio.get_running_loop()
+
+    started = loop.time()
+    await writer.write(INSERT, {"id": 1, "name": "alone"})
+    waited = loop.time() - started
+
+    assert waited < 0.5
+    assert await stored_ids(engine) == {1}
+
+
+async def test_an_eager_writer_commits_writes_at_a_trickle_each_at_once(
+    engine: AsyncEngine, writers: list[Writer]
+) -> None:
+    writer = make_writer(engine, writers, interval=1.0, eager=True)
+    await writer.start()
+    loop = asyncio.get_running_loop()
+
+    started = loop.time()
+    for index in range(3):  # one after the other, each waiting for its commit
+        await writer.write(INSERT, {"id": index, "name": "trickle"})
+    waited = loop.time() - started
+
+    assert waited < 0.5
+    assert writer.committed_groups == 3
+
+
+async def test_an_eager_writer_commits_at_once_again_after_a_quiet_spell(
+    engine: AsyncEngine, writers: list[Writer]
+) -> None:
+    writer = make_writer(engine, writers, interval=0.5, eager=True)
+    await writer.start()
+    loop = asyncio.get_running_loop()
+    busy = [{"id": -index, "name": "earlier"} for index in range(1, STREAMING_ROWS + 1)]
+    await writer.write_many(INSERT, busy)  # a stream's pace, then quiet
+    await asyncio.sleep(0.6)
+
+    started = loop.time()
+    await writer.write(INSERT, {"id": 1, "name": "later"})
+    waited = loop.time() - started
+
+    assert waited < 0.3
+    assert await stored_ids(engine) == {row["id"] for row in busy} | {1}
+
+
+async def test_an_eager_writer_commits_rows_queued_together_in_one_group(
+    engine: AsyncEngine, writers: list[Writer]
+) -> None:
+    writer = make_writer(engine, writers, interval=1.0, eager=True)
+    await writer.start()
+
+    results = await asyncio.wait_for(
+        writer.write_many(INSERT, [{"id": index, "name": "x"} for index in range(10)]), 0.5
+    )
+
+    assert results == [None] * 10
+    assert writer.committed_groups == 1
+
+
+async def test_an_eager_writer_still_commits_a_stream_of_writes_in_groups(
+    engine: AsyncEngine, writers: list[Writer]
+) -> None:
+    writer = make_writer(engine, writers, interval=0.02, eager=True)
+    await writer.start()
+
+    for index in range(100):
+        await writer.submit(INSERT, {"id": index, "name": "streamed"})
+        await asyncio.sleep(0.002)
+    await writer.flush()
+
+    assert await stored_ids(engine) == set(range(100))
+    assert writer.committed_groups <= 20  # five rows or more per commit, not one
 
 
 async def test_a_bad_row_does_not_lose_the_others_in_its_group(
