@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 TransitionListener = Callable[[AppSession, AppState, AppState], None]
 AfterAck = Callable[[], Coroutine[Any, Any, None]]
+# Distinct register requests kept for sharing (see AppLifecycle._shared).
+SHARED_REQUESTS = 256
 
 
 def _compile_regexes(patterns: list[str] | None) -> tuple[re.Pattern[str], ...]:
@@ -57,6 +59,9 @@ class AppLifecycle:
         self._listeners: list[TransitionListener] = []
         self._sweeper: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[Any]] = set()
+        # Instances of one app mostly register the very same request: their sessions share one
+        # copy of it (requests are frozen) instead of holding one each, ~0.6 KB an app.
+        self._requests: dict[str, RegisterRequest] = {}
 
     # -- running -------------------------------------------------------------------------------
 
@@ -110,7 +115,7 @@ class AppLifecycle:
             reason = "state.resumed"
         else:
             reason = "state.registered"
-        session.registration = request
+        session.registration = self._shared(request)
         session.regexes = regexes
         session.locale = locale
         session.registered_ms = now_ms()
@@ -211,6 +216,19 @@ class AppLifecycle:
         return resumed
 
     # -- internals ------------------------------------------------------------------------------
+
+    def _shared(self, request: RegisterRequest) -> RegisterRequest:
+        """Return an equal request registered before, or keep this one for the next instances."""
+        if request.resume is not None:
+            return request  # names one session: nobody else registers it
+        key = request.model_dump_json()
+        known = self._requests.get(key)
+        if known is not None:
+            return known
+        if len(self._requests) >= SHARED_REQUESTS:
+            del self._requests[next(iter(self._requests))]  # the oldest
+        self._requests[key] = request
+        return request
 
     @staticmethod
     def _require(session: AppSession, from_state: AppState, to_state: AppState) -> None:

@@ -196,6 +196,22 @@ async def test_register_pauses_then_schedules_and_tells_the_app_after_the_ack(
     assert setup.lifecycle.registry.named("weather") == [session]
 
 
+async def test_instances_registering_the_same_request_share_one_copy(setup: Setup) -> None:
+    first, _ = await setup.registered("weather", subscribe={"keywords": ["rain"]})
+    second, _ = await setup.registered("weather", subscribe={"keywords": ["rain"]})
+    other, _ = await setup.registered("weather", subscribe={"keywords": ["snow"]})
+
+    assert first.registration is second.registration
+    assert other.registration is not first.registration
+    assert other.registration is not None and other.registration.subscribe.keywords == ["snow"]
+    assert first.describe()["subscribe"] == {"keywords": ["rain"]}
+    assert [s.id for s in setup.lifecycle.registry.named("weather")] == [
+        first.id,
+        second.id,
+        other.id,
+    ]
+
+
 async def test_a_held_name_registers_and_stays_paused(setup: Setup) -> None:
     await setup.lifecycle.hold("weather")
 
