@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import time
 
-from kenkogo_master.ids import new_id
+import pytest
+
+from kenkogo_master.ids import IdSource, new_id
 
 CROCKFORD = set("0123456789abcdefghjkmnpqrstvwxyz")
 
@@ -38,3 +40,29 @@ def test_the_time_prefix_encodes_epoch_milliseconds() -> None:
     for char in value[:10]:
         decoded = decoded * 32 + "0123456789abcdefghjkmnpqrstvwxyz".index(char)
     assert before <= decoded <= after
+
+
+def test_ids_made_within_one_millisecond_sort_in_the_order_they_were_made() -> None:
+    made = [new_id() for _ in range(20_000)]
+    assert made == sorted(made)
+
+
+def test_ids_keep_their_order_when_the_clock_is_set_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    source = IdSource()
+    clock = iter([5_000_000_000_000, 4_000_000_000_000, 4_000_000_000_000])
+    monkeypatch.setattr(time, "time_ns", lambda: next(clock))
+    made = [source() for _ in range(3)]
+    assert made == sorted(made)
+    assert len(set(made)) == 3
+
+
+def test_a_millisecond_that_runs_out_of_ids_borrows_the_next(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    source = IdSource()
+    monkeypatch.setattr(time, "time_ns", lambda: 7_000_000_000)
+    first = source()
+    source._last_random = (1 << 80) - 1  # the millisecond's room used up
+    second = source()
+    assert second > first
+    assert second[:10] != first[:10]
