@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 
@@ -37,6 +38,10 @@ PLATFORM = "qq"
 # Bad frames are logged in full this many times per connection, then only every LOG_EVERY-th.
 LOG_FIRST = 5
 LOG_EVERY = 1000
+# Message events of one connection being stored at once. OneBot has no acks, so the reader goes
+# on while they commit (and while the scheduler holds ingest back); past this many it waits,
+# which leaves the rest to TCP's flow control.
+INGEST_WINDOW = 500
 
 
 @dataclass(slots=True)
@@ -105,6 +110,7 @@ class _Connection:
     session: DriverSession
     peer: OneBotPeer
     bad_frames: int = 0
+    ingesting: set[asyncio.Task[None]] = field(default_factory=set)
 
 
 @dataclass(eq=False)
@@ -169,6 +175,9 @@ class OneBotEndpoint:
                 elif message.type is WSMsgType.ERROR:
                     break
         finally:
+            if conn.ingesting:
+                # Received before the end: stored all the same, as a driver's acked events are.
+                await asyncio.wait(conn.ingesting)
             peer.connection_lost()
             self._peers.discard(peer)
             await hub.drivers.detach(session)
@@ -208,7 +217,7 @@ class OneBotEndpoint:
                     "OneBot %s: response to unknown echo %r", conn.session.self_id, frame.echo
                 )
         elif isinstance(frame, MessageEvent):
-            await self._ingest(hub, conn, frame, text)
+            await self._start_ingest(hub, conn, frame, text)
         elif isinstance(frame, HeartbeatEvent):
             if frame.online is False:
                 log.warning("OneBot %s reports its account offline", conn.session.self_id)
@@ -217,7 +226,25 @@ class OneBotEndpoint:
         elif not isinstance(frame, MetaEvent):
             self.counters.ignored += 1
 
+    async def _start_ingest(
+        self, hub: Hub, conn: _Connection, frame: MessageEvent, text: str
+    ) -> None:
+        """Store a message event without holding up the frames behind it (API responses too)."""
+        if len(conn.ingesting) >= INGEST_WINDOW:
+            await asyncio.wait(conn.ingesting, return_when=asyncio.FIRST_COMPLETED)
+        task = asyncio.create_task(self._ingest(hub, conn, frame, text))
+        conn.ingesting.add(task)
+        task.add_done_callback(conn.ingesting.discard)
+
     async def _ingest(self, hub: Hub, conn: _Connection, frame: MessageEvent, text: str) -> None:
+        try:
+            await self._store(hub, conn, frame, text)
+        except Exception:
+            # A bug storing one message must not end the connection of a whole bot account.
+            self.counters.malformed += 1
+            log.exception("OneBot %s: storing a message failed", conn.session.self_id)
+
+    async def _store(self, hub: Hub, conn: _Connection, frame: MessageEvent, text: str) -> None:
         try:
             event = InboundEvent.model_validate(to_inbound(frame))
         except ValidationError as exc:

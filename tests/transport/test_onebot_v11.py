@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 from sqlalchemy import text
 
+from kenkogo_master.hub.drivers import OutboundAction
 from kenkogo_master.keys import ENGINE
 from kenkogo_master.transport.onebot_v11 import ONEBOT
 from tests.conftest import RunningMaster, StartMaster
@@ -251,3 +252,36 @@ async def test_an_oversized_frame_closes_only_that_connection(master: RunningMas
         await big.send_raw("{}")
     await eventually(lambda: {s.self_id for s in onebot_drivers(master)} == {"2"})
     await small.close()
+
+
+async def test_an_api_response_is_read_while_messages_wait_to_be_stored(
+    master: RunningMaster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = await OneBotClient.connect(master.http, master.url, self_id=10001)
+    counters = master.app[ONEBOT].counters
+    release = asyncio.Event()
+    hub_class = type(master.hub)
+    real_ingest = hub_class.ingest
+
+    async def held_ingest(self: Any, *args: Any) -> Any:
+        await release.wait()  # as when the scheduler holds a driver back
+        return await real_ingest(self, *args)
+
+    monkeypatch.setattr(hub_class, "ingest", held_ingest)
+    await eventually(lambda: onebot_drivers(master))
+    try:
+        for n in range(3):
+            await client.group_message(123456, 42, f"held {n}", message_id=3000 + n)
+        chat = {"type": "group", "id": "123456"}
+        action = OutboundAction("r-1", "send_message", chat, "hi", [], None)
+        result = asyncio.create_task(onebot_drivers(master)[0].peer.deliver_action(action))
+        call = await client.next_action()  # the client answers it at once
+        assert call["action"] == "send_group_msg"
+        outcome = await asyncio.wait_for(result, 2)
+        assert outcome.success
+        assert counters.messages == 0  # still held, yet the answer went through
+    finally:
+        release.set()
+    await eventually(lambda: counters.messages == 3)
+    assert [await stored(master, str(3000 + n)) is not None for n in range(3)] == [True] * 3
+    await client.close()
