@@ -85,6 +85,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         interval=settings.storage.flush_interval_ms / 1000,
         max_rows=settings.storage.flush_max_rows,
         queue_limit=settings.storage.writer_queue_limit,
+        eager=True,  # a trickle commits at once: light-load latency without an interval's wait
     )
     await writer.start()
     app[ENGINE] = engine
