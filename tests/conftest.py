@@ -106,3 +106,12 @@ async def stop_master(master: RunningMaster) -> None:
 async def master(start_master: StartMaster) -> RunningMaster:
     """One running Master with default test settings."""
     return await start_master()
+
+
+@pytest.fixture
+async def closing() -> AsyncIterator[list[Any]]:
+    """Clients to close after the test, before the Master stops."""
+    clients: list[Any] = []
+    yield clients
+    for client in clients:
+        await client.close()

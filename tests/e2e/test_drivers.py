@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -44,14 +43,6 @@ async def reply_row(master: RunningMaster, message_id: str, status: str) -> dict
 @pytest.fixture
 async def master(start_master: StartMaster) -> RunningMaster:
     return await start_master(drivers__tokens=f'["{TOKEN}", "second-token"]')
-
-
-@pytest.fixture
-async def closing() -> AsyncIterator[list[Any]]:
-    clients: list[Any] = []
-    yield clients
-    for client in clients:
-        await client.close()
 
 
 async def driver_for(master: RunningMaster, closing: list[Any], **register: Any) -> SioDriver:

@@ -58,15 +58,6 @@ async def driver(master: RunningMaster) -> AsyncIterator[SioDriver]:
     await client.close()
 
 
-@pytest.fixture
-async def closing() -> AsyncIterator[list[Any]]:
-    """Clients to close after the test, before the Master stops."""
-    clients: list[Any] = []
-    yield clients
-    for client in clients:
-        await client.close()
-
-
 async def test_a_message_reaches_an_app_and_its_reply_reaches_the_driver(
     master: RunningMaster, driver: SioDriver, closing: list[Any]
 ) -> None:

@@ -3,24 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
-
-import pytest
 
 from tests.conftest import StartMaster
 from tests.support.flow_clients import SioDriver, event, start_app
 
 TOKEN = "driver-token"
-
-
-@pytest.fixture
-async def closing() -> AsyncIterator[list[Any]]:
-    """Clients to close after the test, before the Master stops."""
-    clients: list[Any] = []
-    yield clients
-    for client in clients:
-        await client.close()
 
 
 async def test_the_ack_of_a_batch_waits_while_the_apps_lag_far_behind(

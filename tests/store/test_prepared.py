@@ -3,59 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    Column,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    bindparam,
-    insert,
-    select,
-    update,
-)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from kenkogo_master.settings import StorageSettings
-from kenkogo_master.store.db import create_engine
 from kenkogo_master.store.prepared import PreparedCache, PreparedShaped, prepare_shaped, shaped
 from kenkogo_master.store.writer import Writer
-
-METADATA = MetaData()
-ROWS = Table(
-    "rows",
-    METADATA,
-    Column("id", Integer, primary_key=True),
-    Column("name", String(20), nullable=False),
-    Column("data", JSON),
-    Column("flag", Boolean, default=False),
-)
-INSERT = insert(ROWS)
-RENAME = update(ROWS).where(ROWS.c.id == bindparam("row_id")).values(name=bindparam("name"))
-
-
-@pytest.fixture
-async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    """A SQLite file engine with one table."""
-    engine = create_engine(StorageSettings(data_dir=tmp_path))
-    async with engine.begin() as connection:
-        await connection.run_sync(METADATA.create_all)
-    yield engine
-    await engine.dispose()
-
-
-async def stored(engine: AsyncEngine) -> list[tuple[object, ...]]:
-    """Return every row, read through the async engine."""
-    async with engine.connect() as connection:
-        result = await connection.execute(select(ROWS).order_by(ROWS.c.id))
-        return [tuple(row) for row in result]
+from tests.store.rows_table import INSERT, RENAME, stored
 
 
 def test_shaped_rows_are_reordered_and_converted_like_dict_rows() -> None:
@@ -97,8 +52,10 @@ def test_the_cache_tells_shaped_entries_by_their_columns() -> None:
     assert cache.get(RENAME, {"row_id": 1, "name": "n"}) is not one
 
 
-async def test_the_writer_stores_shaped_rows_in_order_with_dict_rows(engine: AsyncEngine) -> None:
-    writer = Writer(engine, interval=0.05, max_rows=100, queue_limit=1000)
+async def test_the_writer_stores_shaped_rows_in_order_with_dict_rows(
+    rows_engine: AsyncEngine,
+) -> None:
+    writer = Writer(rows_engine, interval=0.05, max_rows=100, queue_limit=1000)
     await writer.start()
     columns = ("id", "name", "data", "flag")
     try:
@@ -109,7 +66,7 @@ async def test_the_writer_stores_shaped_rows_in_order_with_dict_rows(engine: Asy
     finally:
         await writer.stop()
 
-    assert await stored(engine) == [
+    assert await stored(rows_engine) == [
         (1, "renamed", None, False),
         (2, "dict", [1], True),
         (3, "last", None, False),
@@ -117,8 +74,8 @@ async def test_the_writer_stores_shaped_rows_in_order_with_dict_rows(engine: Asy
     assert writer.committed_groups == 1
 
 
-async def test_a_failing_shaped_entry_fails_as_a_whole(engine: AsyncEngine) -> None:
-    writer = Writer(engine, interval=0.01, max_rows=100, queue_limit=1000)
+async def test_a_failing_shaped_entry_fails_as_a_whole(rows_engine: AsyncEngine) -> None:
+    writer = Writer(rows_engine, interval=0.01, max_rows=100, queue_limit=1000)
     await writer.start()
     columns = ("id", "name", "data", "flag")
     try:
@@ -130,4 +87,4 @@ async def test_a_failing_shaped_entry_fails_as_a_whole(engine: AsyncEngine) -> N
     finally:
         await writer.stop()
 
-    assert [row[:2] for row in await stored(engine)] == [(1, "a")]
+    assert [row[:2] for row in await stored(rows_engine)] == [(1, "a")]

@@ -3,18 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import (
-    JSON,
-    Boolean,
-    Column,
-    Integer,
-    MetaData,
-    String,
-    Table,
     bindparam,
     insert,
     select,
@@ -27,35 +19,7 @@ from kenkogo_master.settings import StorageSettings
 from kenkogo_master.store.db import create_engine, sqlite_file_twin
 from kenkogo_master.store.prepared import PreparedCache, prepare
 from kenkogo_master.store.writer import Writer
-
-METADATA = MetaData()
-ROWS = Table(
-    "rows",
-    METADATA,
-    Column("id", Integer, primary_key=True),
-    Column("name", String(20), nullable=False),
-    Column("data", JSON),
-    Column("flag", Boolean, default=False),
-)
-INSERT = insert(ROWS)
-RENAME = update(ROWS).where(ROWS.c.id == bindparam("row_id")).values(name=bindparam("name"))
-
-
-@pytest.fixture
-async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    """A SQLite file engine with one table."""
-    engine = create_engine(StorageSettings(data_dir=tmp_path))
-    async with engine.begin() as connection:
-        await connection.run_sync(METADATA.create_all)
-    yield engine
-    await engine.dispose()
-
-
-async def stored(engine: AsyncEngine) -> list[tuple[object, ...]]:
-    """Return every row, read through the async engine."""
-    async with engine.connect() as connection:
-        result = await connection.execute(select(ROWS).order_by(ROWS.c.id))
-        return [tuple(row) for row in result]
+from tests.store.rows_table import INSERT, RENAME, ROWS, stored
 
 
 def test_an_insert_compiles_to_driver_sql_with_its_parameters_in_order() -> None:
@@ -111,9 +75,9 @@ async def test_only_sqlite_files_get_a_synchronous_twin(tmp_path: Path) -> None:
 
 
 async def test_mixed_statements_and_row_shapes_are_all_written_in_order(
-    engine: AsyncEngine,
+    rows_engine: AsyncEngine,
 ) -> None:
-    writer = Writer(engine, interval=0.05, max_rows=100, queue_limit=1000)
+    writer = Writer(rows_engine, interval=0.05, max_rows=100, queue_limit=1000)
     await writer.start()
     try:
         await writer.submit(INSERT, {"id": 1, "name": "a", "data": [1], "flag": True})
@@ -124,7 +88,7 @@ async def test_mixed_statements_and_row_shapes_are_all_written_in_order(
     finally:
         await writer.stop()
 
-    assert await stored(engine) == [
+    assert await stored(rows_engine) == [
         (1, "renamed", [1], True),
         (2, "b", None, False),
         (3, "last", None, False),
@@ -132,8 +96,8 @@ async def test_mixed_statements_and_row_shapes_are_all_written_in_order(
     assert writer.committed_groups == 1
 
 
-async def test_a_value_the_driver_cannot_bind_fails_its_row_only(engine: AsyncEngine) -> None:
-    writer = Writer(engine, interval=0.05, max_rows=100, queue_limit=1000)
+async def test_a_value_the_driver_cannot_bind_fails_its_row_only(rows_engine: AsyncEngine) -> None:
+    writer = Writer(rows_engine, interval=0.05, max_rows=100, queue_limit=1000)
     await writer.start()
     try:
         await writer.submit(INSERT, {"id": 1, "name": "a", "data": None, "flag": False})
@@ -145,13 +109,13 @@ async def test_a_value_the_driver_cannot_bind_fails_its_row_only(engine: AsyncEn
     finally:
         await writer.stop()
 
-    assert [row[:2] for row in await stored(engine)] == [(1, "a"), (2, "after")]
+    assert [row[:2] for row in await stored(rows_engine)] == [(1, "a"), (2, "after")]
 
 
 async def test_a_group_waits_for_another_connections_lock_without_freezing_the_loop(
-    engine: AsyncEngine,
+    rows_engine: AsyncEngine,
 ) -> None:
-    writer = Writer(engine, interval=0.001, max_rows=100, queue_limit=1000)
+    writer = Writer(rows_engine, interval=0.001, max_rows=100, queue_limit=1000)
     await writer.start()
     ticks = 0
 
@@ -163,7 +127,7 @@ async def test_a_group_waits_for_another_connections_lock_without_freezing_the_l
 
     ticker = asyncio.create_task(tick())
     try:
-        async with engine.begin() as connection:
+        async with rows_engine.begin() as connection:
             await connection.execute(insert(ROWS), {"id": 1, "name": "holder", "flag": False})
             queued = asyncio.create_task(
                 writer.write(INSERT, {"id": 2, "name": "queued", "data": None, "flag": False})
@@ -177,4 +141,4 @@ async def test_a_group_waits_for_another_connections_lock_without_freezing_the_l
         await writer.stop()
 
     assert ticks_while_locked >= 10
-    assert [row[:2] for row in await stored(engine)] == [(1, "holder"), (2, "queued")]
+    assert [row[:2] for row in await stored(rows_engine)] == [(1, "holder"), (2, "queued")]
