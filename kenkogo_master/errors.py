@@ -30,6 +30,8 @@ class ErrorCode(StrEnum):
     INVALID_TEMPLATE_PARAM = "invalid_template_param"
     DRIVER_UNAVAILABLE = "driver_unavailable"
     OVERLOADED = "overloaded"  # a bounded queue is full
+    SHUTTING_DOWN = "shutting_down"  # the Master is stopping: send it again to the next one
+    STORAGE_UNAVAILABLE = "storage_unavailable"  # the database refuses writes: nothing was kept
     KICKED = "kicked"  # an operator disconnected the app
     ACTION_FAILED = "action_failed"  # the driver (or its platform) refused to send
     ACTION_TIMEOUT = "action_timeout"  # the driver did not answer an action in time

@@ -12,6 +12,7 @@ from kenkogo_master.errors import ErrorCode, HubError
 from kenkogo_master.hub.hub import Hub
 from kenkogo_master.keys import HUB, I18N
 from kenkogo_master.protocol import codec
+from kenkogo_master.store.writer import StorageUnavailable
 from kenkogo_master.transport.app_events import describe_validation
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,8 @@ STATUS = {
     ErrorCode.PAYLOAD_TOO_LARGE: 413,
     ErrorCode.OVERLOADED: 503,
     ErrorCode.DRIVER_UNAVAILABLE: 503,
+    ErrorCode.SHUTTING_DOWN: 503,
+    ErrorCode.STORAGE_UNAVAILABLE: 503,
 }
 
 _HTTP_CODES = {
@@ -75,6 +78,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     except HubError as exc:
         return error_response(hub, request, exc)
+    except StorageUnavailable:
+        return error_response(hub, request, HubError(ErrorCode.STORAGE_UNAVAILABLE))
     except ValidationError as exc:
         error = HubError(ErrorCode.INVALID_PAYLOAD, detail=describe_validation(exc))
         return error_response(hub, request, error)

@@ -32,13 +32,27 @@ class Error(Shape):
     message: str
 
 
-class Health(Shape):
-    """GET /health."""
+class StorageCheck(Shape):
+    """Whether the database takes writes, and what it said when it did not."""
 
-    status: Literal["ok"]
+    ok: bool
+    error: str | None = None
+
+
+class HealthChecks(Shape):
+    """What /health checked."""
+
+    storage: StorageCheck
+
+
+class Health(Shape):
+    """GET /health: 200 while everything works, 503 (`unhealthy`) while writes fail."""
+
+    status: Literal["ok", "unhealthy"]
     version: str
     uptime_s: float
     apps: int = Field(ge=0, description="live app instances")
+    checks: HealthChecks
 
 
 class Transition(Shape):

@@ -56,7 +56,7 @@ _CHAT = Doc("i18n", (shapes.ChatLocale,), path=ChatPath, errors=(404,))
 _TEXT = Doc("i18n", (shapes.Text,), path=TextPath, errors=(404,))
 
 DOCS: dict[tuple[str, str], Doc] = {
-    ("GET", "/health"): Doc("meta", (shapes.Health,), public=True),
+    ("GET", "/health"): Doc("meta", (shapes.Health,), public=True, success=(200, 503)),
     ("GET", f"{V1}/openapi.json"): Doc(
         "meta", public=True, ok_schema={"type": "object", "description": "this document"}
     ),

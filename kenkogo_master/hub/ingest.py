@@ -25,6 +25,7 @@ from kenkogo_master.protocol.drivers import (
     parse_time_ms,
 )
 from kenkogo_master.store.message_records import MessageRecords
+from kenkogo_master.store.writer import StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +164,8 @@ class Ingest:
                 stored.append(message)
             elif isinstance(error, IntegrityError):
                 collided.append((index, key))
+            elif isinstance(error, StorageUnavailable):
+                results[index] = HubError(ErrorCode.STORAGE_UNAVAILABLE)
             else:
                 log.error("message %s from driver %s not stored: %s", message.id, driver.id, error)
                 results[index] = HubError(ErrorCode.INTERNAL)

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from kenkogo_master.store.models import DeliveryRow, MessageRow, ReplyRow
 from kenkogo_master.store.prepared import prepare_shaped, shaped
-from kenkogo_master.store.writer import Writer
+from kenkogo_master.store.writer import StorageUnavailable, Writer
 
 # The values of a `messages` row, in the order the hub hands them over (the table's own).
 MESSAGE_COLUMNS = (
@@ -140,8 +140,8 @@ class MessageRecords:
             try:
                 await self.writer.write(statement, shaped(MESSAGE_COLUMNS, rows))
             except Exception as exc:
-                if len(rows) == 1:
-                    return [exc]
+                if len(rows) == 1 or isinstance(exc, StorageUnavailable):
+                    return [exc] * len(rows)
             else:
                 return [None] * len(rows)
         return await self.writer.write_many(

@@ -183,9 +183,7 @@ class ReplyRow(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     # null for an app-initiated `send`
-    message_id: Mapped[str | None] = mapped_column(
-        ForeignKey("messages.id", ondelete="CASCADE")
-    )
+    message_id: Mapped[str | None] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
     app_name: Mapped[str | None] = mapped_column(String(64))
     instance_id: Mapped[str | None] = mapped_column(String(32))
     driver_id: Mapped[str | None] = mapped_column(String(32))

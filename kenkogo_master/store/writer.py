@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Executable
-from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from kenkogo_master.store.db import sqlite_file_twin
@@ -34,6 +34,21 @@ CHECKPOINT_EVERY = 1.0
 # lock may need in order to finish.
 BUSY_TIMEOUT = 5.0
 BUSY_PAUSE_MAX = 0.02
+# While the database refuses writes, the writer probes it again after a pause growing to this.
+FAULT_PAUSE_MAX = 1.0
+
+
+class StorageUnavailable(Exception):
+    """The database refused a group for reasons of its own (locked, I/O, gone): not committed."""
+
+
+def _rows_at_fault(exc: BaseException) -> bool:
+    """Tell whether a failure lies in the rows themselves: a key stored before, a bad value."""
+    if isinstance(exc, IntegrityError | ArithmeticError | ValueError | TypeError):
+        return True
+    return isinstance(exc, SQLAlchemyError) and isinstance(
+        getattr(exc, "orig", None), ArithmeticError | ValueError | TypeError
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,14 +134,24 @@ class Writer:
         self._committed_at = float("-inf")
         self._after_idle = False
         self.committed_groups = 0
+        # Set while the database refuses writes: what it said, and the pause before the next probe.
+        self.fault: str | None = None
+        self._fault_pause = 0.0
+
+    @property
+    def healthy(self) -> bool:
+        """Tell whether the database takes writes (False from a refused group to a commit)."""
+        return self.fault is None
 
     async def start(self) -> None:
         """Start the commit loop."""
         self._task = asyncio.create_task(self._run(), name="store-writer")
 
     async def stop(self) -> None:
-        """Commit everything queued, then stop."""
+        """Commit everything queued, then stop (what the database still refuses is logged lost)."""
         await self.flush()
+        if self._pending:
+            log.error("stopping with %d writes the database refused: lost", len(self._pending))
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
@@ -161,14 +186,20 @@ class Writer:
         return [result if isinstance(result, BaseException) else None for result in results]
 
     async def flush(self) -> None:
-        """Wait until everything queued so far is committed."""
+        """Wait until everything queued so far is committed, or the database refuses writes."""
         while self._pending or not self._idle.is_set():
             self._wake.set()
             await self._idle.wait()
+            if not self.healthy:
+                return  # the writes kept for later would make a reader wait for the fault's end
             if self._pending:
                 await asyncio.sleep(0)
 
     async def _enqueue(self, item: _Write) -> None:
+        if self.fault is not None and item.done is not None:
+            # Refused at once while the database refuses writes: the caller can say so now.
+            item.done.set_exception(StorageUnavailable(self.fault))
+            return
         while len(self._pending) >= self._queue_limit:
             self._room.clear()
             await self._room.wait()
@@ -183,7 +214,10 @@ class Writer:
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            await self._wake.wait()
+            if self.fault is None:
+                await self._wake.wait()
+            elif not await self._pause_in_fault():
+                continue
             self._wake.clear()
             after_idle, self._after_idle = self._after_idle, False
             if self._eager and (after_idle or not self._streaming(loop.time())):
@@ -195,10 +229,22 @@ class Writer:
                 count = min(len(self._pending), self._max_rows)
                 group = [self._pending.popleft() for _ in range(count)]
                 self._room.set()
-                await self._commit(group)
+                if not await self._commit(group):
+                    break  # the database refuses writes: wait, then probe it again
                 self._committed_at = loop.time()
-            if not self._pending:
-                self._idle.set()
+            self._idle.set()
+
+    async def _pause_in_fault(self) -> bool:
+        """Wait a growing pause, then probe; return whether the database takes writes again."""
+        await asyncio.sleep(self._fault_pause)
+        self._fault_pause = min(self._fault_pause * 2, FAULT_PAUSE_MAX)
+        try:
+            await self._execute_probe()
+        except Exception as exc:
+            self._refused(exc)
+            return False
+        self._recovered()
+        return True
 
     def _streaming(self, now: float) -> bool:
         """Tell whether rows stream in: STREAMING_ROWS or more lately, counting the queued ones."""
@@ -230,24 +276,85 @@ class Writer:
             if len(self._pending) - before < STREAMING_ROWS:
                 return
 
-    async def _commit(self, group: list[_Write]) -> None:
+    async def _commit(self, group: list[_Write]) -> bool:
+        """Commit a group; return False when the database refused it (it is then kept or refused).
+
+        Any error is caught here, so the loop never dies: rows at fault fail alone; when the
+        database itself refuses (locked, I/O, gone, or anything unforeseen while a probe fails
+        too), the waiters are refused, never acked, and the writes nobody waits for are kept
+        to be retried once it takes writes again.
+        """
         try:
             rows = await self._execute(group)
-        except (SQLAlchemyError, OSError, ArithmeticError, ValueError, TypeError) as exc:
-            # The others: a value the driver cannot bind (an integer past 64 bits, a dict);
-            # that row fails alone instead of stopping the writer.
+        except asyncio.CancelledError:
+            self._settle(group, StorageUnavailable("the writer stopped"))
+            raise
+        except Exception as exc:
+            if not _rows_at_fault(exc) and not await self._takes_writes():
+                self._refused(exc)
+                self._keep_or_refuse(group, exc)
+                return False
+            self._recovered()
             if len(group) == 1:
+                if not _rows_at_fault(exc):
+                    log.error("a write failed: %s", exc, exc_info=exc)
                 self._settle(group, exc)
-                return
+                return True
             log.warning(
                 "group commit of %d writes failed (%s); retrying one by one", len(group), exc
             )
             for item in group:
-                await self._commit([item])
-            return
+                if not await self._commit([item]):
+                    return False
+            return True
+        self._recovered()
         self.committed_groups += 1
         self._count(rows)
         self._settle(group, None)
+        return True
+
+    async def _takes_writes(self) -> bool:
+        """Probe whether the database accepts a write now."""
+        try:
+            await self._execute_probe()
+        except Exception:
+            return False
+        return True
+
+    async def _execute_probe(self) -> None:
+        """Raise unless the database is reachable and, for a SQLite file, its write lock free."""
+        if self._sync is None:
+            async with self._engine.connect() as connection:
+                await connection.exec_driver_sql("SELECT 1")
+            return
+        with self._sync.connect() as connection:
+            raw: Any = connection.connection.dbapi_connection
+            raw.execute("BEGIN IMMEDIATE")  # takes the write lock, or fails while another holds it
+            raw.execute("ROLLBACK")
+
+    def _refused(self, exc: BaseException) -> None:
+        """Note that the database refuses writes; say so once, with the cause."""
+        if self.fault is None:
+            log.error("the database refuses writes: %s", exc, exc_info=exc)
+            self._fault_pause = 0.05
+        self.fault = f"{type(exc).__name__}: {exc}"[:500]
+
+    def _recovered(self) -> None:
+        if self.fault is not None:
+            log.warning("the database takes writes again")
+            self.fault = None
+
+    def _keep_or_refuse(self, group: list[_Write], exc: BaseException) -> None:
+        """Refuse the writes someone waits for; put the others back, in order, for a retry."""
+        refusal = StorageUnavailable(str(exc))
+        refusal.__cause__ = exc
+        kept = []
+        for item in group:
+            if item.done is None:
+                kept.append(item)
+            elif not item.done.done():
+                item.done.set_exception(refusal)
+        self._pending.extendleft(reversed(kept))
 
     async def _execute(self, group: Sequence[_Write]) -> int:
         """Write and commit a group; return how many rows it wrote."""
