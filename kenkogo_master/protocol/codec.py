@@ -20,3 +20,19 @@ def dumpb(obj: Any) -> bytes:
 def loads(text: str | bytes, **_: Any) -> Any:
     """Parse JSON text; raises ValueError on bad input."""
     return orjson.loads(text)
+
+
+def deeper_than(value: Any, limit: int) -> bool:
+    """Tell whether lists and objects nest more than `limit` levels deep in `value`."""
+    level: list[Any] = [value]
+    for _ in range(limit + 1):
+        nested: list[Any] = []
+        for item in level:
+            if isinstance(item, dict):
+                nested.extend(item.values())
+            elif isinstance(item, list | tuple):
+                nested.extend(item)
+        if not nested:
+            return False
+        level = nested
+    return True

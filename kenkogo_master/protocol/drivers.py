@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, Field, StringConstraints, TypeAdapter
 
 from kenkogo_master.protocol.apps import WireModel
+from kenkogo_master.protocol.codec import deeper_than
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 Locale = Annotated[str, StringConstraints(max_length=35)]
@@ -15,6 +16,8 @@ Locale = Annotated[str, StringConstraints(max_length=35)]
 MAX_CONTENT = 65_536
 MAX_SEGMENTS = 1000
 MAX_BATCH = 1000
+# Segments nest this deep at most (a forwarded message inside another is a few levels).
+MAX_SEGMENT_DEPTH = 32
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLISECOND = timedelta(milliseconds=1)
 
@@ -53,6 +56,13 @@ def _rfc3339(value: str) -> str:
 Rfc3339 = Annotated[str, StringConstraints(max_length=64), AfterValidator(_rfc3339)]
 
 
+def _shallow(segments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Refuse segments nested deeper than any platform's message needs (or JSON encoders go)."""
+    if deeper_than(segments, MAX_SEGMENT_DEPTH):
+        raise ValueError(f"nested deeper than {MAX_SEGMENT_DEPTH} levels")
+    return segments
+
+
 class InboundEvent(WireModel):
     """One inbound chat message from a driver (the `event` event)."""
 
@@ -60,9 +70,9 @@ class InboundEvent(WireModel):
     chat: ChatInfo
     sender: SenderInfo
     content: Annotated[str, StringConstraints(max_length=MAX_CONTENT)]
-    segments: Annotated[list[dict[str, Any]], Field(max_length=MAX_SEGMENTS)] = Field(
-        default_factory=list
-    )
+    segments: Annotated[
+        list[dict[str, Any]], Field(max_length=MAX_SEGMENTS), AfterValidator(_shallow)
+    ] = Field(default_factory=list)
     time: Rfc3339 | None = None
     locale: Locale | None = None
     traceparent: Annotated[str, StringConstraints(max_length=128)] | None = None

@@ -172,7 +172,11 @@ class DriverNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     async def _dispatch(self, conn: DriverConnection, event: str, data: Any) -> Any:
         limit = self._hub.settings.limits.max_payload
-        size = len(codec.dumpb(data)) if data is not None else 0
+        try:
+            size = len(codec.dumpb(data)) if data is not None else 0
+        except TypeError as exc:
+            # Deeper than JSON encoders go: no driver event looks like this.
+            raise HubError(ErrorCode.INVALID_PAYLOAD, detail=str(exc)) from None
         if size > limit:
             raise HubError(ErrorCode.PAYLOAD_TOO_LARGE, size=size, limit=limit)
         entry = self._handlers.get(event)
