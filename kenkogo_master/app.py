@@ -86,6 +86,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         max_rows=settings.storage.flush_max_rows,
         queue_limit=settings.storage.writer_queue_limit,
         eager=True,  # a trickle commits at once: light-load latency without an interval's wait
+        synchronous=settings.storage.synchronous,
     )
     await writer.start()
     app[ENGINE] = engine
@@ -138,14 +139,8 @@ async def _hub(app: web.Application) -> AsyncIterator[None]:
     )
     hub = Hub(settings=settings, apps=apps, bus=bus, texts=texts, flow=flow)
     app[HUB] = hub
-    await apps.start()
-    restart = await flow.start(settings.apps)
-    if restart.interrupted or restart.recovered:
-        log.info(
-            "messages left unhandled by the previous run: %d to deliver again, %d interrupted",
-            restart.recovered,
-            restart.interrupted,
-        )
+    away = await apps.start()
+    await flow.start(settings.apps, away)
     app[SIO].register_namespace(AppNamespace(hub))
     driver_tokens = DriverTokenStore(app[ENGINE], settings.drivers.tokens)
     await driver_tokens.load()
@@ -166,10 +161,17 @@ async def _part_with_peers(app: web.Application) -> None:
     hub = app.get(HUB)
     if hub is None or hub.flow is None:  # start-up failed before the hub existed
         return
-    hub.flow.close()  # before the apps go, so that their in-flight messages are not redelivered
+    # Hand work over rather than abandon it: refuse new events, let apps ack what they hold,
+    # and leave the rest pending for the next start. Scheduling ends before the apps go, so
+    # that their in-flight messages are not redelivered to each other on the way out.
+    hub.flow.stop_taking()
+    await hub.flow.hand_over(hub.settings.apps.stop_grace)
     await hub.apps.stop()
     for driver in hub.flow.drivers.live():
         await driver.peer.close()
+    # Leaving a namespace leaves the Engine.IO connection open, which aiohttp would wait for.
+    if app[SIO].eio.sockets:  # (it fails on none)
+        await app[SIO].eio.disconnect()
 
 
 async def _raw_websocket(request: web.Request) -> web.StreamResponse:

@@ -48,6 +48,9 @@ class StorageSettings(Section):
     flush_interval_ms: float = Field(2.0, gt=0, le=1000)
     flush_max_rows: int = Field(500, ge=1, le=100_000)
     writer_queue_limit: int = Field(100_000, ge=100)
+    # SQLite's durability: `normal` survives a killed process, `full` also a power cut (an fsync
+    # per group commit).
+    synchronous: Literal["normal", "full"] = "normal"
 
     def resolved_database_url(self) -> str:
         """Return the configured URL, or the default SQLite file inside the data directory."""
@@ -111,6 +114,12 @@ class AppSettings(Section):
     # have had `recovery_delay` seconds to reconnect.
     recovery_window: float = Field(600.0, ge=0, le=7 * 86_400)
     recovery_delay: float = Field(5.0, ge=0, le=3600)
+    # A name whose instances all left within this many seconds is away: messages for it are kept
+    # in its queue (and routed by what it last subscribed to) until an instance registers again.
+    away_window: float = Field(300.0, ge=0, le=7 * 86_400)
+    # On a stop, apps get this long to acknowledge what they hold before the Master leaves it
+    # for the next start to deliver.
+    stop_grace: float = Field(5.0, ge=0, le=600)
 
 
 class LimitSettings(Section):

@@ -120,6 +120,12 @@ class AppName(Shape):
     last_seen_ms: int
     held: bool
     instances: int = Field(ge=0, description="live instances under this name")
+    away: bool = Field(
+        description="no scheduling instance, but one left within `[apps] away_window`: "
+        "messages for the name wait in its queue for the next instance"
+    )
+    away_since_ms: int | None = Field(description="when its last instance left, while away")
+    queued: int = Field(ge=0, description="messages waiting in the name's queue")
 
 
 class AppNameList(Shape):

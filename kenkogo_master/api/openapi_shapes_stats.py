@@ -32,6 +32,9 @@ class Totals(Shape):
     retries: int
     timeouts: int
     actions_failed: int
+    interrupted: int = Field(
+        description="messages a restart found unhandled and too old to deliver again"
+    )
     messages_by_platform: dict[str, int]
 
 

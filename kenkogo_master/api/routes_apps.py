@@ -105,11 +105,16 @@ class NamePath(BaseModel):
 
 @routes.get("/api/v1/app-names")
 async def list_names(request: web.Request) -> web.Response:
-    """List every app name ever seen, with its hold flag and live instance count."""
+    """List every app name ever seen: hold flag, live instances, whether away, queue depth."""
     hub = request.app[HUB]
     rows = await request.app[APP_RECORDS].names()
+    queues = hub.scheduler.describe()["names"]
     for row in rows:
         row["instances"] = len(hub.apps.registry.named(row["name"]))
+        queue = queues.get(row["name"], {})
+        row["away"] = queue.get("away", False)
+        row["away_since_ms"] = queue.get("away_since_ms")
+        row["queued"] = queue.get("queued", 0)
     return json_response({"items": rows, "count": len(rows)})
 
 

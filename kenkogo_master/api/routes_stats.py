@@ -50,6 +50,7 @@ OVERVIEW_METRICS = (
     Metric.RETRIES,
     Metric.TIMEOUTS,
     Metric.ACTIONS_FAILED,
+    Metric.INTERRUPTED,
 )
 
 

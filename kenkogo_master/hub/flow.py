@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from kenkogo_master.hub.drivers import DriverRegistry
@@ -14,22 +15,25 @@ from kenkogo_master.hub.messages import InboundMessage
 from kenkogo_master.hub.notices import Notifier
 from kenkogo_master.hub.ports import Texts
 from kenkogo_master.hub.recorder import Recorder
-from kenkogo_master.hub.recovery import redeliver_after
+from kenkogo_master.hub.recovery import Redispatch, redeliver_after
 from kenkogo_master.hub.replies import Replies, TemplateRenderer, no_templates
-from kenkogo_master.hub.scheduler import Scheduler
-from kenkogo_master.ids import now_ms
+from kenkogo_master.hub.scheduler import AwayName, Scheduler
+from kenkogo_master.ids import new_id, now_ms
 from kenkogo_master.observability.telemetry import Telemetry
 from kenkogo_master.settings import AppSettings, Settings
 from kenkogo_master.store.driver_records import DriverRecords
 from kenkogo_master.store.message_records import MessageRecords
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
 class Restart:
     """What start-up found left over by the previous run."""
 
-    interrupted: int  # marked interrupted: too old to deliver again
-    recovered: int  # scheduled again after the recovery delay
+    interrupted: int  # marked interrupted: received before the recovery window
+    replies: int  # replies accepted but not sent: sent now
+    away: int  # app names whose messages are kept for them
 
 
 @dataclass(slots=True)
@@ -43,8 +47,9 @@ class MessageFlow:
     records: MessageRecords
     recorder: Recorder
     notifier: Notifier
-    dispatch: Callable[[InboundMessage], None]
-    recovery: asyncio.Task[None] | None = None
+    telemetry: Telemetry
+    redispatch: Redispatch
+    recovery: asyncio.Task[int] | None = None
 
     @classmethod
     def build(
@@ -71,9 +76,9 @@ class MessageFlow:
         scheduler.on_reply = replies.reply_text
         apps.on_transition(scheduler.on_transition)
 
-        def dispatch(message: InboundMessage) -> None:
+        def redispatch(message: InboundMessage, done: frozenset[str], blocked: bool) -> None:
             replies.remember(message)
-            scheduler.dispatch(message)
+            scheduler.dispatch(message, done, blocked)
 
         def dispatch_many(messages: list[InboundMessage]) -> None:
             for message in messages:
@@ -81,33 +86,73 @@ class MessageFlow:
             scheduler.dispatch_many(messages)
 
         ingest = Ingest(records, dispatch_many, chat_locale, telemetry)
-        return cls(registry, ingest, scheduler, replies, records, recorder, notifier, dispatch)
+        return cls(
+            registry, ingest, scheduler, replies, records, recorder, notifier, telemetry, redispatch
+        )
 
-    async def start(self, settings: AppSettings) -> Restart:
-        """Load driver ids, close what an earlier run left open, start recording.
+    async def start(self, settings: AppSettings, away: Sequence[AwayName] = ()) -> Restart:
+        """Load driver ids, take up what an earlier run left unfinished, start recording.
 
-        Unhandled messages from within `recovery_window` are scheduled again once apps had
-        `recovery_delay` to reconnect; older ones are marked interrupted.
+        Names that were there lately are away: their messages wait for them. Every message left
+        pending from within `recovery_window` is scheduled again once apps had `recovery_delay`
+        to reconnect; older ones are marked interrupted, counted and logged. Replies accepted
+        but not sent go out as their drivers attach.
         """
         await self.drivers.load()
+        self.scheduler.add_away(away)
         at_ms = now_ms()
+        until_id = new_id()  # every message of this run sorts after it
         keep_since = at_ms - int(settings.recovery_window * 1000)
-        interrupted, rows = await self.records.close_stale(
-            at_ms, keep_since if settings.recovery_window else None, settings.queue_limit
+        interrupted, _ = await self.records.close_stale(
+            at_ms, keep_since if settings.recovery_window else None
         )
-        self.recorder.start()
-        if rows:
-            messages = [InboundMessage.from_row(row) for row in rows]
-            self.recovery = asyncio.create_task(
-                redeliver_after(settings.recovery_delay, messages, self.dispatch),
-                name="message-recovery",
+        if interrupted:
+            total = sum(interrupted.values())
+            log.warning(
+                "%d messages left unhandled by the previous run arrived before the recovery "
+                "window of %.0f s and are marked interrupted, not delivered",
+                total,
+                settings.recovery_window,
             )
-        return Restart(interrupted, len(rows))
+            self.telemetry.messages_interrupted(interrupted)
+        resumed = await self.replies.resume(await self.records.pending_replies())
+        self.recorder.start()
+        self.recovery = asyncio.create_task(
+            redeliver_after(
+                settings.recovery_delay, self.records, self.scheduler, self.redispatch, until_id
+            ),
+            name="message-recovery",
+        )
+        return Restart(sum(interrupted.values()), resumed, len(away))
+
+    def stop_taking(self) -> None:
+        """Refuse new events and hand nothing more out; acks of what apps hold still count."""
+        self.ingest.stopping = True
+        self.scheduler.stop_sending()
+        if self.recovery is not None:
+            self.recovery.cancel()  # what it had not scheduled yet stays pending for next time
+
+    async def hand_over(self, grace: float) -> None:
+        """Give apps `grace` s to ack what they hold and replies to go out; then stop scheduling.
+
+        Whatever is unfinished after that stays pending in SQL: the next start delivers it.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        held = await self.scheduler.drain(grace)
+        sending = await self.replies.settle(max(0.0, deadline - loop.time()))
+        if held or sending:
+            log.info(
+                "stopping with %d messages unacknowledged and %d replies unsent: "
+                "the next start delivers them",
+                held,
+                sending,
+            )
+        self.close()
 
     def close(self) -> None:
         """Stop scheduling (before the apps are disconnected, so nothing is redelivered)."""
-        if self.recovery is not None:
-            self.recovery.cancel()  # what it had not scheduled yet stays pending for next time
+        self.stop_taking()
         self.scheduler.close()
 
     async def stop(self) -> None:

@@ -61,13 +61,17 @@ class Hub:
         """Return the scheduler."""
         return self._flow().scheduler
 
-    async def ingest(self, driver: DriverSession, event: InboundEvent) -> IngestResult:
+    async def ingest(
+        self, driver: DriverSession, event: InboundEvent, refusable: bool = True
+    ) -> IngestResult:
         """Store one inbound event (after its group commit) and schedule it; raise HubError.
 
         The answer waits (a while at most) while apps lag far behind: see `wait_for_room`.
+        A driver that cannot be refused (`refusable=False`: it has no acks) is stored even
+        while the Master stops, for the next start to deliver.
         """
         flow = self._flow()
-        result = await flow.ingest.ingest(driver, event)
+        result = await flow.ingest.ingest(driver, event, refusable)
         await flow.scheduler.wait_for_room()
         return result
 

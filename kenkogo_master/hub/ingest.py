@@ -87,23 +87,30 @@ class Ingest:
         self._recent: OrderedDict[Key, str | Pending] = OrderedDict()
         self._formatted = (0, format_time(0))  # the last time formatted, as (ms, RFC 3339)
         self.duplicates = 0
+        self.stopping = False  # set when the Master stops: events are refused (see ingest_many)
 
-    async def ingest(self, driver: DriverSession, event: InboundEvent) -> IngestResult:
+    async def ingest(
+        self, driver: DriverSession, event: InboundEvent, refusable: bool = True
+    ) -> IngestResult:
         """Store one event; return only after its row is committed; raise HubError."""
-        (result,) = await self.ingest_many(driver, [event])
+        (result,) = await self.ingest_many(driver, [event], refusable)
         if isinstance(result, HubError):
             raise result
         return result
 
     async def ingest_many(
-        self, driver: DriverSession, events: Sequence[InboundEvent]
+        self, driver: DriverSession, events: Sequence[InboundEvent], refusable: bool = True
     ) -> list[IngestResult | HubError]:
         """Store several events in one commit; answer each in order (errors in place).
 
         The batch costs one future and one executemany, not one of each per event; an event
         repeated within the batch, or one that another batch is storing, waits for that commit
-        and is answered as a duplicate of it.
+        and is answered as a duplicate of it. While the Master stops, `refusable` events are
+        refused (their driver sends them again to the next one); the others, from drivers that
+        cannot be told, are stored and left for the next start to deliver.
         """
+        if self.stopping and refusable:
+            return [HubError(ErrorCode.SHUTTING_DOWN)] * len(events)
         results: list[IngestResult | HubError | None] = [None] * len(events)
         recent = self._recent
         commit: Pending = asyncio.get_running_loop().create_future()

@@ -6,17 +6,19 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from kenkogo_master.errors import ErrorCode, HubError
 from kenkogo_master.hub.events import EventBus
 from kenkogo_master.hub.ports import Peer, Texts
 from kenkogo_master.hub.registry import Registry
+from kenkogo_master.hub.routing import Matcher
+from kenkogo_master.hub.scheduler import AwayName, Shadow
 from kenkogo_master.hub.sessions import AppSession
 from kenkogo_master.hub.states import AppState, check_transition
 from kenkogo_master.ids import new_id, now_ms
-from kenkogo_master.protocol.apps import RegisterRequest
+from kenkogo_master.protocol.apps import DEFAULT_PRIORITY, RegisterRequest, Subscription
 from kenkogo_master.settings import AppSettings
 from kenkogo_master.store.app_records import AppRecords
 
@@ -37,6 +39,26 @@ def _compile_regexes(patterns: list[str] | None) -> tuple[re.Pattern[str], ...]:
         except re.error as exc:
             raise HubError(ErrorCode.INVALID_REGEX, pattern=pattern, detail=str(exc)) from None
     return tuple(compiled)
+
+
+def away_names(rows: Sequence[Any], at_ms: int) -> list[AwayName]:
+    """Turn recent registrations into away names: since the restart for those left open."""
+    names: dict[str, tuple[list[Shadow], int]] = {}
+    for row in rows:
+        try:
+            subscription = Subscription.model_validate(row.subscription or {})
+            regexes = _compile_regexes(subscription.regex)
+        except (ValueError, HubError):
+            log.warning("app %s: its stored subscription no longer reads; not kept away", row.name)
+            continue
+        priority = row.priority if row.priority is not None else DEFAULT_PRIORITY
+        shadow = Shadow(Matcher.build(subscription, regexes), priority, bool(row.block))
+        shadows, since = names.get(row.name, ([], 0))
+        if shadow not in shadows:
+            shadows.append(shadow)
+        left_ms = at_ms if row.state != "disconnected" else row.disconnected_ms
+        names[row.name] = (shadows, max(since, left_ms))
+    return [AwayName(name, tuple(shadows), since) for name, (shadows, since) in names.items()]
 
 
 class AppLifecycle:
@@ -65,13 +87,20 @@ class AppLifecycle:
 
     # -- running -------------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Load held names, close what an earlier process left open, start the timeout sweeper."""
+    async def start(self) -> list[AwayName]:
+        """Load held names, close what an earlier process left open, start the timeout sweeper.
+
+        Return the names that had instances within `away_window`: they are away, not absent.
+        """
         self.registry.held = await self._records.held_names()
-        stale = await self._records.close_stale("state.master_restarted", now_ms())
+        at_ms = now_ms()
+        window_ms = int(self.settings.away_window * 1000)
+        away = away_names(await self._records.recent_registrations(at_ms - window_ms), at_ms)
+        stale = await self._records.close_stale("state.master_restarted", at_ms)
         if stale:
             log.info("marked %d app instances of an earlier run as disconnected", stale)
         self._sweeper = asyncio.create_task(self._sweep_forever(), name="app-timeouts")
+        return away
 
     async def stop(self) -> None:
         """Stop the sweeper and disconnect every session."""

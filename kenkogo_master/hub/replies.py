@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -22,6 +22,7 @@ from kenkogo_master.observability.telemetry import Telemetry
 from kenkogo_master.protocol.apps import ContentOrTemplate, ReplyRequest, SendRequest, SendTarget
 from kenkogo_master.settings import DriverSettings
 from kenkogo_master.store.message_records import MessageRecords
+from kenkogo_master.store.writer import StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -51,18 +52,55 @@ class Outgoing:
 
     action: OutboundAction
     driver_id: str
-    session: AppSession
+    app_name: str
+    instance_id: str
+    session: AppSession | None  # None for one accepted by an earlier run: nobody to tell
     message_id: str | None
     template: str | None
     created_ms: int
+
+    @classmethod
+    def of(
+        cls,
+        action: OutboundAction,
+        driver_id: str,
+        session: AppSession,
+        message_id: str | None,
+        template: str | None,
+    ) -> Outgoing:
+        """Make an outgoing action from an app session, created now."""
+        name, instance_id = session.name or "", session.id
+        return cls(action, driver_id, name, instance_id, session, message_id, template, now_ms())
+
+    @classmethod
+    def from_row(cls, row: Any) -> Outgoing:
+        """Rebuild an action an earlier run accepted from its `replies` row."""
+        action = OutboundAction(
+            id=row.id,
+            type="send_message",
+            chat={"type": row.chat_type, "id": row.chat_id},
+            content=row.content,
+            segments=[{"type": "text", "data": {"text": row.content}}],
+            reply_to=row.platform_message_id,
+        )
+        return cls(
+            action,
+            row.driver_id,
+            row.app_name or "",
+            row.instance_id or "",
+            None,
+            row.message_id,
+            row.template,
+            row.created_ms,
+        )
 
     def row(self) -> dict[str, Any]:
         """Return the `replies` row as first written."""
         return {
             "id": self.action.id,
             "message_id": self.message_id,
-            "app_name": self.session.name,
-            "instance_id": self.session.id,
+            "app_name": self.app_name,
+            "instance_id": self.instance_id,
             "driver_id": self.driver_id,
             "chat_type": self.action.chat["type"],
             "chat_id": self.action.chat["id"],
@@ -111,8 +149,22 @@ class Replies:
         if len(self._recent) > RECENT_MESSAGES:
             self._recent.popitem(last=False)
 
+    async def resume(self, rows: Sequence[Any]) -> int:
+        """Send again what an earlier run accepted but did not send; return how many."""
+        for row in rows:
+            self._launch(Outgoing.from_row(row), stored=True)
+        if rows:
+            log.info("sending %d replies accepted before the restart", len(rows))
+        return len(rows)
+
+    async def settle(self, timeout: float) -> int:
+        """Wait up to `timeout` s for replies under way; return how many are still unsent."""
+        if self._tasks and timeout > 0:
+            await asyncio.wait(tuple(self._tasks), timeout=timeout)
+        return len(self._tasks)
+
     async def stop(self) -> None:
-        """Abandon replies still waiting; their rows say why."""
+        """Abandon replies still waiting: their rows stay pending, for the next start to send."""
         for task in tuple(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -120,18 +172,24 @@ class Replies:
     # -- app events -------------------------------------------------------------------------------
 
     async def reply(self, session: AppSession, request: ReplyRequest) -> dict[str, Any]:
-        """Answer a message in the chat it came from; ack `{success, id}` once accepted."""
+        """Answer a message in the chat it came from; ack `{success, id}` once its row is stored."""
         message = await self._message(request.message_id)
         content = self._content(request, message.locale or session.locale)
-        outgoing = self._reply_to(session, message, content, request.template, request.traceparent)
+        outgoing = self._reply_to(session, message, content, request.template)
+        await self._accept(outgoing)
+        self._accepted(session, outgoing, message, request.traceparent)
         return {"success": True, "id": outgoing.action.id}
 
     def reply_text(self, session: AppSession, message: InboundMessage, text: str) -> None:
         """Send the `reply` shortcut of an ack; a failure reaches the app as an `error` event."""
+        outgoing = self._reply_to(session, message, text, None)
         try:
-            self._reply_to(session, message, text, None)
+            self._admit(outgoing)
         except HubError as exc:
             self._notifier.error(session, exc, message_id=message.id)
+            return
+        self._launch(outgoing, stored=False)  # nobody waits for an ack: stored by its task
+        self._accepted(session, outgoing, message)
 
     async def send(self, session: AppSession, request: SendRequest) -> dict[str, Any]:
         """Send a message the app starts itself; ack `{success, id}` once accepted."""
@@ -157,8 +215,8 @@ class Replies:
             segments=[{"type": "text", "data": {"text": content}}],
             reply_to=None,
         )
-        outgoing = Outgoing(action, driver_id, session, None, request.template, now_ms())
-        self._start(outgoing)
+        outgoing = Outgoing.of(action, driver_id, session, None, request.template)
+        await self._accept(outgoing)
         self._telemetry.reply_accepted(action.id, None, session.name or "", None)
         return {"success": True, "id": action.id}
 
@@ -187,13 +245,9 @@ class Replies:
         return self.render(request.template, locale, request.params)
 
     def _reply_to(
-        self,
-        session: AppSession,
-        message: InboundMessage,
-        content: str,
-        template: str | None,
-        traceparent: str | None = None,
+        self, session: AppSession, message: InboundMessage, content: str, template: str | None
     ) -> Outgoing:
+        """Make the action that answers `message` in its chat."""
         action = OutboundAction(
             id=new_id(),
             type="send_message",
@@ -202,43 +256,65 @@ class Replies:
             segments=[{"type": "text", "data": {"text": content}}],
             reply_to=message.platform_message_id,
         )
-        outgoing = Outgoing(action, message.driver_id, session, message.id, template, now_ms())
-        self._start(outgoing)
+        return Outgoing.of(action, message.driver_id, session, message.id, template)
+
+    def _accepted(
+        self,
+        session: AppSession,
+        outgoing: Outgoing,
+        message: InboundMessage,
+        traceparent: str | None = None,
+    ) -> None:
         registration = session.registration
         commands = registration.subscribe.commands if registration is not None else None
         self._telemetry.reply_accepted(
-            action.id, message, session.name or "", commands, traceparent
+            outgoing.action.id, message, session.name or "", commands, traceparent
         )
-        return outgoing
 
-    def _start(self, outgoing: Outgoing) -> None:
-        """Accept an outgoing action, or refuse it at once when too many wait for its driver."""
+    async def _accept(self, outgoing: Outgoing) -> None:
+        """Store an action's row, then send it: an app's ack means the reply is in SQL."""
+        self._admit(outgoing)
+        try:
+            await self._records.writer.write(self._records.insert_reply, outgoing.row())
+        except StorageUnavailable:
+            self._release(outgoing.driver_id)
+            raise HubError(ErrorCode.STORAGE_UNAVAILABLE) from None
+        self._launch(outgoing, stored=True)
+
+    def _admit(self, outgoing: Outgoing) -> None:
+        """Count an action against its driver's queue, or refuse it when too many wait."""
         driver_id = outgoing.driver_id
         outstanding = self._outstanding.get(driver_id, 0)
         if outstanding >= self.settings.reply_queue_limit and self._drivers.get(driver_id) is None:
             raise HubError(ErrorCode.OVERLOADED, what="replies waiting for the driver")
         self._outstanding[driver_id] = outstanding + 1
-        task = asyncio.create_task(self._run(outgoing), name=f"reply-{outgoing.action.id}")
-        self._tasks.add(task)
-        task.add_done_callback(lambda done: self._ended(done, driver_id))
 
-    def _ended(self, task: asyncio.Task[None], driver_id: str) -> None:
-        self._tasks.discard(task)
+    def _release(self, driver_id: str) -> None:
         left = self._outstanding.pop(driver_id, 1) - 1
         if left:
             self._outstanding[driver_id] = left
+
+    def _launch(self, outgoing: Outgoing, stored: bool) -> None:
+        """Send an admitted action in a task of its own (storing its row first unless `stored`)."""
+        task = asyncio.create_task(self._run(outgoing, stored), name=f"reply-{outgoing.action.id}")
+        self._tasks.add(task)
+        task.add_done_callback(lambda done: self._ended(done, outgoing.driver_id))
+
+    def _ended(self, task: asyncio.Task[None], driver_id: str) -> None:
+        self._tasks.discard(task)
+        self._release(driver_id)
         if not task.cancelled() and task.exception() is not None:
             log.error("reply task failed", exc_info=task.exception())
 
-    async def _run(self, outgoing: Outgoing) -> None:
-        writer = self._records.writer
-        await writer.submit(self._records.insert_reply, outgoing.row())
-        try:
-            result = await self._deliver(outgoing)
-        except asyncio.CancelledError:
-            result = _failure(ErrorCode.DRIVER_UNAVAILABLE, "the Master stopped first")
-            await self._finish(outgoing, result)
-            raise
+    async def _run(self, outgoing: Outgoing, stored: bool) -> None:
+        if not stored:
+            try:
+                await self._records.writer.write(self._records.insert_reply, outgoing.row())
+            except StorageUnavailable:
+                await self._finish(outgoing, _failure(ErrorCode.STORAGE_UNAVAILABLE, ""), False)
+                return
+        # Cancelled by a stop, it is left pending in SQL: the next start sends it.
+        result = await self._deliver(outgoing)
         await self._finish(outgoing, result)
 
     async def _deliver(self, outgoing: Outgoing) -> ActionResult:
@@ -279,33 +355,34 @@ class Replies:
         if back is not None:
             back.set()
 
-    async def _finish(self, outgoing: Outgoing, result: ActionResult) -> None:
+    async def _finish(self, outgoing: Outgoing, result: ActionResult, stored: bool = True) -> None:
         status = ReplyStatus.SENT if result.success else ReplyStatus.FAILED
         error = result.error or {}
         done_ms = now_ms()
         self._telemetry.action_done(
             outgoing.action.id,
-            outgoing.session.name or "",
+            outgoing.app_name,
             outgoing.driver_id,
             result.success,
             error.get("code"),
         )
-        await self._records.writer.submit(
-            self._records.update_reply,
-            {
-                "row_id": outgoing.action.id,
-                "status": status.value,
-                "platform_message_id": result.platform_message_id,
-                "error_code": error.get("code"),
-                "error_message": error.get("message"),
-                "done_ms": done_ms,
-            },
-        )
+        if stored:
+            await self._records.writer.submit(
+                self._records.update_reply,
+                {
+                    "row_id": outgoing.action.id,
+                    "status": status.value,
+                    "platform_message_id": result.platform_message_id,
+                    "error_code": error.get("code"),
+                    "error_message": error.get("message"),
+                    "done_ms": done_ms,
+                },
+            )
         event = {
             "id": outgoing.action.id,
             "message_id": outgoing.message_id,
             "driver_id": outgoing.driver_id,
-            "app": outgoing.session.name,
+            "app": outgoing.app_name,
             "status": status.value,
             "latency_ms": done_ms - outgoing.created_ms,
         }
@@ -314,24 +391,24 @@ class Replies:
             return
         self._bus.publish("reply.failed", {**event, "error": error})
         log.warning(
-            "reply %s from app %s failed: %s", outgoing.action.id, outgoing.session.id, error
+            "reply %s from app %s failed: %s", outgoing.action.id, outgoing.instance_id, error
         )
-        self._tell_failure(outgoing, result)
+        if outgoing.session is not None:
+            self._tell_failure(outgoing.session, outgoing, result)
 
-    def _tell_failure(self, outgoing: Outgoing, result: ActionResult) -> None:
+    def _tell_failure(self, session: AppSession, outgoing: Outgoing, result: ActionResult) -> None:
         """Tell the app on its `error` event; never let a failed reply pass silently."""
         error = result.error or {}
         code = error.get("code")
         extra = {"reply_id": outgoing.action.id, "message_id": outgoing.message_id}
         if code in {item.value for item in ErrorCode}:
             params = {"driver": outgoing.driver_id, "detail": error.get("message", "")}
-            self._notifier.error(outgoing.session, HubError(ErrorCode(code), **params), **extra)
+            self._notifier.error(session, HubError(ErrorCode(code), **params), **extra)
             return
         # A driver's own code (e.g. a platform's refusal) goes to the app as the driver gave it.
         data = {"code": str(code or "action_failed"), "message": str(error.get("message", ""))}
         self._notifier.spawn(
-            outgoing.session.peer.send("error", {**data, **extra}),
-            f"error to {outgoing.session.id}",
+            session.peer.send("error", {**data, **extra}), f"error to {session.id}"
         )
 
 

@@ -34,7 +34,8 @@ from kenkogo_master.settings import AppSettings
 log = logging.getLogger(__name__)
 
 ReplyHook = Callable[[AppSession, InboundMessage, str], None]
-Levels = list[list[tuple[str, bool]]]  # (app name, registered block) by ascending priority
+# (app name, registered block, away) by ascending priority
+Levels = list[list[tuple[str, bool, bool]]]
 MAX_REPLY = 65_536
 # Batches go only to peers whose request carries one ack for a whole event.
 BATCH_TRANSPORTS = frozenset({"socket.io"})
@@ -45,6 +46,26 @@ BATCH_TRANSPORTS = frozenset({"socket.io"})
 # to keep them busy while the driver's next batch is committed.
 BACKLOG_LIMIT = 200
 BACKLOG_WAIT = 5.0
+# How often a wait for room looks again even when nothing woke it.
+ROOM_RECHECK = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Shadow:
+    """What an instance that left subscribed to: its away name is routed by it."""
+
+    matcher: Matcher
+    priority: int
+    block: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AwayName:
+    """A name without instances whose messages are kept for it, e.g. from the previous run."""
+
+    name: str
+    shadows: tuple[Shadow, ...]
+    since_ms: int  # when its last instance left (or the Master restarted)
 
 
 @dataclass(eq=False, slots=True)
@@ -55,9 +76,11 @@ class Flight:
     payload: dict[str, Any]
     levels: Levels
     level: int = 0
-    open: int = 0  # jobs of the current level not finished
+    open: int = 0  # jobs of the current level not finished that lower levels wait for
+    outstanding: int = 0  # jobs of every level not finished
     blocked: bool = False
     failed: bool = False
+    done: frozenset[str] = frozenset()  # names that acked it before a restart: not sent again
 
 
 @dataclass(eq=False, slots=True)
@@ -66,6 +89,7 @@ class Job:
 
     flight: Flight
     name: str
+    gating: bool = True  # lower levels wait for it (False: an away name that does not block)
     attempt: Attempt | None = None
     instance: Instance | None = None  # where the current attempt is in flight
     deadline: float = 0.0  # loop time at which the attempt in flight goes unanswered
@@ -102,7 +126,10 @@ class NameState:
     queue: deque[Job] = field(default_factory=deque)
     turn: int = 0  # round-robin position
     dropped: int = 0
-    expiry: asyncio.TimerHandle | None = None
+    expiry: asyncio.TimerHandle | None = None  # the end of the away window
+    # While the name has no scheduling instance: what its last ones subscribed to, and since when
+    shadows: list[Shadow] = field(default_factory=list)
+    away_since_ms: int | None = None
 
 
 class Scheduler:
@@ -125,6 +152,7 @@ class Scheduler:
         self._instances: dict[AppSession, Instance] = {}
         self._flights: set[Flight] = set()
         self._closed = False
+        self._stopping = False  # nothing new is handed out; what is in flight may still be acked
         self.backlog_limit = max(0, min(BACKLOG_LIMIT, settings.queue_limit // 2))
         self._room = asyncio.Event()  # set when a queue got short enough, for wait_for_room
         self._room_waiters = 0
@@ -144,19 +172,35 @@ class Scheduler:
                 "dropped",
                 "late_acks",
                 "batches",
+                "away_expired",
             ),
             0,
         )
 
     # -- life -------------------------------------------------------------------------------------
 
+    def stop_sending(self) -> None:
+        """Hand nothing out any more: new and queued messages wait for the next start."""
+        self._stopping = True
+        self._room.set()
+
+    def in_flight(self) -> int:
+        """Return how many messages instances hold unacknowledged."""
+        return sum(len(instance.inflight) for instance in self._instances.values())
+
+    async def drain(self, grace: float) -> int:
+        """Wait up to `grace` s for instances to ack what they hold; return how many remain."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        while (held := self.in_flight()) and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        return held
+
     def close(self) -> None:
-        """Stop scheduling; what is under way is recorded as interrupted."""
-        self._closed = True
+        """Stop scheduling; what is under way stays pending, for the next start to deliver."""
+        self._closed = self._stopping = True
         self._room.set()
         at_ms = now_ms()
-        for flight in self._flights:
-            self._recorder.message_status(flight.message.id, MessageStatus.INTERRUPTED.value)
         for instance in self._instances.values():
             if instance.sender is not None:
                 instance.sender.cancel()
@@ -184,17 +228,23 @@ class Scheduler:
 
     # -- messages in ------------------------------------------------------------------------------
 
-    def dispatch(self, message: InboundMessage) -> None:
-        """Schedule a committed message."""
-        if not self._closed:
-            self._dispatch(message, None)
+    def dispatch(
+        self, message: InboundMessage, done: frozenset[str] = frozenset(), blocked: bool = False
+    ) -> None:
+        """Schedule a committed message, except for the names in `done` (they acked it before;
+        `blocked`: one of them stopped lower levels).
+
+        While stopping, the message is left pending: the next start delivers it.
+        """
+        if not self._stopping:
+            self._dispatch(message, None, done, blocked)
 
     def dispatch_many(self, messages: Sequence[InboundMessage]) -> None:
         """Schedule committed messages, in order; the queues are pumped once, at the end."""
         if len(messages) == 1:
             self.dispatch(messages[0])  # nothing to share: without the batch's bookkeeping
             return
-        if self._closed:
+        if self._stopping:
             return
         # Without filters on the text, where a message goes depends on its chat and sender
         # only: the messages of a batch from one chat are routed once.
@@ -207,16 +257,22 @@ class Scheduler:
 
     @staticmethod
     def _reads_text(state: NameState) -> bool:
-        """Tell whether an instance of a name filters on the text of messages."""
+        """Tell whether an instance of a name (or what it left behind) filters on the text."""
+        matchers = [instance.matcher for instance in state.instances]
+        matchers.extend(shadow.matcher for shadow in state.shadows)
         return any(
             matcher.commands is not None
             or matcher.keywords is not None
             or matcher.regexes is not None
-            for matcher in (instance.matcher for instance in state.instances)
+            for matcher in matchers
         )
 
     def _dispatch(
-        self, message: InboundMessage, routes: dict[tuple[str, str, str, str], Levels] | None
+        self,
+        message: InboundMessage,
+        routes: dict[tuple[str, str, str, str], Levels] | None,
+        done: frozenset[str] = frozenset(),
+        blocked: bool = False,
     ) -> None:
         self.counters["received"] += 1
         if routes is None:
@@ -233,7 +289,7 @@ class Scheduler:
             return
         payload = message.payload()
         payload["attempt"] = 1  # what a first attempt sends, unless it is traced
-        flight = Flight(message, payload, levels)
+        flight = Flight(message, payload, levels, blocked=blocked, done=done)
         self._flights.add(flight)
         self._open_level(flight)
 
@@ -260,23 +316,49 @@ class Scheduler:
             self._deferred[state] = None
 
     def _route(self, message: InboundMessage) -> Levels:
-        """Return the matching names grouped by ascending priority."""
-        by_priority: dict[int, list[tuple[str, bool]]] = {}
+        """Return the matching names grouped by ascending priority, away names included."""
+        by_priority: dict[int, list[tuple[str, bool, bool]]] = {}
         for state in self._names.values():
             priority: int | None = None
             block = False
-            for instance in state.instances:
-                if instance.matcher.matches(message):
-                    if priority is None or instance.priority < priority:
-                        priority = instance.priority
-                    block = block or instance.block
+            away = not state.instances
+            for target in state.shadows if away else state.instances:
+                if target.matcher.matches(message):
+                    if priority is None or target.priority < priority:
+                        priority = target.priority
+                    block = block or target.block
             if priority is not None:
-                by_priority.setdefault(priority, []).append((state.name, block))
+                by_priority.setdefault(priority, []).append((state.name, block, away))
         return [by_priority[priority] for priority in sorted(by_priority)]
 
     def backlog(self) -> int:
         """Return the length of the longest name queue."""
         return max((len(state.queue) for state in self._names.values()), default=0)
+
+    def room_for_recovery(self, page: int) -> bool:
+        """Tell whether `page` more recovered messages fit without pushing any out.
+
+        A name with instances takes them once its queue is short; an away name as long as its
+        queue keeps room for them, so that none is dropped before it comes back.
+        """
+        limit = self.settings.queue_limit - page
+        for state in self._names.values():
+            if len(state.queue) > (self.backlog_limit if state.instances else limit):
+                return False
+        return True
+
+    async def wait_for_recovery_room(self, page: int) -> None:
+        """Wait until `room_for_recovery(page)`; never gives up, but stops when closed."""
+        while not self._closed and not self.room_for_recovery(page):
+            self._room.clear()
+            self._room_waiters += 1
+            try:
+                async with asyncio.timeout(ROOM_RECHECK):
+                    await self._room.wait()
+            except TimeoutError:
+                pass
+            finally:
+                self._room_waiters -= 1
 
     async def wait_for_room(self, timeout: float = BACKLOG_WAIT) -> None:
         """Wait until no name's queue is longer than `backlog_limit`, `timeout` s at most."""
@@ -286,7 +368,7 @@ class Scheduler:
         self._room_waiters += 1
         try:
             async with asyncio.timeout(timeout):
-                while self.backlog() > limit and not self._closed:
+                while self.backlog() > limit and not self._stopping:
                     self._room.clear()
                     await self._room.wait()
         except TimeoutError:
@@ -295,30 +377,48 @@ class Scheduler:
             self._room_waiters -= 1
 
     def _open_level(self, flight: Flight) -> None:
-        names = flight.levels[flight.level]
-        flight.open = len(names)
-        touched = []
-        for name, block in names:
-            flight.blocked = flight.blocked or block
-            job = Job(flight, name)
-            self._new_attempt(job)
-            touched.append(self._enqueue(job))
-        for state in touched:
-            self._pump_soon(state)
+        """Send the message to the names of its current level, and on down while none gates."""
+        while True:
+            touched = []
+            for name, block, away in flight.levels[flight.level]:
+                flight.blocked = flight.blocked or block
+                if name in flight.done:
+                    continue
+                # An away name that does not block holds no lower level up: they go on, and
+                # the message waits in its queue for it alone.
+                job = Job(flight, name, gating=block or not away)
+                flight.outstanding += 1
+                flight.open += job.gating
+                self._new_attempt(job)
+                touched.append(self._enqueue(job))
+            for state in touched:
+                self._pump_soon(state)
+            if flight.open or flight.blocked or flight.level + 1 >= len(flight.levels):
+                break
+            flight.level += 1
+        if not flight.outstanding:
+            self._settle(flight)
 
     def _finish(self, job: Job, acked: bool, block: bool) -> None:
         job.done = True
         job.instance = None
         flight = job.flight
-        flight.open -= 1
+        flight.outstanding -= 1
         flight.failed = flight.failed or not acked
-        flight.blocked = flight.blocked or block
+        if job.gating:
+            flight.open -= 1
+            flight.blocked = flight.blocked or block
         if flight.open > 0:
             return
-        if not flight.blocked and flight.level + 1 < len(flight.levels):
+        if job.gating and not flight.blocked and flight.level + 1 < len(flight.levels):
             flight.level += 1
             self._open_level(flight)
             return
+        if not flight.outstanding:
+            self._settle(flight)
+
+    def _settle(self, flight: Flight) -> None:
+        """Record a message's end: every name it went to acked it (handled), or not (failed)."""
         self._flights.discard(flight)
         status = MessageStatus.FAILED if flight.failed else MessageStatus.HANDLED
         self.counters[status.value] += 1
@@ -359,7 +459,7 @@ class Scheduler:
             while len(state.queue) > self.settings.queue_limit:
                 self._drop(state, state.queue.popleft())
         if not state.instances and state.expiry is None:
-            self._watch_absent(state)
+            self._become_away(state, now_ms())
         return state
 
     def _drop(self, state: NameState, job: Job) -> None:
@@ -405,7 +505,7 @@ class Scheduler:
     def _pump(self, state: NameState) -> None:
         """Hand queued jobs to instances with room."""
         queue = state.queue
-        if queue and state.instances:
+        if queue and state.instances and not self._stopping:
             # One reading of the clocks for every job handed out now.
             loop = asyncio.get_running_loop()
             clocks = (now_ms(), time.monotonic(), loop.time() + self.settings.ack_timeout)
@@ -624,8 +724,8 @@ class Scheduler:
 
     def _retry(self, job: Job) -> None:
         job.timer = None
-        if job.done or self._closed:
-            return
+        if job.done or self._stopping:
+            return  # a stop leaves it pending: the next start delivers it
         self.counters["redelivered"] += 1
         self._new_attempt(job)
         self._pump(self._enqueue(job, front=True))
@@ -665,6 +765,8 @@ class Scheduler:
         if state.expiry is not None:
             state.expiry.cancel()
             state.expiry = None
+        state.shadows.clear()  # the instances say what the name wants now
+        state.away_since_ms = None
         self._pump(state)
 
     def _paused(self, session: AppSession) -> None:
@@ -687,6 +789,11 @@ class Scheduler:
         if instance in state.instances:
             state.instances.remove(instance)
         at_ms = now_ms()
+        shadow = Shadow(instance.matcher, instance.priority, instance.block)
+        if shadow not in state.shadows:
+            state.shadows.append(shadow)
+        if not state.instances and state.expiry is None:
+            self._become_away(state, at_ms)
         # Oldest first, so that the queue keeps their order once each goes to the front.
         jobs = sorted(instance.inflight, key=lambda job: job.flight.message.id, reverse=True)
         instance.inflight.clear()
@@ -711,26 +818,50 @@ class Scheduler:
             self._new_attempt(job)
             self._enqueue(job, front=True)
         self._pump(state)
-        if not state.instances and state.expiry is None:
-            self._watch_absent(state)
 
-    def _watch_absent(self, state: NameState) -> None:
-        """Fail a name's queue if no instance of it is back within the resume window."""
-        loop = asyncio.get_running_loop()
+    # -- away names -------------------------------------------------------------------------------
+
+    def add_away(self, names: Sequence[AwayName]) -> None:
+        """Know names whose instances were there lately (before a restart): keep their messages."""
+        at_ms = now_ms()
+        for away in names:
+            state = self._state(away.name)
+            if state.instances:
+                continue
+            state.shadows = list(away.shadows)
+            if state.expiry is None:
+                self._become_away(state, away.since_ms, at_ms)
+
+    def _become_away(self, state: NameState, since_ms: int, at_ms: int | None = None) -> None:
+        """Keep a name's messages for the rest of its away window (from `since_ms`)."""
+        state.away_since_ms = since_ms
+        left_s = (since_ms + self.settings.away_window * 1000 - (at_ms or now_ms())) / 1000
         # A little past the window, so that the registry has forgotten the gone instance.
-        delay = self.settings.resume_window + 0.05
-        state.expiry = loop.call_later(delay, self._expire_absent, state)
+        loop = asyncio.get_running_loop()
+        state.expiry = loop.call_later(max(0.0, left_s) + 0.05, self._expire_away, state)
 
-    def _expire_absent(self, state: NameState) -> None:
+    def _expire_away(self, state: NameState) -> None:
+        """The away window is over: what still waits for the name fails, and it routes no more."""
         state.expiry = None
         if self._closed or state.instances:
             return
         if self._registry.named(state.name):
             # Paused instances (an operator's hold) keep their queue; look again later.
-            self._watch_absent(state)
+            self._become_away(state, now_ms())
             return
+        expired = len(state.queue)
         while state.queue:
             self._fail(state.queue.popleft(), "no_instance")
+        if expired:
+            self.counters["away_expired"] += expired
+            log.warning(
+                "app %s stayed away for %.0f s: %d messages waiting for it expired",
+                state.name,
+                self.settings.away_window,
+                expired,
+            )
+        state.shadows.clear()
+        state.away_since_ms = None
         if not state.queue and self._names.get(state.name) is state:
             del self._names[state.name]
         if self._room_waiters:
@@ -746,6 +877,8 @@ class Scheduler:
             "names": {
                 state.name: {
                     "queued": len(state.queue),
+                    "away": not state.instances and state.away_since_ms is not None,
+                    "away_since_ms": None if state.instances else state.away_since_ms,
                     "dropped": state.dropped,
                     "instances": {
                         instance.session.id: len(instance.inflight) for instance in state.instances

@@ -31,6 +31,9 @@ class Metric(StrEnum):
     # by app
     EXPIRED = "expired"
     ACTIONS_FAILED = "actions_failed"  # a reply the driver could not send; by driver id
+    # a message left unhandled by a stopped Master, too old to deliver after the restart;
+    # by platform
+    INTERRUPTED = "interrupted"
     # Messages per sender and per chat without the other: every row of a bucket is one active
     # sender (or chat), so active counts and top lists read far fewer rows than stats_messages.
     SENDER_MESSAGES = "messages.sender"  # by platform, sender id

@@ -6,7 +6,7 @@ in batches (see observability/service.py).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from kenkogo_master.hub.events import EventBus
@@ -78,15 +78,15 @@ class Telemetry:
             )
 
     def message_routed(
-        self, message: InboundMessage, levels: Sequence[Sequence[tuple[str, bool]]]
+        self, message: InboundMessage, levels: Sequence[Sequence[tuple[str, bool, bool]]]
     ) -> None:
-        """Record where a message goes: (app name, block) by priority level, or unrouted."""
+        """Record where a message goes: (app name, block, away) by level, or unrouted."""
         if not levels:
             self.stats.count(Metric.UNROUTED, message.platform)
             if self._bus.wanted("message.unrouted"):
                 self._bus.publish("message.unrouted", {"id": message.id})
         if self.tracer.traces(message.id):
-            self.tracer.routed(message.id, [[name for name, _ in level] for level in levels])
+            self.tracer.routed(message.id, [[name for name, *_ in level] for level in levels])
 
     # -- deliveries -------------------------------------------------------------------------------
 
@@ -128,6 +128,11 @@ class Telemetry:
             self._bus.publish(
                 "delivery.failed", {"message_id": message_id, "app": app, "reason": reason}
             )
+
+    def messages_interrupted(self, by_platform: Mapping[str, int]) -> None:
+        """Count messages a restart found too old to deliver again, by platform."""
+        for platform, count in by_platform.items():
+            self.stats.count(Metric.INTERRUPTED, platform, n=count)
 
     def message_settled(self, message_id: str, status: str) -> None:
         """Record that scheduling of a message is over (handled or failed)."""

@@ -11,6 +11,9 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Filter = Annotated[list[Text], Field(max_length=200)]
 
 
+DEFAULT_PRIORITY = 10  # where an app runs when it does not say
+
+
 class WireModel(BaseModel):
     """A payload from outside: exact JSON types, unknown fields ignored (forward compatible)."""
 
@@ -44,7 +47,7 @@ class RegisterRequest(WireModel):
     author: Annotated[str, StringConstraints(max_length=200)] = ""
     locale: Annotated[str, StringConstraints(max_length=35)] | None = None
     subscribe: Subscription = Subscription()
-    priority: int = Field(10, ge=-1_000_000, le=1_000_000)
+    priority: int = Field(DEFAULT_PRIORITY, ge=-1_000_000, le=1_000_000)
     block: bool = False
     resume: Annotated[str, StringConstraints(max_length=64)] | None = None
     batch: BatchOptions | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from kenkogo_master.store.models import AppInstance, AppName, StateTransition
@@ -165,6 +165,34 @@ class AppRecords:
         async with self._engine.connect() as connection:
             rows = await connection.execute(select(AppName.name).where(AppName.held.is_(True)))
             return {row[0] for row in rows}
+
+    async def recent_registrations(self, since_ms: int) -> list[Any]:
+        """Return registered instances still open (left so by an earlier process) or gone since.
+
+        Each row has name, subscription, priority, block, state and disconnected_ms.
+        """
+        async with self._engine.connect() as connection:
+            return list(
+                await connection.execute(
+                    select(
+                        AppInstance.name,
+                        AppInstance.subscription,
+                        AppInstance.priority,
+                        AppInstance.block,
+                        AppInstance.state,
+                        AppInstance.disconnected_ms,
+                    )
+                    .where(
+                        AppInstance.name.is_not(None),
+                        AppInstance.registered_ms.is_not(None),
+                        or_(
+                            AppInstance.state != "disconnected",
+                            AppInstance.disconnected_ms >= since_ms,
+                        ),
+                    )
+                    .order_by(AppInstance.registered_ms)
+                )
+            )
 
     async def close_stale(self, reason: str, at_ms: int) -> int:
         """Mark instances left open by an earlier process as disconnected; return how many."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,8 @@ from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from kenkogo_master.settings import StorageSettings
+
+SYNCHRONOUS = {"normal": "NORMAL", "full": "FULL"}  # the settings' words, as SQLite's pragma
 
 
 def json_text(value: Any) -> str:
@@ -25,12 +28,13 @@ def json_text(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False)
 
 
-def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
+def _tune_sqlite(dbapi_connection: Any, _record: Any, synchronous: str = "normal") -> None:
     """Turn on WAL, foreign keys and a busy timeout for every new SQLite connection."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    # WAL with synchronous=NORMAL survives a killed process; power loss may drop the last commits.
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    # WAL with synchronous=NORMAL survives a killed process; power loss may drop the last commits,
+    # which FULL keeps at the cost of an fsync per commit.
+    cursor.execute(f"PRAGMA synchronous={SYNCHRONOUS[synchronous]}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
@@ -42,26 +46,30 @@ def create_engine(storage: StorageSettings) -> AsyncEngine:
     if url.startswith("sqlite"):
         Path(storage.data_dir).mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, pool_size=5, max_overflow=5, json_serializer=json_text)
-        event.listen(engine.sync_engine, "connect", _tune_sqlite)
+        event.listen(engine.sync_engine, "connect", partial(_tune_sqlite, **_level(storage)))
         return engine
     return create_async_engine(
         url, pool_size=10, max_overflow=10, pool_pre_ping=True, json_serializer=json_text
     )
 
 
-def _tune_sqlite_writer(dbapi_connection: Any, record: Any) -> None:
+def _level(storage: StorageSettings) -> dict[str, str]:
+    return {"synchronous": storage.synchronous}
+
+
+def _tune_sqlite_writer(dbapi_connection: Any, record: Any, synchronous: str = "normal") -> None:
     """Tune the writer's connection: no checkpoints (done off the loop), no waiting for locks.
 
     The writer runs on the event loop and retries a locked group after a pause instead.
     """
-    _tune_sqlite(dbapi_connection, record)
+    _tune_sqlite(dbapi_connection, record, synchronous)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA wal_autocheckpoint=0")
     cursor.execute("PRAGMA busy_timeout=0")
     cursor.close()
 
 
-def sqlite_file_twin(engine: AsyncEngine) -> Engine | None:
+def sqlite_file_twin(engine: AsyncEngine, synchronous: str = "normal") -> Engine | None:
     """Return a synchronous engine on the same SQLite file (None for other databases).
 
     The group-commit writer commits each group on it straight from the event loop: through
@@ -79,5 +87,5 @@ def sqlite_file_twin(engine: AsyncEngine) -> Engine | None:
         max_overflow=0,
         json_serializer=json_text,
     )
-    event.listen(twin, "connect", _tune_sqlite_writer)
+    event.listen(twin, "connect", partial(_tune_sqlite_writer, synchronous=synchronous))
     return twin

@@ -12,8 +12,8 @@ from sqlalchemy import (
     and_,
     bindparam,
     exists,
+    func,
     insert,
-    or_,
     select,
     tuple_,
     update,
@@ -182,39 +182,29 @@ class MessageRecords:
             ).first()
 
     async def close_stale(
-        self, at_ms: int, keep_since_ms: int | None = None, keep_limit: int = 0
-    ) -> tuple[int, list[Any]]:
-        """Close what an earlier process left in flight; return (interrupted, kept rows).
+        self, at_ms: int, keep_since_ms: int | None
+    ) -> tuple[dict[str, int], int]:
+        """Close what an earlier process left open; return (interrupted by platform, kept replies).
 
-        Pending messages received since `keep_since_ms` (the oldest `keep_limit` of them) stay
-        pending and are returned, to be scheduled again; the others are marked interrupted.
-        Their attempts are expired and their unanswered replies failed either way.
+        Pending messages received since `keep_since_ms` stay pending, for `pending_page` to hand
+        out again; older ones (all when it is None) are marked interrupted. Their attempts are
+        expired either way. Pending replies created since then stay pending too, to be sent again;
+        older ones fail.
         """
+        stale = MessageRow.status == "pending"
+        old_replies = ReplyRow.status == "pending"
+        if keep_since_ms is not None:
+            stale = and_(stale, MessageRow.received_ms < keep_since_ms)
+            old_replies = and_(old_replies, ReplyRow.created_ms < keep_since_ms)
         async with self._engine.begin() as connection:
-            kept: list[Any] = []
-            if keep_since_ms is not None and keep_limit > 0:
-                kept = list(
-                    await connection.execute(
-                        select(MessageRow.__table__)
-                        .where(
-                            MessageRow.status == "pending",
-                            MessageRow.received_ms >= keep_since_ms,
-                        )
-                        .order_by(MessageRow.received_ms, MessageRow.id)
-                        .limit(keep_limit)
-                    )
+            counts = await connection.execute(
+                select(MessageRow.platform, func.count()).where(stale).group_by(MessageRow.platform)
+            )
+            interrupted = {platform: int(count) for platform, count in counts}
+            if interrupted:
+                await connection.execute(
+                    update(MessageRow).where(stale).values(status="interrupted")
                 )
-            interrupt = update(MessageRow).where(MessageRow.status == "pending")
-            if kept:
-                last = kept[-1]
-                interrupt = interrupt.where(
-                    or_(
-                        MessageRow.received_ms < keep_since_ms,
-                        tuple_(MessageRow.received_ms, MessageRow.id)
-                        > tuple_(last.received_ms, last.id),
-                    )
-                )
-            result = await connection.execute(interrupt.values(status="interrupted"))
             await connection.execute(
                 update(DeliveryRow)
                 .where(DeliveryRow.status.in_(("pending", "sent")))
@@ -222,7 +212,7 @@ class MessageRecords:
             )
             await connection.execute(
                 update(ReplyRow)
-                .where(ReplyRow.status == "pending")
+                .where(old_replies)
                 .values(
                     status="failed",
                     error_code="master_restarted",
@@ -230,7 +220,62 @@ class MessageRecords:
                     done_ms=at_ms,
                 )
             )
-        return int(result.rowcount or 0), kept
+            kept = await connection.execute(
+                select(func.count()).select_from(ReplyRow).where(ReplyRow.status == "pending")
+            )
+            return interrupted, int(kept.scalar_one())
+
+    async def pending_page(
+        self, until_id: str, after: tuple[int, str] | None, limit: int
+    ) -> list[Any]:
+        """Return up to `limit` pending messages older than `until_id`, oldest first.
+
+        `after` is the (received_ms, id) of the last message of the previous page.
+        """
+        conditions: list[ColumnElement[bool]] = [
+            MessageRow.status == "pending",
+            MessageRow.id < until_id,
+        ]
+        if after is not None:
+            conditions.append(tuple_(MessageRow.received_ms, MessageRow.id) > tuple_(*after))
+        async with self._engine.connect() as connection:
+            return list(
+                await connection.execute(
+                    select(MessageRow.__table__)
+                    .where(*conditions)
+                    .order_by(MessageRow.received_ms, MessageRow.id)
+                    .limit(limit)
+                )
+            )
+
+    async def acked_names(self, message_ids: Sequence[str]) -> dict[str, tuple[set[str], bool]]:
+        """Return, per message, the app names that acked it and whether one of them blocked."""
+        done: dict[str, tuple[set[str], bool]] = {}
+        if not message_ids:
+            return done
+        async with self._engine.connect() as connection:
+            rows = await connection.execute(
+                select(DeliveryRow.message_id, DeliveryRow.app_name, DeliveryRow.blocked).where(
+                    DeliveryRow.message_id.in_(message_ids), DeliveryRow.status == "acked"
+                )
+            )
+            for message_id, app_name, blocked in rows:
+                names, any_block = done.get(message_id, (set(), False))
+                names.add(app_name)
+                done[message_id] = (names, any_block or bool(blocked))
+        return done
+
+    async def pending_replies(self) -> list[Any]:
+        """Return the replies left pending by an earlier process, with their messages' ids."""
+        async with self._engine.connect() as connection:
+            return list(
+                await connection.execute(
+                    select(ReplyRow.__table__, MessageRow.platform_message_id)
+                    .outerjoin(MessageRow, MessageRow.id == ReplyRow.message_id)
+                    .where(ReplyRow.status == "pending")
+                    .order_by(ReplyRow.created_ms, ReplyRow.id)
+                )
+            )
 
     async def search(self, query: MessageQuery) -> list[dict[str, Any]]:
         """Return one page of messages, newest first."""

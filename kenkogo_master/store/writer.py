@@ -108,6 +108,7 @@ class Writer:
         max_rows: int,
         queue_limit: int,
         eager: bool = False,
+        synchronous: str = "normal",
     ) -> None:
         self._engine = engine
         self._interval = interval
@@ -123,7 +124,7 @@ class Writer:
         self._task: asyncio.Task[None] | None = None
         self._prepared = PreparedCache(engine.dialect)
         # A SQLite file is written synchronously, a group at a time (see sqlite_file_twin).
-        self._sync: Engine | None = sqlite_file_twin(engine)
+        self._sync: Engine | None = sqlite_file_twin(engine, synchronous)
         self._checkpoint: asyncio.Task[None] | None = None
         self._checkpointed_at = 0.0
         # The recent pace, which tells a trickle from a stream: (loop time, rows) of the commits

@@ -251,7 +251,8 @@ class OneBotEndpoint:
             self._bad_frame(conn, describe_validation(exc), text)
             return
         try:
-            await hub.ingest(conn.session, event)
+            # OneBot has no ack to refuse with: during a stop the message is kept for next time.
+            await hub.ingest(conn.session, event, refusable=False)
         except HubError as exc:
             self.counters.ingest_failed += 1
             log.warning(

@@ -62,6 +62,9 @@ class FakeRecords:
         """Return the held names."""
         return set(self.held)
 
+    async def recent_registrations(self, since_ms: int) -> list[Any]:
+        return []
+
     async def close_stale(self, reason: str, at_ms: int) -> int:
         """Pretend to close what an earlier run left open."""
         self.closed_stale_with.append(reason)

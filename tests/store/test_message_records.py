@@ -205,7 +205,14 @@ async def test_deliveries_replies_and_the_cleanup_after_a_crash(store: Store) ->
         "done_ms": None,
     }
     await store.writer.write(records.insert_reply, reply)
-    assert (await records.close_stale(99))[0] == 1
+    # Within the recovery window everything unfinished is kept: the message stays pending for
+    # pending_page, the reply pending to be sent again; only the attempt in flight is expired.
+    assert await records.close_stale(99, keep_since_ms=5) == ({}, 1)
+    assert [page_row.id for page_row in await records.pending_page("~", None, 10)] == [result.id]
+    assert [reply_row.id for reply_row in await records.pending_replies()] == ["r1"]
+    # Past the window, the message is interrupted and the reply failed.
+    assert await records.close_stale(99, keep_since_ms=None) == ({"qq": 1}, 0)
+    assert await records.pending_page("~", None, 10) == []
     detail = await records.detail(result.id)
     assert detail is not None and detail["status"] == "interrupted"
     assert [(d["status"], d["error"], d["answered_ms"]) for d in detail["deliveries"]] == [

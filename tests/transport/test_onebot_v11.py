@@ -263,9 +263,9 @@ async def test_an_api_response_is_read_while_messages_wait_to_be_stored(
     hub_class = type(master.hub)
     real_ingest = hub_class.ingest
 
-    async def held_ingest(self: Any, *args: Any) -> Any:
+    async def held_ingest(self: Any, *args: Any, **kwargs: Any) -> Any:
         await release.wait()  # as when the scheduler holds a driver back
-        return await real_ingest(self, *args)
+        return await real_ingest(self, *args, **kwargs)
 
     monkeypatch.setattr(hub_class, "ingest", held_ingest)
     await eventually(lambda: onebot_drivers(master))
