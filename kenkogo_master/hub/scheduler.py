@@ -90,6 +90,7 @@ class Job:
     flight: Flight
     name: str
     gating: bool = True  # lower levels wait for it (False: an away name that does not block)
+    blocks_once_acked: bool = False  # an away name registered with block: it blocks if it acks
     attempt: Attempt | None = None
     instance: Instance | None = None  # where the current attempt is in flight
     deadline: float = 0.0  # loop time at which the attempt in flight goes unanswered
@@ -381,12 +382,14 @@ class Scheduler:
         while True:
             touched = []
             for name, block, away in flight.levels[flight.level]:
-                flight.blocked = flight.blocked or block
+                if name in flight.done or not away:
+                    flight.blocked = flight.blocked or block
                 if name in flight.done:
                     continue
                 # An away name that does not block holds no lower level up: they go on, and
-                # the message waits in its queue for it alone.
-                job = Job(flight, name, gating=block or not away)
+                # the message waits in its queue for it alone. One that blocks holds them
+                # until it acks (and blocks) or its away window ends (and it never saw it).
+                job = Job(flight, name, gating=block or not away, blocks_once_acked=block and away)
                 flight.outstanding += 1
                 flight.open += job.gating
                 self._new_attempt(job)
@@ -407,7 +410,7 @@ class Scheduler:
         flight.failed = flight.failed or not acked
         if job.gating:
             flight.open -= 1
-            flight.blocked = flight.blocked or block
+            flight.blocked = flight.blocked or block or (acked and job.blocks_once_acked)
         if flight.open > 0:
             return
         if job.gating and not flight.blocked and flight.level + 1 < len(flight.levels):
