@@ -72,7 +72,7 @@ async def test_a_full_queue_drops_its_oldest_message(start_master: StartMaster) 
 
 
 async def test_a_message_whose_app_never_comes_back_expires(start_master: StartMaster) -> None:
-    master, driver, app = await setup(start_master, "gone", apps__resume_window="0.3")
+    master, driver, app = await setup(start_master, "gone", apps__away_window="0.3")
     await driver.send("are you there?")
     await app.next_message()
     await app.close()  # its in-flight message waits for an instance of the name, in vain
