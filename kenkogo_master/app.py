@@ -52,6 +52,7 @@ from kenkogo_master.keys import (
 from kenkogo_master.observability.contexts import end_live_streams, live_context, telemetry_context
 from kenkogo_master.observability.periodic import Periodic
 from kenkogo_master.settings import Settings
+from kenkogo_master.stopping import hand_over
 from kenkogo_master.store import migrate
 from kenkogo_master.store.app_records import AppRecords
 from kenkogo_master.store.db import create_engine
@@ -161,11 +162,9 @@ async def _part_with_peers(app: web.Application) -> None:
     hub = app.get(HUB)
     if hub is None or hub.flow is None:  # start-up failed before the hub existed
         return
-    # Hand work over rather than abandon it: refuse new events, let apps ack what they hold,
-    # and leave the rest pending for the next start. Scheduling ends before the apps go, so
-    # that their in-flight messages are not redelivered to each other on the way out.
-    hub.flow.stop_taking()
-    await hub.flow.hand_over(hub.settings.apps.stop_grace)
+    # Done already when a signal stopped the Master (see stopping.py). Scheduling ends before
+    # the apps go, so that their in-flight messages are not redelivered to each other.
+    await hand_over(app)
     await hub.apps.stop()
     for driver in hub.flow.drivers.live():
         await driver.peer.close()

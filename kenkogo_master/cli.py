@@ -95,6 +95,7 @@ def serve(settings: Settings) -> int:
     from kenkogo_master.app import create_app
     from kenkogo_master.gc_tuning import freeze_startup_heap, tune_collector
     from kenkogo_master.observability.logs import setup_logging
+    from kenkogo_master.stopping import install_stop_signals
 
     _check_texts(settings)
     settings.storage.data_dir.mkdir(parents=True, exist_ok=True)
@@ -107,6 +108,7 @@ def serve(settings: Settings) -> int:
     )
     tune_collector()
     app = create_app(settings)
+    app.on_startup.append(install_stop_signals)
     app.on_startup.append(freeze_startup_heap)  # last: after every part has started
     try:
         web.run_app(
@@ -115,7 +117,7 @@ def serve(settings: Settings) -> int:
             port=settings.server.port,
             print=None,
             access_log=None,
-            handle_signals=True,
+            handle_signals=False,  # install_stop_signals hands work over first
             loop=new_event_loop(),
         )
     except OSError as exc:

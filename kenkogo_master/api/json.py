@@ -27,6 +27,8 @@ async def body_model(request: web.Request, model: type[M]) -> M:
     """Parse and validate a JSON body; non-JSON is answered `invalid_json`."""
     try:
         data = codec.loads(await request.read())
+    except codec.TooDeep as exc:
+        raise HubError(ErrorCode.INVALID_PAYLOAD, detail=str(exc)) from None
     except ValueError:
         raise HubError(ErrorCode.INVALID_JSON) from None
     return model.model_validate(data)

@@ -50,6 +50,7 @@ class MessageFlow:
     telemetry: Telemetry
     redispatch: Redispatch
     recovery: asyncio.Task[int] | None = None
+    handing_over: asyncio.Future[None] | None = None
 
     @classmethod
     def build(
@@ -133,10 +134,17 @@ class MessageFlow:
             self.recovery.cancel()  # what it had not scheduled yet stays pending for next time
 
     async def hand_over(self, grace: float) -> None:
-        """Give apps `grace` s to ack what they hold and replies to go out; then stop scheduling.
+        """Refuse new events, give apps `grace` s to ack what they hold and replies to go out,
+        then stop scheduling; a second call waits for the first.
 
         Whatever is unfinished after that stays pending in SQL: the next start delivers it.
         """
+        if self.handing_over is None:
+            self.handing_over = asyncio.ensure_future(self._hand_over(grace))
+        await asyncio.shield(self.handing_over)
+
+    async def _hand_over(self, grace: float) -> None:
+        self.stop_taking()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + grace
         held = await self.scheduler.drain(grace)

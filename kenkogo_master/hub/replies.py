@@ -81,7 +81,7 @@ class Outgoing:
             chat={"type": row.chat_type, "id": row.chat_id},
             content=row.content,
             segments=[{"type": "text", "data": {"text": row.content}}],
-            reply_to=row.platform_message_id,
+            reply_to=row.reply_to,
         )
         return cls(
             action,

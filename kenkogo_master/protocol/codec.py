@@ -17,12 +17,26 @@ def dumpb(obj: Any) -> bytes:
     return orjson.dumps(obj)
 
 
+class TooDeep(ValueError):
+    """JSON nested deeper than the decoder goes: well-formed, but no valid payload looks so."""
+
+
 def loads(text: str | bytes, **_: Any) -> Any:
-    """Parse JSON text; raises ValueError on bad input."""
-    return orjson.loads(text)
+    """Parse JSON text; raises ValueError on bad input (TooDeep past the decoder's depth)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        if "depth limit" in str(exc):
+            raise TooDeep(f"nested deeper than JSON decoders go ({exc})") from None
+        raise
 
 
-def deeper_than(value: Any, limit: int) -> bool:
+# Segments nest this deep at most (a forwarded message inside another is a few levels); deeper
+# payloads are refused at every edge, before a JSON encoder (orjson stops at 254) fails on them.
+MAX_NESTING = 32
+
+
+def deeper_than(value: Any, limit: int = MAX_NESTING) -> bool:
     """Tell whether lists and objects nest more than `limit` levels deep in `value`."""
     level: list[Any] = [value]
     for _ in range(limit + 1):

@@ -10,6 +10,8 @@ from typing import Any
 # pydantic validates TypedDicts only from typing_extensions before Python 3.12.
 from typing_extensions import TypedDict
 
+from kenkogo_master.protocol.codec import MAX_NESTING, deeper_than
+
 # Segment types are short identifiers ("at", "image", "mface"); anything else is not a CQ code.
 _TYPE_RE = re.compile(r"[\w.\-]+")
 _TEXT_ESCAPES = {"&amp;": "&", "&#91;": "[", "&#93;": "]"}
@@ -178,6 +180,8 @@ def _as_string(value: object) -> str:
     if isinstance(value, int | float):
         return str(value)
     # Nested values (forward nodes, raw face data) keep their JSON so nothing is lost.
+    if deeper_than(value):
+        raise ValueError(f"nested deeper than {MAX_NESTING} levels")
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, Field, StringConstraints, TypeAdapter
 
 from kenkogo_master.protocol.apps import WireModel
-from kenkogo_master.protocol.codec import deeper_than
+from kenkogo_master.protocol.codec import MAX_NESTING, deeper_than
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 Locale = Annotated[str, StringConstraints(max_length=35)]
@@ -16,8 +16,6 @@ Locale = Annotated[str, StringConstraints(max_length=35)]
 MAX_CONTENT = 65_536
 MAX_SEGMENTS = 1000
 MAX_BATCH = 1000
-# Segments nest this deep at most (a forwarded message inside another is a few levels).
-MAX_SEGMENT_DEPTH = 32
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLISECOND = timedelta(milliseconds=1)
 
@@ -58,8 +56,8 @@ Rfc3339 = Annotated[str, StringConstraints(max_length=64), AfterValidator(_rfc33
 
 def _shallow(segments: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Refuse segments nested deeper than any platform's message needs (or JSON encoders go)."""
-    if deeper_than(segments, MAX_SEGMENT_DEPTH):
-        raise ValueError(f"nested deeper than {MAX_SEGMENT_DEPTH} levels")
+    if deeper_than(segments):
+        raise ValueError(f"nested deeper than {MAX_NESTING} levels")
     return segments
 
 

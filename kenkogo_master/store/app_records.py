@@ -86,7 +86,11 @@ class AppRecords:
         transport: str,
         at_ms: int,
     ) -> None:
-        """Record a registration: the name's row and the instance's details."""
+        """Record a registration, committed before it returns: the name's row and the instance's.
+
+        Committed, because a restart must know the name (it is away, not absent) even when the
+        Master dies a moment after the app was told it is registered.
+        """
         await self._writer.submit(
             self._upsert_name,
             {
@@ -99,7 +103,8 @@ class AppRecords:
                 "held": False,
             },
         )
-        await self._writer.submit(
+        # After the name's row in the writer's order: waiting for this one waits for both.
+        await self._writer.write(
             self._register_instance,
             {
                 "instance_id": instance_id,

@@ -266,11 +266,11 @@ class MessageRecords:
         return done
 
     async def pending_replies(self) -> list[Any]:
-        """Return the replies left pending by an earlier process, with their messages' ids."""
+        """Return the replies an earlier process left pending; `reply_to` is what they answer."""
         async with self._engine.connect() as connection:
             return list(
                 await connection.execute(
-                    select(ReplyRow.__table__, MessageRow.platform_message_id)
+                    select(ReplyRow.__table__, MessageRow.platform_message_id.label("reply_to"))
                     .outerjoin(MessageRow, MessageRow.id == ReplyRow.message_id)
                     .where(ReplyRow.status == "pending")
                     .order_by(ReplyRow.created_ms, ReplyRow.id)

@@ -135,13 +135,16 @@ class Writer:
         self._committed_at = float("-inf")
         self._after_idle = False
         self.committed_groups = 0
-        # Set while the database refuses writes: what it said, and the pause before the next probe.
+        # The last failure not caused by the rows themselves, until a commit succeeds again.
         self.fault: str | None = None
+        # Set while a probe, too, finds the database refusing writes; and the pause before the
+        # next probe. Writes someone waits for are refused at once meanwhile.
+        self._refusing = False
         self._fault_pause = 0.0
 
     @property
     def healthy(self) -> bool:
-        """Tell whether the database takes writes (False from a refused group to a commit)."""
+        """Tell whether writes work (False from a failed group to the next commit or probe)."""
         return self.fault is None
 
     async def start(self) -> None:
@@ -191,15 +194,15 @@ class Writer:
         while self._pending or not self._idle.is_set():
             self._wake.set()
             await self._idle.wait()
-            if not self.healthy:
+            if self._refusing:
                 return  # the writes kept for later would make a reader wait for the fault's end
             if self._pending:
                 await asyncio.sleep(0)
 
     async def _enqueue(self, item: _Write) -> None:
-        if self.fault is not None and item.done is not None:
+        if self._refusing and item.done is not None:
             # Refused at once while the database refuses writes: the caller can say so now.
-            item.done.set_exception(StorageUnavailable(self.fault))
+            item.done.set_exception(StorageUnavailable(self.fault or "the database refuses writes"))
             return
         while len(self._pending) >= self._queue_limit:
             self._room.clear()
@@ -215,7 +218,7 @@ class Writer:
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            if self.fault is None:
+            if not self._refusing:
                 await self._wake.wait()
             elif not await self._pause_in_fault():
                 continue
@@ -242,8 +245,9 @@ class Writer:
         try:
             await self._execute_probe()
         except Exception as exc:
-            self._refused(exc)
+            self._failed(exc)
             return False
+        self._refusing = False
         self._recovered()
         return True
 
@@ -291,14 +295,13 @@ class Writer:
             self._settle(group, StorageUnavailable("the writer stopped"))
             raise
         except Exception as exc:
-            if not _rows_at_fault(exc) and not await self._takes_writes():
-                self._refused(exc)
-                self._keep_or_refuse(group, exc)
-                return False
-            self._recovered()
+            if not _rows_at_fault(exc):
+                self._failed(exc)
+                if not await self._takes_writes():
+                    self._refusing = True
+                    self._keep_or_refuse(group, exc)
+                    return False
             if len(group) == 1:
-                if not _rows_at_fault(exc):
-                    log.error("a write failed: %s", exc, exc_info=exc)
                 self._settle(group, exc)
                 return True
             log.warning(
@@ -333,10 +336,10 @@ class Writer:
             raw.execute("BEGIN IMMEDIATE")  # takes the write lock, or fails while another holds it
             raw.execute("ROLLBACK")
 
-    def _refused(self, exc: BaseException) -> None:
-        """Note that the database refuses writes; say so once, with the cause."""
+    def _failed(self, exc: BaseException) -> None:
+        """Note that writes fail for a reason outside the rows; say so once, with the cause."""
         if self.fault is None:
-            log.error("the database refuses writes: %s", exc, exc_info=exc)
+            log.error("writes to the database fail: %s", exc, exc_info=exc)
             self._fault_pause = 0.05
         self.fault = f"{type(exc).__name__}: {exc}"[:500]
 

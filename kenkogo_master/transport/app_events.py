@@ -14,6 +14,7 @@ from kenkogo_master.hub.hub import Hub
 from kenkogo_master.hub.lifecycle import AfterAck
 from kenkogo_master.hub.sessions import AppSession
 from kenkogo_master.protocol.apps import RegisterRequest, ReplyRequest, SendRequest
+from kenkogo_master.protocol.codec import MAX_NESTING, deeper_than
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,9 @@ async def dispatch(hub: Hub, conn: AppConnection, event: str, data: Any, size: i
         entry = _HANDLERS.get(event)
         if entry is None:
             raise HubError(ErrorCode.UNKNOWN_EVENT, event=event[:64])
+        if deeper_than(data):
+            detail = f"nested deeper than {MAX_NESTING} levels"
+            raise HubError(ErrorCode.INVALID_PAYLOAD, detail=detail)
         model, func = entry
         payload = model.model_validate({} if data is None else data) if model else data
         return await func(hub, conn, payload)

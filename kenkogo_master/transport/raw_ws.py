@@ -107,6 +107,8 @@ class RawWebSocketEndpoint:
         except ValueError as exc:
             if isinstance(exc, ValidationError):
                 error = HubError(ErrorCode.INVALID_PAYLOAD, detail=describe_validation(exc))
+            elif isinstance(exc, codec.TooDeep):
+                error = HubError(ErrorCode.INVALID_PAYLOAD, detail=str(exc))
             else:
                 error = HubError(ErrorCode.INVALID_JSON)
             await self._reply_error(conn, peer, error)
