@@ -25,8 +25,13 @@ class SioDriver:
         self.errors: asyncio.Queue[Any] = asyncio.Queue()
         self._numbers = itertools.count(1)
         self.answer: Callable[[dict[str, Any]], Any] = self._succeed
+        self.disconnected = asyncio.Event()
         self.client.on("action", self._on_action, namespace="/driver")
         self.client.on("error", self.errors.put_nowait, namespace="/driver")
+        self.client.on("disconnect", self._on_disconnect, namespace="/driver")
+
+    def _on_disconnect(self, *_: Any) -> None:
+        self.disconnected.set()
 
     def _succeed(self, action: dict[str, Any]) -> dict[str, Any]:
         return {"success": True, "platform_message_id": f"out-{next(self._numbers)}"}
