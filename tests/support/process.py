@@ -174,10 +174,12 @@ class RestartableMaster:
     the same port, so that clients which reconnect by themselves find the next run.
     """
 
-    def __init__(self, data_dir: Path, port: int | None = None, **settings: str) -> None:
+    def __init__(
+        self, data_dir: Path, settings: Mapping[str, str] | None = None, port: int | None = None
+    ) -> None:
         self.data_dir = data_dir
         self.port = port if port is not None else free_port()
-        self.settings = dict(settings)
+        self.settings = dict(settings or {})
         self.run: MasterProcess | None = None
         self.runs: list[MasterProcess] = []
 
@@ -264,7 +266,7 @@ async def restartable_master(tmp_path: Path) -> AsyncIterator[MakeMaster]:
     made: list[RestartableMaster] = []
 
     def make(data_dir: Path | None = None, **settings: str) -> RestartableMaster:
-        master = RestartableMaster(data_dir or tmp_path / "data", **settings)
+        master = RestartableMaster(data_dir or tmp_path / "data", settings)
         made.append(master)
         return master
 
