@@ -15,10 +15,37 @@ from kenkogo_master.app import create_app
 from kenkogo_master.keys import HUB
 from kenkogo_master.settings import Settings, load_settings
 
-# Fixtures for tests that need a real PostgreSQL server.
-pytest_plugins = ["tests.support.postgres"]
+# Fixtures for tests that need a real PostgreSQL server, and for Masters run as child processes.
+pytest_plugins = ["tests.support.postgres", "tests.support.process"]
 
 ADMIN_TOKEN = "test-admin-token"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Add `--long`: also run the long proofs, which the default run leaves out."""
+    parser.addoption(
+        "--long",
+        action="store_true",
+        default=False,
+        help="also run the tests marked `long` (minutes each, e.g. the 50-kill loop)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Declare the `long` marker."""
+    config.addinivalue_line("markers", "long: a long proof, run only with --long")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect the long proofs unless `--long` was given (deselected, not skipped)."""
+    if config.getoption("--long"):
+        return
+    kept = [item for item in items if item.get_closest_marker("long") is None]
+    if len(kept) < len(items):
+        config.hook.pytest_deselected(
+            items=[item for item in items if item.get_closest_marker("long") is not None]
+        )
+        items[:] = kept
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import socketio
@@ -25,8 +25,13 @@ class SioDriver:
         self.errors: asyncio.Queue[Any] = asyncio.Queue()
         self._numbers = itertools.count(1)
         self.answer: Callable[[dict[str, Any]], Any] = self._succeed
+        self.disconnected = asyncio.Event()
         self.client.on("action", self._on_action, namespace="/driver")
         self.client.on("error", self.errors.put_nowait, namespace="/driver")
+        self.client.on("disconnect", self._on_disconnect, namespace="/driver")
+
+    def _on_disconnect(self, *_: Any) -> None:
+        self.disconnected.set()
 
     def _succeed(self, action: dict[str, Any]) -> dict[str, Any]:
         return {"success": True, "platform_message_id": f"out-{next(self._numbers)}"}
@@ -104,6 +109,7 @@ class FlowApp(SioApp):
     def __init__(self, url: str, answer: Answer | None = None) -> None:
         super().__init__(url)
         self.messages: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.received: list[dict[str, Any]] = []  # every message, in the order it arrived
         self.batches: list[list[dict[str, Any]]] = []
         self.answer: Answer = answer or (lambda message: {})
         self.release = asyncio.Event()  # ends every answer held by `never_ack`
@@ -115,6 +121,7 @@ class FlowApp(SioApp):
         return await result if inspect.isawaitable(result) else result
 
     async def _on_message(self, message: dict[str, Any]) -> Any:
+        self.received.append(message)
         self.messages.put_nowait(message)
         return await self._answer(message)
 
@@ -122,6 +129,7 @@ class FlowApp(SioApp):
         self.batches.append(data["messages"])
         answers = []
         for message in data["messages"]:
+            self.received.append(message)
             self.messages.put_nowait(message)
             answers.append(await self._answer(message))
         return answers
@@ -134,6 +142,21 @@ class FlowApp(SioApp):
     async def next_message(self, timeout: float = 5) -> dict[str, Any]:
         """Wait for the next message."""
         return await asyncio.wait_for(self.messages.get(), timeout)
+
+    async def receive_ids(self, ids: Iterable[str], timeout: float = 10) -> list[dict[str, Any]]:
+        """Wait until every message id in `ids` has arrived; fail naming those that did not."""
+        wanted = set(ids)
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            missing = wanted - {message["id"] for message in self.received}
+            if not missing:
+                return list(self.received)
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(
+                    f"{len(missing)} of {len(wanted)} messages never arrived within {timeout} s"
+                    f" ({len(self.received)} arrived): {sorted(missing)[:10]}"
+                )
+            await asyncio.sleep(0.05)
 
     async def no_message(self, within: float = 0.3) -> None:
         """Assert that no message arrives for a while."""

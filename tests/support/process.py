@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
+import sqlite3
 import sys
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import aiohttp
+import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 MAIN = REPO / "main.py"
@@ -156,3 +160,116 @@ async def running_master(
             master.process.kill()
             await master.process.wait()
         await asyncio.gather(*master._readers, return_exceptions=True)
+
+
+# What every restartable Master accepts: one admin token and one driver token.
+ADMIN_TOKEN = "restart-admin-token"
+DRIVER_TOKEN = "driver-token"
+
+
+class RestartableMaster:
+    """One data directory and port, served by `python main.py` again after each stop or kill.
+
+    Settings are KENKOGO_-style overrides, e.g. `apps__ack_timeout="30"`. Every run listens on
+    the same port, so that clients which reconnect by themselves find the next run.
+    """
+
+    def __init__(
+        self, data_dir: Path, settings: Mapping[str, str] | None = None, port: int | None = None
+    ) -> None:
+        self.data_dir = data_dir
+        self.port = port if port is not None else free_port()
+        self.settings = dict(settings or {})
+        self.run: MasterProcess | None = None
+        self.runs: list[MasterProcess] = []
+
+    @property
+    def url(self) -> str:
+        """Return the base URL (the same for every run)."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def database(self) -> Path:
+        """Return the SQLite file in the data directory."""
+        return self.data_dir / "kenkogo.db"
+
+    @property
+    def text(self) -> str:
+        """Return everything every run wrote so far, run after run."""
+        return "".join(run.text for run in self.runs)
+
+    @property
+    def running(self) -> bool:
+        """Tell whether a run is up."""
+        return self.run is not None and self.run.process.returncode is None
+
+    def environ(self) -> dict[str, str]:
+        """Return the environment of the next run."""
+        return master_environ(
+            self.data_dir,
+            self.port,
+            KENKOGO_API__TOKEN=ADMIN_TOKEN,
+            KENKOGO_DRIVERS__TOKENS=f'["{DRIVER_TOKEN}"]',
+            KENKOGO_LOGGING__FILE="false",
+            **{f"KENKOGO_{key.upper()}": value for key, value in self.settings.items()},
+        )
+
+    async def start(self, timeout: float = 30, **settings: str) -> MasterProcess:
+        """Start a run (with `settings` changed from now on) and wait until /health is 200."""
+        assert not self.running, "the previous run is still up"
+        self.settings.update(settings)
+        self.run = await spawn_master(self.environ(), self.port)
+        self.runs.append(self.run)
+        await self.run.wait_healthy(timeout)
+        return self.run
+
+    async def kill(self) -> None:
+        """SIGKILL the run: a crash, nothing flushed."""
+        assert self.run is not None
+        await self.run.stop(signal.SIGKILL)
+
+    async def terminate(self, timeout: float = 10) -> int:
+        """SIGTERM the run and return its exit code; fail if it is not gone within `timeout`."""
+        assert self.run is not None
+        return await self.run.stop(signal.SIGTERM, timeout)
+
+    async def close(self) -> None:
+        """Make sure no run is left behind."""
+        for run in self.runs:
+            if run.process.returncode is None:
+                run.process.kill()
+                await run.process.wait()
+            await asyncio.gather(*run._readers, return_exceptions=True)
+
+    def messages(self) -> dict[str, tuple[str, str]]:
+        """Read every stored message straight from the SQLite file: id -> (pid, status)."""
+        with contextlib.closing(sqlite3.connect(self.database, timeout=10)) as connection:
+            rows = connection.execute("SELECT id, platform_message_id, status FROM messages")
+            return {row[0]: (row[1], row[2]) for row in rows}
+
+    async def api(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
+        """Call the REST API of the run with the admin token; return status and JSON body."""
+        headers = {"Authorization": f"Bearer {ADMIN_TOKEN}", **kwargs.pop("headers", {})}
+        async with (
+            aiohttp.ClientSession() as http,
+            http.request(method, self.url + path, headers=headers, **kwargs) as response,
+        ):
+            return response.status, await response.json()
+
+
+MakeMaster = Callable[..., RestartableMaster]
+
+
+@pytest.fixture
+async def restartable_master(tmp_path: Path) -> AsyncIterator[MakeMaster]:
+    """Make restartable Masters (data in tmp_path/data unless given); none outlives the test."""
+    made: list[RestartableMaster] = []
+
+    def make(data_dir: Path | None = None, **settings: str) -> RestartableMaster:
+        master = RestartableMaster(data_dir or tmp_path / "data", settings)
+        made.append(master)
+        return master
+
+    yield make
+    for master in made:
+        await master.close()

@@ -1,0 +1,49 @@
+"""Recovery after a crash takes up every unfinished message, however many the queues hold."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.support.flow_clients import SioDriver, event, start_app
+from tests.support.process import DRIVER_TOKEN, MakeMaster
+
+QUEUE_LIMIT = 20
+UNFINISHED = 60  # three queues' worth; under max_in_flight (64), so all are out at the crash
+
+
+@pytest.mark.timeout(60)
+async def test_a_crash_with_more_unfinished_messages_than_queue_limit_delivers_them_all(
+    restartable_master: MakeMaster, closing: list[Any]
+) -> None:
+    """60 acked messages sit unacknowledged at an app when the Master is killed.
+
+    After the restart the app gets all 60 again, in the order they came, not the first 20.
+    """
+    master = restartable_master(
+        apps__queue_limit=str(QUEUE_LIMIT), apps__ack_timeout="30", apps__recovery_delay="1"
+    )
+    await master.start()
+    driver = await SioDriver(master.url).connect(DRIVER_TOKEN)
+    closing.append(driver)
+    assert (await driver.register())["success"]
+    slow = await start_app(master.url, "slow")
+    closing.append(slow)
+    slow.answer = slow.never_ack
+    answers = await driver.call(
+        "events", {"events": [event(f"job {n}", pid=f"job-{n}") for n in range(UNFINISHED)]}
+    )
+    assert all(answer["success"] is True for answer in answers), answers
+    ids = [answer["id"] for answer in answers]
+    await slow.receive_ids(ids)  # all out at the app, none acknowledged
+
+    await master.kill()
+    assert {status for _, status in master.messages().values()} == {"pending"}
+    await master.start()
+    back = await start_app(master.url, "slow")  # acknowledges at once
+    closing.append(back)
+
+    arrived = await back.receive_ids(ids, timeout=15)
+    first_arrivals = list(dict.fromkeys(message["id"] for message in arrived))
+    assert first_arrivals == ids
