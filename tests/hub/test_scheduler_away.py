@@ -66,7 +66,8 @@ async def test_an_away_name_that_blocks_holds_lower_levels_until_its_window_ends
     assert rest.ids() == []  # a blocking name might have stopped it
     await asyncio.sleep(0.35)
     assert world.scheduler.counters["away_expired"] == 1
-    assert [(a.app_name, a.status.value, a.error) for a in world.recorder.of(message.id)][0] == (
+    guard_attempt = world.recorder.of(message.id)[0]
+    assert (guard_attempt.app_name, guard_attempt.status.value, guard_attempt.error) == (
         "guard",
         "failed",
         "no_instance",
