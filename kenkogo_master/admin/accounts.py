@@ -49,7 +49,7 @@ class Account:
         )
 
 
-_COLUMNS = (
+ACCOUNT_COLUMNS = (
     AdminAccount.id,
     AdminAccount.name,
     AdminAccount.disabled,
@@ -84,7 +84,7 @@ class Accounts:
     async def listing(self) -> list[Account]:
         """Return every account, by name."""
         async with self._engine.connect() as connection:
-            rows = await connection.execute(select(*_COLUMNS).order_by(AdminAccount.name))
+            rows = await connection.execute(select(*ACCOUNT_COLUMNS).order_by(AdminAccount.name))
             return [Account.of(row) for row in rows]
 
     async def named(self, name: str) -> Account | None:
@@ -96,7 +96,9 @@ class Accounts:
         async with self._engine.connect() as connection:
             row = (
                 await connection.execute(
-                    select(*_COLUMNS, AdminAccount.password_hash).where(AdminAccount.name == name)
+                    select(*ACCOUNT_COLUMNS, AdminAccount.password_hash).where(
+                        AdminAccount.name == name
+                    )
                 )
             ).first()
         return None if row is None else (Account.of(row), row.password_hash)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from kenkogo_master.admin.accounts import Account
+from kenkogo_master.admin.accounts import ACCOUNT_COLUMNS, Account
 from kenkogo_master.ids import now_ms
 from kenkogo_master.settings import AdminSettings
 from kenkogo_master.store.admin_models import AdminAccount, AdminSession
@@ -98,33 +98,36 @@ class Sessions:
         async with self._engine.connect() as connection:
             row = (
                 await connection.execute(
-                    select(AdminSession, AdminAccount)
+                    select(
+                        AdminSession.created_ms.label("session_created_ms"),
+                        AdminSession.last_seen_ms,
+                        *ACCOUNT_COLUMNS,
+                    )
                     .join(AdminAccount, AdminAccount.id == AdminSession.account_id)
                     .where(AdminSession.id == stored_id)
                 )
             ).first()
         if row is None:
             return None
-        stored, account_row = row.AdminSession, row.AdminAccount
         now = now_ms()
-        expires = stored.created_ms + self._absolute_ms
+        expires = row.session_created_ms + self._absolute_ms
         live = (
             now < expires
-            and now < stored.last_seen_ms + self._idle_ms
-            and not account_row.disabled
+            and now < row.last_seen_ms + self._idle_ms
+            and not row.disabled
             # A session from before a password change (made by another process) is over too.
-            and stored.created_ms >= account_row.password_changed_ms
+            and row.session_created_ms >= row.password_changed_ms
         )
         if not live:
             await self.end(stored_id)
             return None
         if touch:
             await self._writer.submit(self._touch, {"session_id": stored_id, "seen_ms": now})
-        last_seen = now if touch else stored.last_seen_ms
+        last_seen = now if touch else row.last_seen_ms
         return Session(
             stored_id,
-            Account.of(account_row),
-            stored.created_ms,
+            Account.of(row),
+            row.session_created_ms,
             expires,
             min(expires, last_seen + self._idle_ms),
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from typing import Annotated
 
 from aiohttp import web
@@ -65,7 +66,8 @@ def _session_answer(session: Session, secret: str) -> SessionInfo:
 def _signed_in(request: web.Request, session: Session, secret: str) -> web.Response:
     """Answer with the session and give the browser its cookie."""
     response = json_response(_session_answer(session, secret).model_dump(mode="json"))
-    max_age = int(request.app[SETTINGS].admin.absolute_timeout)
+    # Rounded up: a browser that dropped the cookie early would end the session early.
+    max_age = math.ceil(request.app[SETTINGS].admin.absolute_timeout)
     set_session_cookie(response, request.secure, secret, max_age)
     return response
 
