@@ -21,6 +21,8 @@ from kenkogo_master.protocol import codec
 log = logging.getLogger(__name__)
 
 AUDITED = web.RequestKey("kenkogo.audited", bool)
+# Where the answer of a create names what it made, in order of preference.
+TARGET_KEYS = ("id", "locale", "name")
 MAX_PEEK = 64 * 1024  # larger answers are not read for a target or an error code
 
 
@@ -63,7 +65,7 @@ def _target(request: web.Request, answer: dict[str, Any]) -> str:
     """Return what the request acted on: its path parameters, else the id or name it answered."""
     if request.match_info:
         return "/".join(request.match_info.values())
-    for key in ("id", "name"):
+    for key in TARGET_KEYS:
         if isinstance(answer.get(key), str):
             return str(answer[key])
     return ""

@@ -1,4 +1,4 @@
-"""Signing in with an account: the cookie, CSRF, expiry, revocation and restarts, over the real server."""
+"""Signing in with an account, over the real server: cookie, CSRF, expiry, revocation, restarts."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from kenkogo_master.keys import LIVE_STREAMS
@@ -146,7 +147,7 @@ async def test_bad_login_bodies_are_refused(master: RunningMaster, body: Any) ->
 async def test_a_login_that_is_not_declared_json_is_refused(master: RunningMaster) -> None:
     password = first_password(master.settings.storage.data_dir)
     # What a form on another site could send: a text/plain body that reads as JSON.
-    text = '{"name": "admin", "password": "%s"}' % password
+    text = orjson.dumps({"name": "admin", "password": password}).decode()
     async with master.http.post(
         master.url + "/api/v1/auth/login", data=text, headers={"Content-Type": "text/plain"}
     ) as response:
