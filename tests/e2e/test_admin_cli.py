@@ -143,6 +143,7 @@ async def test_first_start_prints_the_password_once_and_keeps_it_only_in_its_fil
         browser = Browser(first.url)
         try:
             status, session = await browser.login("admin", password)
+            secret = browser.secret
         finally:
             await browser.close()
         assert await first.stop() == 0
@@ -155,6 +156,7 @@ async def test_first_start_prints_the_password_once_and_keeps_it_only_in_its_fil
     assert first.text.count(token) == 1
     assert "admin-password" in log_file and "admin-token" in log_file  # where, not what
     assert password not in log_file and token not in log_file
+    assert secret is not None and secret not in log_file and secret not in first.text
     assert session["csrf_token"] not in log_file
 
     port = free_port()
