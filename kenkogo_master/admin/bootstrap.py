@@ -22,7 +22,9 @@ SYSTEM = Actor(ActorKind.SYSTEM, "", "master")
 
 
 def write_secret(path: Path, secret: str) -> None:
-    """Write a secret to a file only its owner may read."""
+    """Write a secret to a file only its owner may read (its folder made if need be)."""
+    # With PostgreSQL nothing else may have made the data directory yet.
+    path.parent.mkdir(parents=True, exist_ok=True)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
         handle.write(secret + "\n")
