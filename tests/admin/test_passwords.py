@@ -53,7 +53,7 @@ async def test_hashing_leaves_the_event_loop_free() -> None:
     ticker = asyncio.create_task(tick())
     await asyncio.gather(*(passwords.hash(f"password {i}") for i in range(4)))
     ticker.cancel()
-    assert ticks >= 20  # four hashes take 100 ms or more; the loop ran on meanwhile
+    assert ticks >= 10  # four hashes take 100 ms or more; the loop ran on meanwhile
 
 
 def test_parameters_below_owasp_minimum_are_refused() -> None:
