@@ -8,10 +8,13 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
+from kenkogo_master.admin.context import admin_context
 from kenkogo_master.api import (
     events,
     openapi,
     routes_apps,
+    routes_audit,
+    routes_auth,
     routes_driver_tokens,
     routes_health,
     routes_i18n,
@@ -24,6 +27,7 @@ from kenkogo_master.api import (
     routes_tokens,
     routes_traces,
 )
+from kenkogo_master.api.audit_trail import audit_middleware
 from kenkogo_master.api.auth import auth_middleware
 from kenkogo_master.api.bootstrap import ensure_admin_token
 from kenkogo_master.api.errors import error_middleware
@@ -181,7 +185,8 @@ async def _raw_websocket(request: web.Request) -> web.StreamResponse:
 def create_app(settings: Settings) -> web.Application:
     """Create the Master's web application for `settings`."""
     app = web.Application(
-        middlewares=[error_middleware, auth_middleware],
+        # Outermost the audit, so that it sees every answer, the error funnel's included.
+        middlewares=[audit_middleware, error_middleware, auth_middleware],
         client_max_size=settings.limits.max_payload,
         # aiohttp refuses a longer request line in plain text, before any middleware: 32 KiB
         # holds every query parameter at its longest, percent-encoded, so that one too long is
@@ -190,7 +195,9 @@ def create_app(settings: Settings) -> web.Application:
     )
     app[SETTINGS] = settings
     app[STARTED_AT] = time.monotonic()
-    app.cleanup_ctx.extend([_database, _api_tokens, _i18n, telemetry_context, _hub, live_context])
+    app.cleanup_ctx.extend(
+        [_database, _api_tokens, _i18n, telemetry_context, admin_context, _hub, live_context]
+    )
     app.on_shutdown.extend([end_live_streams, _part_with_peers])
     app.cleanup_ctx.append(simulator_context)  # a driver, so it needs the hub
     # Routes are fixed before start-up; the namespaces that need the hub join once it exists.
@@ -200,11 +207,13 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/ws", _raw_websocket)
     app.router.add_routes(routes_health.routes)
     routes_landing.setup(app)
+    app.router.add_routes(routes_auth.routes)
     app.router.add_routes(routes_apps.routes)
     app.router.add_routes(routes_messages.routes)
     app.router.add_routes(routes_driver_tokens.routes)
     app.router.add_routes(routes_i18n.routes)
     app.router.add_routes(routes_tokens.routes)
+    app.router.add_routes(routes_audit.routes)
     app.router.add_routes(routes_stats.routes)
     app.router.add_routes(routes_traces.routes)
     app.router.add_routes(routes_system.routes)

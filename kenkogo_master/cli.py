@@ -1,4 +1,4 @@
-"""Command line: serve (the default), migrate, compile-catalogs."""
+"""Command line: serve (the default), migrate, compile-catalogs, admin."""
 
 from __future__ import annotations
 
@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
         "compile-catalogs", help="compile the message catalogs (.po to .mo) that are stale"
     )
     catalogs.add_argument("--force", action="store_true", help="compile every catalog")
+    _add_admin_parser(commands)
     catalogs.add_argument(
         "--locales-dir",
         type=Path,
@@ -55,6 +56,32 @@ def build_parser() -> argparse.ArgumentParser:
         help="catalog tree (default: [i18n] locales_dir, else the one shipped)",
     )
     return parser
+
+
+def _add_admin_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Describe `admin create|passwd|list|disable|enable`."""
+    admin = commands.add_parser(
+        "admin", help="manage admin accounts (against the configured database)"
+    )
+    verbs = admin.add_subparsers(dest="verb", metavar="VERB", required=True)
+    for verb, text in (
+        ("create", "create an account (the password is asked for twice)"),
+        ("passwd", "set an account's password; its sessions end"),
+    ):
+        parser = verbs.add_parser(verb, help=text)
+        parser.add_argument("name", metavar="NAME")
+        parser.add_argument(
+            "--password-stdin",
+            action="store_true",
+            help="read the password as one line of standard input (for scripts)",
+        )
+    verbs.add_parser("list", help="list the accounts")
+    verbs.add_parser("disable", help="disable an account; its sessions end").add_argument(
+        "name", metavar="NAME"
+    )
+    verbs.add_parser("enable", help="enable a disabled account").add_argument(
+        "name", metavar="NAME"
+    )
 
 
 def _load(config: Path) -> Settings:
@@ -160,6 +187,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = _load(args.config)
     if args.command == "migrate":
         return migrate_command(settings, args.revision, args.down)
+    if args.command == "admin":
+        from kenkogo_master.admin.commands import admin_command
+
+        name = getattr(args, "name", None)
+        return admin_command(settings, args.verb, name, getattr(args, "password_stdin", False))
     if args.command == "compile-catalogs":
         from kenkogo_master.i18n.catalogs import compile_command
 

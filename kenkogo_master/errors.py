@@ -36,6 +36,11 @@ class ErrorCode(StrEnum):
     ACTION_FAILED = "action_failed"  # the driver (or its platform) refused to send
     ACTION_TIMEOUT = "action_timeout"  # the driver did not answer an action in time
     INVALID_ANSWER = "invalid_answer"  # the driver's answer to an action was not understood
+    INVALID_CREDENTIALS = "invalid_credentials"  # a login with a wrong name or password
+    WRONG_PASSWORD = "wrong_password"  # a password change whose old password is wrong
+    CSRF_FAILED = "csrf_failed"  # a write with the session cookie but no or a wrong X-CSRF-Token
+    SESSION_REQUIRED = "session_required"  # needs a signed-in account, not a bearer token
+    TOO_MANY_ATTEMPTS = "too_many_attempts"  # failed logins: refused for a while
     INTERNAL = "internal"  # a bug: logged with its traceback, answered without it
 
 

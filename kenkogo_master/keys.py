@@ -7,6 +7,10 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from kenkogo_master.admin.accounts import Accounts
+from kenkogo_master.admin.audit import AuditLog
+from kenkogo_master.admin.sessions import Sessions
+from kenkogo_master.admin.throttle import LoginThrottle
 from kenkogo_master.hub.events import EventBus
 from kenkogo_master.hub.hub import Hub
 from kenkogo_master.i18n.service import I18n
@@ -36,3 +40,7 @@ TELEMETRY = web.AppKey("telemetry", TelemetryService)
 LIVE_STREAMS = web.AppKey("live_streams", LiveStreams)
 SYSTEM = web.AppKey("system", SystemSampler)
 METRICS = web.AppKey("metrics", CollectorRegistry)
+ACCOUNTS = web.AppKey("accounts", Accounts)
+SESSIONS = web.AppKey("sessions", Sessions)
+AUDIT = web.AppKey("audit", AuditLog)
+LOGIN_THROTTLE = web.AppKey("login_throttle", LoginThrottle)

@@ -65,6 +65,30 @@ class ApiSettings(Section):
     token: str | None = Field(None, min_length=8)
 
 
+class AdminSettings(Section):
+    """Admin accounts: browser sessions, failed-login throttling and password hashing."""
+
+    # A session unused this long ends; one older than absolute_timeout ends however busy it is.
+    idle_timeout: Annotated[float, Field(gt=0, le=30 * 86_400)] = 1800.0
+    absolute_timeout: Annotated[float, Field(gt=0, le=365 * 86_400)] = 43_200.0
+    # Failed logins per account name and per address: the first `login_free_attempts` cost
+    # nothing, each further one waits `login_delay` doubled per failure (up to `login_max_delay`),
+    # and after `login_max_attempts` logins are refused for `lockout` seconds. Failures older
+    # than `login_window` are forgotten.
+    login_free_attempts: int = Field(3, ge=0, le=1000)
+    login_max_attempts: int = Field(10, ge=1, le=1000)
+    login_delay: Annotated[float, Field(ge=0, le=60)] = 1.0
+    login_max_delay: Annotated[float, Field(ge=0, le=300)] = 30.0
+    lockout: PositiveSeconds = 900.0
+    login_window: PositiveSeconds = 900.0
+    min_password_length: int = Field(10, ge=8, le=1024)
+    # argon2id parameters, at least OWASP's minimum; raising them rehashes each password at its
+    # next login.
+    hash_memory_kib: int = Field(19_456, ge=19_456, le=4 * 1024 * 1024)
+    hash_time_cost: int = Field(2, ge=2, le=100)
+    hash_parallelism: int = Field(1, ge=1, le=64)
+
+
 class DriverSettings(Section):
     """Chat-platform drivers on /driver."""
 
@@ -219,6 +243,7 @@ class Settings(Section):
     server: ServerSettings = ServerSettings()
     storage: StorageSettings = StorageSettings()
     api: ApiSettings = ApiSettings()
+    admin: AdminSettings = AdminSettings()
     drivers: DriverSettings = DriverSettings()
     onebot: OneBotSettings = OneBotSettings()
     simulator: SimulatorSettings = SimulatorSettings()

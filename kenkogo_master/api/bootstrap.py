@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
+from kenkogo_master.admin.bootstrap import show_on_console, write_secret
 from kenkogo_master.store.tokens import Scope, TokenStore
 
 log = logging.getLogger(__name__)
@@ -19,9 +19,8 @@ async def ensure_admin_token(tokens: TokenStore, data_dir: Path) -> Path | None:
         return None
     _, secret = await tokens.create("initial admin token", Scope.ADMIN)
     path = data_dir / TOKEN_FILE
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(secret + "\n")
-    os.chmod(path, 0o600)
-    log.warning("generated an admin API token (shown once): %s — also saved in %s", secret, path)
+    write_secret(path, secret)
+    # On the console only: a secret in the log would outlive its file in every rotated copy.
+    show_on_console(f"KenkoGo Master: generated an admin API token (shown once): {secret}")
+    log.warning("generated an admin API token; it is in %s", path)
     return path

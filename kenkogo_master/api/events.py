@@ -10,10 +10,11 @@ from typing import Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from kenkogo_master.api.auth import SESSION
 from kenkogo_master.api.json import query_model
 from kenkogo_master.errors import ErrorCode, HubError
 from kenkogo_master.hub.events import Event
-from kenkogo_master.keys import LIVE_STREAMS, SETTINGS
+from kenkogo_master.keys import LIVE_STREAMS, SESSIONS, SETTINGS
 from kenkogo_master.observability.logs import LOG_TOPIC
 from kenkogo_master.protocol import codec
 
@@ -73,8 +74,11 @@ async def events(request: web.Request) -> web.StreamResponse:
         raise HubError(ErrorCode.OVERLOADED)
     level = _LEVELS[query.level]
     keepalive = request.app[SETTINGS].events.keepalive
+    context = request.get(SESSION)
+    owner = context.session.id if context is not None else None
+    sessions = request.app[SESSIONS]
     # Subscribe before answering, so that nothing that happens after the headers is missed.
-    subscription = streams.open(topics)
+    subscription = streams.open(topics, owner)
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/event-stream; charset=utf-8",
@@ -90,11 +94,17 @@ async def events(request: web.Request) -> web.StreamResponse:
             try:
                 event = await asyncio.wait_for(subscription.queue.get(), keepalive)
             except TimeoutError:
-                await response.write(b": keep-alive\n\n")
-                continue
+                # A session may also end in another process (a command, another Master).
+                if owner is not None and await sessions.lookup(owner) is None:
+                    subscription.end_reason = "session_ended"
+                    event = None
+                else:
+                    await response.write(b": keep-alive\n\n")
+                    continue
             if event is None:
                 if not streams.ending:
-                    await response.write(b'event: dropped\ndata: {"reason": "too_slow"}\n\n')
+                    reason = codec.dumpb({"reason": subscription.end_reason})
+                    await response.write(b"event: dropped\ndata: %s\n\n" % reason)
                 break
             if event.topic.startswith(LOG_TOPIC + ".") and event.data.get("levelno", 0) < level:
                 continue

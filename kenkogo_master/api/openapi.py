@@ -13,12 +13,14 @@ from kenkogo_master.api.openapi_spec import DOCS, PATH_DEFAULTS, TAGS
 from kenkogo_master.protocol import codec
 
 DESCRIPTION = """\
-The REST API of KenkoGo Master: apps, messages, drivers, translations, tokens, statistics, \
-traces, system data and the live event stream.
+The REST API of KenkoGo Master: accounts and the audit trail, apps, messages, drivers, \
+translations, tokens, statistics, traces, system data and the live event stream.
 
-Every request under /api/v1 (but this document and its page) carries \
-`Authorization: Bearer <token>`. A `read` token may use every GET; everything else needs an \
-`admin` token.
+Every request under /api/v1 (but this document, its page and the login) carries \
+`Authorization: Bearer <token>`, or the session cookie that POST /api/v1/auth/login sets. A \
+`read` token may use every GET; everything else needs an `admin` token or a session. With a \
+session, every request but a GET must carry the session's CSRF token as `X-CSRF-Token` \
+(else 403 `csrf_failed`).
 
 Every failure is answered with a JSON object `{code, message}`: `code` is stable, \
 `message` is translated by Accept-Language. Bad input is answered 400, unknown ids 404.

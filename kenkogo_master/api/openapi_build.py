@@ -25,11 +25,23 @@ Mode = Literal["validation", "serialization"]
 # Why each error status is answered, as the document's shared responses.
 ERROR_RESPONSES: dict[int, tuple[str, str]] = {
     400: ("BadRequest", "Invalid input: a parameter, path segment or body failed validation."),
-    401: ("Unauthorized", "No bearer token, or one that is unknown."),
-    403: ("Forbidden", "The token lacks the admin scope this operation needs."),
+    401: (
+        "Unauthorized",
+        "No bearer token or session, or an unknown or ended one; at login, a wrong name or "
+        "password (`invalid_credentials`).",
+    ),
+    403: (
+        "Forbidden",
+        "The token lacks the admin scope this operation needs, or a session's request lacks "
+        "its `X-CSRF-Token` (`csrf_failed`).",
+    ),
     404: ("NotFound", "Nothing with that id or name."),
     409: ("Conflict", "The state forbids it (an illegal transition, or the name is held)."),
     413: ("PayloadTooLarge", "The body is over limits.max_payload."),
+    429: (
+        "TooManyRequests",
+        "Too many failed logins (`too_many_attempts`): try again after Retry-After seconds.",
+    ),
     503: ("Unavailable", "The Master is shutting down or a bounded queue is full."),
 }
 _PLACEHOLDER = re.compile(r"\{([^}:]+)(?::[^}]*)?\}")
@@ -178,9 +190,9 @@ def operation(
     if doc.query is not None and doc.query.model_config.get("extra") == "forbid":
         notes.append("Unknown query parameters are refused with 400.")
     if 403 in error_statuses(route.method, doc):
-        notes.append("Needs a token with the `admin` scope.")
+        notes.append("Needs a token with the `admin` scope, or a signed-in session.")
     elif not doc.public:
-        notes.append("Any token will do (`read` or `admin`).")
+        notes.append("Any token will do (`read` or `admin`), or a signed-in session.")
     op: dict[str, Any] = {
         "operationId": getattr(route.handler, "__name__", template),
         "tags": [doc.tag],
@@ -241,7 +253,7 @@ def build_document(
         "openapi": "3.1.0",
         "info": info,
         "tags": tags,
-        "security": [{"bearer": []}],
+        "security": [{"bearer": []}, {"session": []}],
         "paths": dict(sorted(paths.items())),
         "components": {
             "securitySchemes": {
@@ -249,7 +261,15 @@ def build_document(
                     "type": "http",
                     "scheme": "bearer",
                     "description": "An API token: `read` for reads, `admin` for everything.",
-                }
+                },
+                "session": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "kenkogo_session",
+                    "description": "The cookie POST /api/v1/auth/login sets (`__Host-kenkogo_"
+                    "session` over TLS). Every request but a GET must also carry the session's "
+                    "CSRF token as `X-CSRF-Token`.",
+                },
             },
             "responses": {
                 name: {"description": text, "content": {JSON: {"schema": error_ref}}}

@@ -6,10 +6,13 @@ from dataclasses import replace
 from typing import Any
 
 from kenkogo_master.api import openapi_shapes as shapes
+from kenkogo_master.api import openapi_shapes_admin as admin_shapes
 from kenkogo_master.api import openapi_shapes_stats as stats_shapes
 from kenkogo_master.api.events import EventsQuery
 from kenkogo_master.api.openapi_build import Doc, links
 from kenkogo_master.api.routes_apps import AppListQuery, NamePath
+from kenkogo_master.api.routes_audit import AuditListQuery
+from kenkogo_master.api.routes_auth import LoginBody, PasswordBody
 from kenkogo_master.api.routes_driver_tokens import DriverTokenCreate
 from kenkogo_master.api.routes_i18n import ChatPath, LocaleBody, TextBody, TextPath, TextQuery
 from kenkogo_master.api.routes_messages import MessageListQuery
@@ -28,11 +31,13 @@ from kenkogo_master.api.stats_params import (
 V1 = "/api/v1"
 TAGS = [
     {"name": "meta", "description": "Liveness and this document."},
+    {"name": "auth", "description": "Sign in with an admin account; sessions and passwords."},
     {"name": "apps", "description": "App instances and app names: inspect, pause, hold, kick."},
     {"name": "messages", "description": "Messages with their deliveries and replies."},
     {"name": "drivers", "description": "Drivers and the tokens they attach with."},
     {"name": "i18n", "description": "Texts, overrides, offered locales and chat locales."},
     {"name": "tokens", "description": "API tokens and their scopes."},
+    {"name": "audit", "description": "Who changed what, when, from where, and how it ended."},
     {"name": "stats", "description": "Statistics kept in SQL: messages, apps, senders, storage."},
     {"name": "traces", "description": "Spans of messages through the hub, as waterfalls."},
     {"name": "system", "description": "The machine and the process right now."},
@@ -62,6 +67,34 @@ DOCS: dict[tuple[str, str], Doc] = {
     ),
     ("GET", f"{V1}/docs"): Doc(
         "meta", public=True, media="text/html", ok_schema={"type": "string"}
+    ),
+    # auth
+    ("POST", f"{V1}/auth/login"): Doc(
+        "auth",
+        (admin_shapes.SessionInfo,),
+        body=LoginBody,
+        public=True,
+        errors=(401, 429),
+        note="Sets the session cookie (HttpOnly, SameSite=Strict; Secure with the `__Host-` "
+        "prefix over TLS). The body must be sent as application/json.",
+    ),
+    ("POST", f"{V1}/auth/logout"): Doc("auth", (admin_shapes.SignedOut,)),
+    ("GET", f"{V1}/auth/me"): Doc("auth", (admin_shapes.Me,)),
+    ("POST", f"{V1}/auth/password"): Doc(
+        "auth",
+        (admin_shapes.SessionInfo,),
+        body=PasswordBody,
+        errors=(429,),
+        note="Needs a session (a bearer token is answered 403 `session_required`); a wrong "
+        "old password is answered 403 `wrong_password`. Sets a new session cookie.",
+    ),
+    ("GET", f"{V1}/audit"): Doc(
+        "audit",
+        (admin_shapes.AuditPage,),
+        query=AuditListQuery,
+        admin=True,
+        note="Every request but a GET is audited, refused ones included, with the operation's "
+        "id as its action.",
     ),
     # apps
     ("GET", f"{V1}/apps"): Doc(

@@ -30,7 +30,7 @@ class TextQuery(BaseModel):
 
     locale: LocaleTag | None = None
     q: Annotated[str, StringConstraints(max_length=200)] | None = None
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=1_000_000_000)  # echoed in the answer: JSON needs 64 bits
     limit: int = Field(100, ge=1, le=500)
 
 

@@ -26,6 +26,7 @@ class Subscription:
         self.topics = topics
         self.queue: asyncio.Queue[Event | None] = asyncio.Queue(limit)
         self.dropped = False
+        self.end_reason = "too_slow"  # told to the reader when the subscription is cut off
 
     def wants(self, topic: str) -> bool:
         """Tell whether this subscriber asked for `topic` (or its prefix before the dot)."""

@@ -42,6 +42,11 @@ ACTION_FAILED = N_("error.action_failed")  # {driver} {detail}
 ACTION_TIMEOUT = N_("error.action_timeout")  # {driver} {detail}
 INVALID_ANSWER = N_("error.invalid_answer")  # {driver} {detail}
 METHOD_NOT_ALLOWED = N_("error.method_not_allowed")  # {method} {allowed}
+INVALID_CREDENTIALS = N_("error.invalid_credentials")
+WRONG_PASSWORD = N_("error.wrong_password")
+CSRF_FAILED = N_("error.csrf_failed")
+SESSION_REQUIRED = N_("error.session_required")
+TOO_MANY_ATTEMPTS = N_("error.too_many_attempts")  # {retry_after}
 
 # Reasons carried by the `state` event sent to apps.
 STATE_REGISTERED = N_("state.registered")

@@ -7,8 +7,10 @@ from collections.abc import Iterable
 from kenkogo_master.hub.events import EventBus, Subscription
 
 
-def cut_off(subscription: Subscription) -> None:
+def cut_off(subscription: Subscription, reason: str | None = None) -> None:
     """Tell a reader its stream is over, discarding what it had not read yet."""
+    if reason is not None:
+        subscription.end_reason = reason
     subscription.dropped = True
     while not subscription.queue.empty():
         subscription.queue.get_nowait()
@@ -21,18 +23,29 @@ class LiveStreams:
     def __init__(self, bus: EventBus) -> None:
         self.bus = bus
         self._open: set[Subscription] = set()
+        # The browser session each stream was opened with, so that it ends with the session.
+        self._owners: dict[Subscription, str] = {}
         self.ending = False
 
-    def open(self, topics: Iterable[str] | None) -> Subscription:
-        """Subscribe a new reader."""
+    def open(self, topics: Iterable[str] | None, owner: str | None = None) -> Subscription:
+        """Subscribe a new reader, opened with the session `owner` (None: a bearer token)."""
         subscription = self.bus.subscribe(topics)
         self._open.add(subscription)
+        if owner is not None:
+            self._owners[subscription] = owner
         return subscription
 
     def close(self, subscription: Subscription) -> None:
         """Unsubscribe a reader that has gone."""
         self._open.discard(subscription)
+        self._owners.pop(subscription, None)
         self.bus.unsubscribe(subscription)
+
+    def end_owned(self, owner: str) -> None:
+        """End every stream opened with the session `owner` (it was ended)."""
+        for subscription, opened_by in tuple(self._owners.items()):
+            if opened_by == owner:
+                cut_off(subscription, "session_ended")
 
     def end_all(self) -> None:
         """End every stream (the Master is stopping)."""

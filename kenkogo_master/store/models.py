@@ -201,4 +201,8 @@ class ReplyRow(Base):
 
 
 # Tables kept in their own modules register on Base when imported; alembic must see them all.
-from kenkogo_master.store import i18n_models, observability_models  # noqa: E402, F401
+from kenkogo_master.store import (  # noqa: E402, F401
+    admin_models,
+    i18n_models,
+    observability_models,
+)

@@ -110,7 +110,7 @@ def test_operations_carry_models_statuses_and_docstrings() -> None:
         "schema": {"type": "string", "minLength": 1},
     }
     assert set(paint["responses"]) == {"200", "400", "401", "403", "404", "413"}
-    assert "Needs a token with the `admin` scope." in paint["description"]
+    assert "Needs a token with the `admin` scope, or a signed-in session." in paint["description"]
     schemas = document["components"]["schemas"]  # type: ignore[index]
     assert {"Listing", "Colour", "Error"} <= set(schemas)
     assert "/secret" not in paths

@@ -82,6 +82,10 @@ async def test_texts_are_searched_by_key_and_text_a_page_at_a_time(master: Runni
     assert first["count"] == second["count"] > 10
     assert len(first["items"]) == len(second["items"]) == 5
     assert not {i["key"] for i in first["items"]} & {i["key"] for i in second["items"]}
+    status, far = await master.api("GET", "/api/v1/i18n/texts?offset=1000000000")
+    assert status == 200 and far["items"] == []
+    status, body = await master.api("GET", f"/api/v1/i18n/texts?offset={10**21}")
+    assert status == 400 and body["code"] == "invalid_payload"  # not a 500 from the JSON codec
 
 
 async def test_an_override_is_used_at_once_and_survives_a_restart(

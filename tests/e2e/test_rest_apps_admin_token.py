@@ -46,8 +46,10 @@ async def test_first_start_generates_one_admin_token(tmp_path: Path) -> None:
     assert len(token) >= 32
     assert mode == 0o600
     assert (works, wrong) == (200, 401)
-    assert first_output.count(token) == 1  # shown once, in the log
+    assert first_output.count(token) == 1  # shown once, on the console
     assert str(token_file) in first_output
+    log_file = (data_dir / "logs" / "master.log").read_text(encoding="utf-8")
+    assert str(token_file) in log_file and token not in log_file  # where it is, not what
     assert stored_tokens(database) == [(hashlib.sha256(token.encode()).hexdigest(), "admin")]
     for path in data_dir.rglob("kenkogo.db*"):
         assert token.encode() not in path.read_bytes(), f"the token is in clear in {path}"

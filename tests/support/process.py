@@ -50,19 +50,21 @@ async def run_main(
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     timeout: float = 30,
+    stdin: bytes | None = None,
 ) -> tuple[int, str, str]:
-    """Run `python main.py <args>` to completion; return exit code, stdout and stderr."""
+    """Run `python main.py <args>` to completion (fed `stdin`); return exit code, out and err."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         str(MAIN),
         *args,
         env=dict(environ) if environ is not None else None,
         cwd=cwd,
+        stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
     try:
-        out, err = await asyncio.wait_for(process.communicate(), timeout)
+        out, err = await asyncio.wait_for(process.communicate(stdin), timeout)
     except TimeoutError:
         process.kill()
         await process.wait()

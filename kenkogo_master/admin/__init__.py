@@ -1,0 +1,1 @@
+"""Admin accounts, their browser sessions, CSRF tokens, login throttling and the audit trail."""
