@@ -36,6 +36,20 @@ class ErrorCode(StrEnum):
     ACTION_FAILED = "action_failed"  # the driver (or its platform) refused to send
     ACTION_TIMEOUT = "action_timeout"  # the driver did not answer an action in time
     INVALID_ANSWER = "invalid_answer"  # the driver's answer to an action was not understood
+    PATH_OUTSIDE_ROOT = "path_outside_root"  # a file path that would leave the file area
+    INVALID_PATH = "invalid_path"  # a file path that is malformed: NUL, control bytes, too long
+    SPECIAL_FILE = "special_file"  # a device, FIFO or socket: never opened, moved or removed
+    ALREADY_EXISTS = "already_exists"  # the target exists and overwrite was not asked for
+    NOT_A_FOLDER = "not_a_folder"
+    NOT_A_FILE = "not_a_file"
+    FOLDER_NOT_EMPTY = "folder_not_empty"  # removing a folder with contents needs recursive=true
+    NOT_TEXT = "not_text"  # the text editor opens UTF-8 only
+    TOO_LARGE_TO_EDIT = "too_large_to_edit"  # over files.max_edit
+    VERSION_MISMATCH = "version_mismatch"  # If-Match names a version the file no longer has
+    VERSION_REQUIRED = "version_required"  # changing an existing text needs If-Match
+    RANGE_NOT_SATISFIABLE = "range_not_satisfiable"
+    NO_SPACE = "no_space"  # the disk or quota is full
+    FILE_ERROR = "file_error"  # the file system refused: permissions, read-only, another device
     INTERNAL = "internal"  # a bug: logged with its traceback, answered without it
 
 

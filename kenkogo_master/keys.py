@@ -7,6 +7,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from kenkogo_master.files.area import FileArea
 from kenkogo_master.hub.events import EventBus
 from kenkogo_master.hub.hub import Hub
 from kenkogo_master.i18n.service import I18n
@@ -36,3 +37,4 @@ TELEMETRY = web.AppKey("telemetry", TelemetryService)
 LIVE_STREAMS = web.AppKey("live_streams", LiveStreams)
 SYSTEM = web.AppKey("system", SystemSampler)
 METRICS = web.AppKey("metrics", CollectorRegistry)
+FILES = web.AppKey("files", FileArea)
