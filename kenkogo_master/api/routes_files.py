@@ -12,6 +12,7 @@ import functools
 from typing import Literal
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import BaseModel, ConfigDict, Field
 
 from kenkogo_master.api.errors import error_response, streams_body
@@ -289,7 +290,7 @@ async def upload_files(request: web.Request) -> web.Response:
                 uploads.append(upload)
                 chunks = functools.partial(part.read_chunk, SEND_CHUNK)
                 received = await receive(chunks, upload, received, area.max_upload, area)
-        except ValueError as exc:  # aiohttp's word for a malformed multipart body
+        except (ValueError, HttpProcessingError) as exc:  # aiohttp's words for a malformed body
             raise _multipart_error(f"a malformed multipart body ({exc})") from None
         if not uploads:
             raise _multipart_error("no file in the body")

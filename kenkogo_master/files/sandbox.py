@@ -278,6 +278,7 @@ class Sandbox:
 
     def _dir(self, parts: Parts) -> int:
         """Return a new descriptor of the folder `parts`, walked one name at a time."""
+        _refuse_unsafe(parts)
         fd = os.dup(self._root_fd)
         try:
             for depth, name in enumerate(parts, 1):
@@ -295,6 +296,7 @@ class Sandbox:
         """Yield a descriptor of the folder that holds the last name of `parts`."""
         if not parts:
             raise HubError(ErrorCode.INVALID_PATH, path="", detail="the root itself")
+        _refuse_unsafe(parts)
         fd = self._dir(parts[:-1])
         try:
             yield fd
@@ -414,9 +416,10 @@ class Sandbox:
     @translated
     def begin_upload(self, parts: Parts, overwrite: bool) -> Upload:
         """Start writing a file at `parts`; refuse at once what the commit would refuse."""
-        dir_fd = self._dir(parts[:-1]) if parts else -1
-        if dir_fd < 0:
+        if not parts:
             raise HubError(ErrorCode.INVALID_PATH, path="", detail="the root itself")
+        _refuse_unsafe(parts)
+        dir_fd = self._dir(parts[:-1])
         try:
             info = _lstat(parts[-1], dir_fd)
             if info is not None:
@@ -436,10 +439,12 @@ class Sandbox:
         """Create the folder `parts`; its parent must exist."""
         with self._parent(parts) as fd:
             try:
-                os.mkdir(parts[-1], 0o755, dir_fd=fd)
-                return make_entry(parts, os.stat(parts[-1], dir_fd=fd, follow_symlinks=False))
-            except OSError as exc:
-                raise fs_error(exc, parts) from None
+                os.mkdir(parts[-1], 0o755, dir_fd=fd)  # mkdir never follows a link
+            except FileExistsError:
+                # Say what is in the way when it is a link or a special file.
+                check_target(parts, _lstat(parts[-1], fd), overwrite=True)
+                raise HubError(ErrorCode.ALREADY_EXISTS, path=join(parts)) from None
+            return make_entry(parts, os.stat(parts[-1], dir_fd=fd, follow_symlinks=False))
 
     @translated
     def remove_file(self, parts: Parts) -> None:
@@ -625,6 +630,17 @@ class Sandbox:
         finally:
             os.close(there)
         tally.folders += 1
+
+
+def _refuse_unsafe(parts: Parts) -> None:
+    """Refuse names that are not one plain name each, whatever the caller checked before.
+
+    `files.paths.parse` refuses these already; the sandbox refuses them again because an
+    `openat` of `..` would climb out of the root however carefully links are avoided.
+    """
+    for name in parts:
+        if name in ("", ".", "..") or "/" in name or "\x00" in name:
+            raise HubError(ErrorCode.PATH_OUTSIDE_ROOT, path=join(parts), reason="not a plain name")
 
 
 def _close_level(fd: int, names: Iterator[os.DirEntry[str]]) -> None:
