@@ -104,7 +104,7 @@ def _load_renameat2() -> Callable[[int, bytes, int, bytes, int], int] | None:
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         call = libc.renameat2
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, TypeError):  # no C library by that name, or no renameat2
         return None
     call.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
     call.restype = ctypes.c_int

@@ -13,6 +13,7 @@ import orjson
 import pytest
 
 from tests.conftest import RunningMaster, StartMaster
+from tests.e2e.test_openapi import check_answer, fetch_document
 
 V1 = "/api/v1"
 
@@ -569,3 +570,62 @@ async def test_errors_are_translated(files: RunningMaster) -> None:
     )
     assert (status, body["code"]) == (400, "path_outside_root")
     assert "ファイル領域" in body["message"] and "../x" in body["message"]
+
+
+async def test_the_document_describes_the_file_operations_and_their_answers(
+    files: RunningMaster,
+) -> None:
+    document = await fetch_document(files)
+    paths = document["paths"]
+    upload = paths["/api/v1/files/content"]["put"]
+    assert list(upload["requestBody"]["content"]) == ["application/octet-stream"]
+    assert set(upload["responses"]) == {
+        "200",
+        "201",
+        "400",
+        "401",
+        "403",
+        "404",
+        "409",
+        "413",
+        "507",
+    }
+    download = paths["/api/v1/files/content"]["get"]
+    assert {"200", "206", "416"} <= set(download["responses"])
+    assert "403" not in download["responses"]  # a read token downloads
+    assert list(download["responses"]["206"]["content"]) == ["*/*"]
+    headers = [p["name"] for p in download["parameters"] if p["in"] == "header"]
+    assert headers == ["Range", "If-Range"]
+    multipart = paths["/api/v1/files/upload"]["post"]["requestBody"]["content"]
+    assert list(multipart) == ["multipart/form-data"]
+    editor = paths["/api/v1/files/text"]["put"]
+    assert {"412", "428"} <= set(editor["responses"])
+    assert [p["name"] for p in editor["parameters"] if p["in"] == "header"] == ["If-Match"]
+    move = paths["/api/v1/files/move"]["post"]["requestBody"]["content"]["application/json"]
+    assert move["schema"] == {"$ref": "#/components/schemas/TransferBody"}
+    assert set(document["components"]["schemas"]["TransferBody"]["properties"]) == {
+        "from",
+        "to",
+        "overwrite",
+    }
+
+    (root_of(files) / "d").mkdir()
+    answers: list[tuple[str, str, dict[str, Any]]] = [
+        ("PUT", "/api/v1/files/content", {"params": {"path": "d/t.txt"}, "data": b"hi"}),
+        ("GET", "/api/v1/files", {"params": {"path": "d"}}),
+        ("GET", "/api/v1/files/usage", {}),
+        ("GET", "/api/v1/files/text", {"params": {"path": "d/t.txt"}}),
+        ("PUT", "/api/v1/files/text", {"params": {"path": "d/n.txt"}, "data": b"x"}),
+        ("POST", "/api/v1/files/folder", {"json": {"path": "e"}}),
+        ("POST", "/api/v1/files/copy", {"json": {"from": "d", "to": "e/d"}}),
+        ("POST", "/api/v1/files/move", {"json": {"from": "e/d", "to": "f"}}),
+        ("DELETE", "/api/v1/files/content", {"params": {"path": "f/t.txt"}}),
+        ("DELETE", "/api/v1/files", {"params": {"path": "f", "recursive": "true"}}),
+        ("DELETE", "/api/v1/files", {"params": {"path": "f"}}),
+        ("GET", "/api/v1/files", {"params": {"path": "../x"}}),
+    ]
+    form, form_headers = browser_form(("u.bin", b"u"))
+    answers.append(("POST", "/api/v1/files/upload", {"data": form, "headers": form_headers}))
+    for method, path, kwargs in answers:
+        status, body = await files.api(method, path, **kwargs)
+        check_answer(document, method, path, status, body)
