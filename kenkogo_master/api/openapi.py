@@ -13,8 +13,8 @@ from kenkogo_master.api.openapi_spec import DOCS, PATH_DEFAULTS, TAGS
 from kenkogo_master.protocol import codec
 
 DESCRIPTION = """\
-The REST API of KenkoGo Master: apps, messages, drivers, translations, tokens, statistics, \
-traces, system data and the live event stream.
+The REST API of KenkoGo Master: apps, messages, drivers, translations, tokens, the file area, \
+statistics, traces, system data and the live event stream.
 
 Every request under /api/v1 (but this document and its page) carries \
 `Authorization: Bearer <token>`. A `read` token may use every GET; everything else needs an \

@@ -20,7 +20,7 @@ T = TypeVar("T")
 
 # File work has threads of its own: a long copy or a slow disk must not hold up the default
 # executor, which name lookups and other libraries share.
-WORKERS = 4
+WORKERS = 8
 
 
 class FileArea:
