@@ -114,16 +114,19 @@ async def send_file(
     if request.method == "HEAD":
         return response
     offset = start
-    while offset < end:
-        chunk = await area.run(opened.read, offset, min(SEND_CHUNK, end - offset))
-        if not chunk:  # the file shrank while sent: end the connection short, not padded
-            if request.transport is not None:
-                request.transport.close()
-            return response
-        # write() waits for the socket to drain past a small buffer: a slow reader slows us.
-        await response.write(chunk)
-        offset += len(chunk)
-    await response.write_eof()
+    try:
+        while offset < end:
+            chunk = await area.run(opened.read, offset, min(SEND_CHUNK, end - offset))
+            if not chunk:  # the file shrank while sent: end the connection short, not padded
+                if request.transport is not None:
+                    request.transport.close()
+                return response
+            # write() waits for the socket to drain past a small buffer: a slow reader slows us.
+            await response.write(chunk)
+            offset += len(chunk)
+        await response.write_eof()
+    except ConnectionError:  # the reader went away: nothing is wrong here
+        log.debug("a download of %s ended after %d bytes", opened.entry.path, offset - start)
     return response
 
 

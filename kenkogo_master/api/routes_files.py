@@ -292,6 +292,8 @@ async def upload_files(request: web.Request) -> web.Response:
                 received = await receive(chunks, upload, received, area.max_upload, area)
         except (ValueError, HttpProcessingError) as exc:  # aiohttp's words for a malformed body
             raise _multipart_error(f"a malformed multipart body ({exc})") from None
+        except (ConnectionError, asyncio.IncompleteReadError):  # between two parts
+            raise _multipart_error("the upload was cut short") from None
         if not uploads:
             raise _multipart_error("no file in the body")
         entries = [await area.run(upload.commit) for upload in uploads]

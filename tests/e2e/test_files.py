@@ -537,6 +537,19 @@ async def test_text_editor_limits_and_bad_input(files: RunningMaster) -> None:
     assert sorted(os.listdir(root)) == ["big.txt", "bin", "dir", "t.txt"]
 
 
+async def test_texts_larger_than_max_payload_are_saved_up_to_max_edit(
+    start_master: StartMaster, tmp_path: Path
+) -> None:
+    master = await start_master(files__root=str(tmp_path / "root"))
+    assert master.settings.limits.max_payload < 300_000 < master.settings.files.max_edit
+    text = "行\n" * 75_000  # 300 000 bytes
+    params = {"path": "long.txt"}
+    status, body = await master.api("PUT", f"{V1}/files/text", params=params, data=text.encode())
+    assert status == 201 and body["size"] == 300_000, body
+    status, body = await master.api("GET", f"{V1}/files/text", params=params)
+    assert status == 200 and body["text"] == text
+
+
 async def test_a_read_token_lists_and_downloads_but_changes_nothing(files: RunningMaster) -> None:
     status, created = await files.api("POST", f"{V1}/tokens", json={"name": "ro", "scope": "read"})
     assert status == 201

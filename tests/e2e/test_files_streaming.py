@@ -8,6 +8,7 @@ process's memory flat even while the reader stops reading.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import suppress
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import aiohttp
 import psutil
+import pytest
 
 from kenkogo_master.files.sandbox import TEMP_PREFIX
 from tests.conftest import ADMIN_TOKEN, RunningMaster, StartMaster
@@ -157,7 +159,7 @@ async def _cut_upload(master: RunningMaster, root: Path, head: bytes, body: byte
 
 
 async def test_a_raw_upload_cut_short_leaves_no_file(
-    start_master: StartMaster, tmp_path: Path
+    start_master: StartMaster, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     master, root = await start(start_master, tmp_path)
     head = (
@@ -176,10 +178,11 @@ async def test_a_raw_upload_cut_short_leaves_no_file(
     assert await wait_until_empty(root) == []
     status, listing = await master.api("GET", f"{V1}/files")
     assert status == 200 and listing["total"] == 0
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
 
 
 async def test_a_multipart_upload_cut_short_leaves_none_of_its_files(
-    start_master: StartMaster, tmp_path: Path
+    start_master: StartMaster, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     master, root = await start(start_master, tmp_path)
     parts = b""
@@ -198,6 +201,11 @@ async def test_a_multipart_upload_cut_short_leaves_none_of_its_files(
     ).encode()
     await _cut_upload(master, root, head, parts)
     assert await wait_until_empty(root) == []
+    # Cut between two parts too: the first file is complete, the second one just begun.
+    second = parts.index(b"--zz", 10)
+    await _cut_upload(master, root, head, parts[: parts.index(b"\r\n\r\n", second) + 4])
+    assert await wait_until_empty(root) == []
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
 
 
 async def test_a_large_download_keeps_the_servers_memory_bounded(tmp_path: Path) -> None:
@@ -252,3 +260,27 @@ async def test_a_large_download_keeps_the_servers_memory_bounded(tmp_path: Path)
         growth = peak - baseline
         assert growth < 40 * 1024 * 1024, f"the server grew by {growth / 2**20:.0f} MiB"
         await child.stop()
+
+
+async def test_a_download_cut_short_is_quiet_and_lets_go_of_the_file(
+    start_master: StartMaster, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    master, root = await start(start_master, tmp_path)
+    with open(root / "big.bin", "wb") as sparse:
+        sparse.truncate(64 * 1024 * 1024)
+    before = len(os.listdir("/proc/self/fd"))
+    for _ in range(3):
+        reader, writer = await asyncio.open_connection("127.0.0.1", master.port)
+        writer.write(
+            f"GET {V1}/files/content?path=big.bin HTTP/1.1\r\nHost: x\r\n"
+            f"Authorization: Bearer {ADMIN_TOKEN}\r\n\r\n".encode()
+        )
+        await reader.readexactly(1024 * 1024)  # the head and the first bytes came
+        writer.transport.abort()
+    deadline = asyncio.get_running_loop().time() + 5
+    while len(os.listdir("/proc/self/fd")) > before:
+        assert asyncio.get_running_loop().time() < deadline, "a descriptor was left open"
+        await asyncio.sleep(0.05)
+    status, body = await master.api("GET", f"{V1}/files")
+    assert status == 200 and body["total"] == 1
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
