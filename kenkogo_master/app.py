@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -16,6 +17,7 @@ from kenkogo_master.api import (
     routes_audit,
     routes_auth,
     routes_driver_tokens,
+    routes_files,
     routes_health,
     routes_i18n,
     routes_landing,
@@ -31,6 +33,7 @@ from kenkogo_master.api.audit_trail import audit_middleware
 from kenkogo_master.api.auth import auth_middleware
 from kenkogo_master.api.bootstrap import ensure_admin_token
 from kenkogo_master.api.errors import error_middleware
+from kenkogo_master.files.area import open_area
 from kenkogo_master.hub.flow import MessageFlow
 from kenkogo_master.hub.hub import Hub
 from kenkogo_master.hub.lifecycle import AppLifecycle
@@ -43,6 +46,7 @@ from kenkogo_master.keys import (
     DRIVER_TOKENS,
     ENGINE,
     EVENT_BUS,
+    FILES,
     HUB,
     I18N,
     MESSAGES,
@@ -114,6 +118,16 @@ async def _api_tokens(app: web.Application) -> AsyncIterator[None]:
     usage.start()
     yield
     await usage.stop()
+
+
+async def _files(app: web.Application) -> AsyncIterator[None]:
+    """Create and open the file area's root (where the system can confine paths to it)."""
+    area = open_area(app[SETTINGS])
+    if area is not None:
+        app[FILES] = area
+    yield
+    if area is not None:
+        await asyncio.to_thread(area.close)  # waits for file work still running
 
 
 async def _i18n(app: web.Application) -> AsyncIterator[None]:
@@ -196,7 +210,16 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[STARTED_AT] = time.monotonic()
     app.cleanup_ctx.extend(
-        [_database, _api_tokens, _i18n, telemetry_context, admin_context, _hub, live_context]
+        [
+            _database,
+            _api_tokens,
+            _files,
+            _i18n,
+            telemetry_context,
+            admin_context,
+            _hub,
+            live_context,
+        ]
     )
     app.on_shutdown.extend([end_live_streams, _part_with_peers])
     app.cleanup_ctx.append(simulator_context)  # a driver, so it needs the hub
@@ -214,6 +237,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_routes(routes_i18n.routes)
     app.router.add_routes(routes_tokens.routes)
     app.router.add_routes(routes_audit.routes)
+    app.router.add_routes(routes_files.routes)
     app.router.add_routes(routes_stats.routes)
     app.router.add_routes(routes_traces.routes)
     app.router.add_routes(routes_system.routes)

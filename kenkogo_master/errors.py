@@ -41,6 +41,20 @@ class ErrorCode(StrEnum):
     CSRF_FAILED = "csrf_failed"  # a write with the session cookie but no or a wrong X-CSRF-Token
     SESSION_REQUIRED = "session_required"  # needs a signed-in account, not a bearer token
     TOO_MANY_ATTEMPTS = "too_many_attempts"  # failed logins: refused for a while
+    PATH_OUTSIDE_ROOT = "path_outside_root"  # a file path that would leave the file area
+    INVALID_PATH = "invalid_path"  # a file path that is malformed: NUL, control bytes, too long
+    SPECIAL_FILE = "special_file"  # a device, FIFO or socket: never opened, moved or removed
+    ALREADY_EXISTS = "already_exists"  # the target exists and overwrite was not asked for
+    NOT_A_FOLDER = "not_a_folder"
+    NOT_A_FILE = "not_a_file"
+    FOLDER_NOT_EMPTY = "folder_not_empty"  # removing a folder with contents needs recursive=true
+    NOT_TEXT = "not_text"  # the text editor opens UTF-8 only
+    TOO_LARGE_TO_EDIT = "too_large_to_edit"  # over files.max_edit
+    VERSION_MISMATCH = "version_mismatch"  # If-Match names a version the file no longer has
+    VERSION_REQUIRED = "version_required"  # changing an existing text needs If-Match
+    RANGE_NOT_SATISFIABLE = "range_not_satisfiable"
+    NO_SPACE = "no_space"  # the disk or quota is full
+    FILE_ERROR = "file_error"  # the file system refused: permissions, read-only, another device
     INTERNAL = "internal"  # a bug: logged with its traceback, answered without it
 
 

@@ -11,6 +11,7 @@ from kenkogo_master.admin.accounts import Accounts
 from kenkogo_master.admin.audit import AuditLog
 from kenkogo_master.admin.sessions import Sessions
 from kenkogo_master.admin.throttle import LoginThrottle
+from kenkogo_master.files.area import FileArea
 from kenkogo_master.hub.events import EventBus
 from kenkogo_master.hub.hub import Hub
 from kenkogo_master.i18n.service import I18n
@@ -44,3 +45,4 @@ ACCOUNTS = web.AppKey("accounts", Accounts)
 SESSIONS = web.AppKey("sessions", Sessions)
 AUDIT = web.AppKey("audit", AuditLog)
 LOGIN_THROTTLE = web.AppKey("login_throttle", LoginThrottle)
+FILES = web.AppKey("files", FileArea)

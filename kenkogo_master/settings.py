@@ -152,6 +152,21 @@ class LimitSettings(Section):
     max_payload: int = Field(65_536, ge=256, le=64 * 1024 * 1024)
 
 
+class FilesSettings(Section):
+    """The sandboxed file area the bots keep their data in."""
+
+    # Every path the file API takes is resolved inside this folder; <data_dir>/files when unset.
+    root: Path | None = None
+    # Largest upload (one request, all its files together), in bytes; checked while it streams.
+    max_upload: int = Field(100 * 1024 * 1024, ge=1, le=1024**4)
+    # Largest file the text editor opens or saves, in bytes.
+    max_edit: int = Field(1024 * 1024, ge=1, le=64 * 1024 * 1024)
+
+    def resolved_root(self, data_dir: Path) -> Path:
+        """Return the configured root, or the `files` folder inside the data directory."""
+        return (self.root if self.root is not None else data_dir / "files").absolute()
+
+
 class I18nSettings(Section):
     """Languages of the texts the Master produces."""
 
@@ -249,6 +264,7 @@ class Settings(Section):
     simulator: SimulatorSettings = SimulatorSettings()
     apps: AppSettings = AppSettings()
     limits: LimitSettings = LimitSettings()
+    files: FilesSettings = FilesSettings()
     i18n: I18nSettings = I18nSettings()
     logging: LoggingSettings = LoggingSettings()
     stats: StatsSettings = StatsSettings()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from aiohttp import web
 from pydantic import ValidationError
@@ -34,6 +35,20 @@ STATUS = {
     ErrorCode.NAME_HELD: 409,
     ErrorCode.PAYLOAD_TOO_LARGE: 413,
     ErrorCode.TOO_MANY_ATTEMPTS: 429,
+    ErrorCode.PATH_OUTSIDE_ROOT: 400,
+    ErrorCode.INVALID_PATH: 400,
+    ErrorCode.SPECIAL_FILE: 400,
+    ErrorCode.ALREADY_EXISTS: 409,
+    ErrorCode.NOT_A_FOLDER: 409,
+    ErrorCode.NOT_A_FILE: 409,
+    ErrorCode.FOLDER_NOT_EMPTY: 409,
+    ErrorCode.NOT_TEXT: 409,
+    ErrorCode.TOO_LARGE_TO_EDIT: 409,
+    ErrorCode.FILE_ERROR: 409,
+    ErrorCode.VERSION_MISMATCH: 412,
+    ErrorCode.RANGE_NOT_SATISFIABLE: 416,
+    ErrorCode.VERSION_REQUIRED: 428,
+    ErrorCode.NO_SPACE: 507,
     ErrorCode.OVERLOADED: 503,
     ErrorCode.DRIVER_UNAVAILABLE: 503,
     ErrorCode.SHUTTING_DOWN: 503,
@@ -65,13 +80,30 @@ def error_response(hub: Hub, request: web.Request, error: HubError) -> web.Respo
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+H = TypeVar("H", bound=Handler)
+
+_STREAMS_BODY = "_kenkogo_streams_body"
+
+
+def streams_body(handler: H) -> H:
+    """Mark a handler that streams its body under a limit of its own (uploads).
+
+    Such a body is never read whole into memory, so limits.max_payload does not apply to it;
+    the handler checks the declared size up front and the received size while it streams.
+    """
+    setattr(handler, _STREAMS_BODY, True)
+    return handler
 
 
 def _refuse_oversized(request: web.Request, limit: int) -> None:
     """Refuse a declared body over the limit up front, even where the handler never reads it."""
     size = request.content_length
-    if size is not None and size > limit and request.path.startswith("/api/"):
-        raise HubError(ErrorCode.PAYLOAD_TOO_LARGE, size=size, limit=limit)
+    if size is None or size <= limit or not request.path.startswith("/api/"):
+        return
+    # The routed handler, not the path, decides: an unknown route never streams.
+    if getattr(request.match_info.handler, _STREAMS_BODY, False):
+        return
+    raise HubError(ErrorCode.PAYLOAD_TOO_LARGE, size=size, limit=limit)
 
 
 @web.middleware

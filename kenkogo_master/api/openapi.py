@@ -14,7 +14,7 @@ from kenkogo_master.protocol import codec
 
 DESCRIPTION = """\
 The REST API of KenkoGo Master: accounts and the audit trail, apps, messages, drivers, \
-translations, tokens, statistics, traces, system data and the live event stream.
+translations, tokens, the file area, statistics, traces, system data and the live event stream.
 
 Every request under /api/v1 (but this document, its page and the login) carries \
 `Authorization: Bearer <token>`, or the session cookie that POST /api/v1/auth/login sets. A \

@@ -36,14 +36,27 @@ ERROR_RESPONSES: dict[int, tuple[str, str]] = {
         "its `X-CSRF-Token` (`csrf_failed`).",
     ),
     404: ("NotFound", "Nothing with that id or name."),
-    409: ("Conflict", "The state forbids it (an illegal transition, or the name is held)."),
-    413: ("PayloadTooLarge", "The body is over limits.max_payload."),
+    409: (
+        "Conflict",
+        "The state forbids it: an illegal transition, a held name, or a file that exists, is "
+        "not of the kind the operation needs, or that the file system refused.",
+    ),
+    412: ("PreconditionFailed", "If-Match names a version the file no longer has."),
+    413: (
+        "PayloadTooLarge",
+        "The body is over limits.max_payload (files.max_upload for uploads, files.max_edit for "
+        "texts).",
+    ),
+    416: ("RangeNotSatisfiable", "The Range starts past the end of the file."),
+    428: ("PreconditionRequired", "Changing an existing text needs If-Match."),
     429: (
         "TooManyRequests",
         "Too many failed logins (`too_many_attempts`): try again after Retry-After seconds.",
     ),
     503: ("Unavailable", "The Master is shutting down or a bounded queue is full."),
+    507: ("InsufficientStorage", "No space is left on the disk."),
 }
+_STATUS_TEXT = {201: "Created", 206: "Partial Content"}
 _PLACEHOLDER = re.compile(r"\{([^}:]+)(?::[^}]*)?\}")
 
 
@@ -55,6 +68,9 @@ class Doc:
     ok: tuple[type[BaseModel], ...] = ()  # the success body; several mean "one of these"
     query: type[BaseModel] | None = None
     body: type[BaseModel] | None = None
+    body_media: str = JSON
+    body_schema: dict[str, Any] | None = None  # for bodies that are not JSON objects
+    headers: tuple[dict[str, Any], ...] = ()  # header parameters, as OpenAPI writes them
     path: type[BaseModel] | None = None  # validates the path's segments
     path_schemas: Mapping[str, dict[str, Any]] = field(default_factory=dict)
     success: tuple[int, ...] = (200,)
@@ -157,7 +173,7 @@ def error_statuses(method: str, doc: Doc) -> list[int]:
             statuses.add(403)
     if doc.query is not None or doc.path is not None:
         statuses.add(400)
-    if doc.body is not None:
+    if doc.body is not None or doc.body_schema is not None:
         statuses.update({400, 413})
     return sorted(statuses)
 
@@ -202,6 +218,7 @@ def operation(
     parameters = path_parameters(template, doc, components, path_defaults)
     if doc.query is not None:
         parameters += query_parameters(doc.query, components)
+    parameters += [{**header, "in": "header"} for header in doc.headers]
     if parameters:
         op["parameters"] = parameters
     if doc.body is not None:
@@ -209,10 +226,15 @@ def operation(
             "required": True,
             "content": {JSON: {"schema": components.ref(doc.body, "validation")}},
         }
+    elif doc.body_schema is not None:
+        op["requestBody"] = {
+            "required": True,
+            "content": {doc.body_media: {"schema": doc.body_schema}},
+        }
     responses: dict[str, Any] = {}
     schema = _success_schema(doc, components)
     for status in doc.success:
-        answer: dict[str, Any] = {"description": "Created" if status == 201 else "OK"}
+        answer: dict[str, Any] = {"description": _STATUS_TEXT.get(status, "OK")}
         if schema is not None:
             answer["content"] = {doc.media: {"schema": schema}}
         if doc.links:

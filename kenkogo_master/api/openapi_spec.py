@@ -7,6 +7,7 @@ from typing import Any
 
 from kenkogo_master.api import openapi_shapes as shapes
 from kenkogo_master.api import openapi_shapes_admin as admin_shapes
+from kenkogo_master.api import openapi_shapes_files as files_shapes
 from kenkogo_master.api import openapi_shapes_stats as stats_shapes
 from kenkogo_master.api.events import EventsQuery
 from kenkogo_master.api.openapi_build import Doc, links
@@ -14,6 +15,17 @@ from kenkogo_master.api.routes_apps import AppListQuery, NamePath
 from kenkogo_master.api.routes_audit import AuditListQuery
 from kenkogo_master.api.routes_auth import LoginBody, PasswordBody
 from kenkogo_master.api.routes_driver_tokens import DriverTokenCreate
+from kenkogo_master.api.routes_files import (
+    DownloadQuery,
+    FilePathQuery,
+    FolderBody,
+    FolderDeleteQuery,
+    FolderUploadQuery,
+    ListQuery,
+    TransferBody,
+    UploadQuery,
+    UsageQuery,
+)
 from kenkogo_master.api.routes_i18n import ChatPath, LocaleBody, TextBody, TextPath, TextQuery
 from kenkogo_master.api.routes_messages import MessageListQuery
 from kenkogo_master.api.routes_simulate import SimulateRequest
@@ -38,6 +50,7 @@ TAGS = [
     {"name": "i18n", "description": "Texts, overrides, offered locales and chat locales."},
     {"name": "tokens", "description": "API tokens and their scopes."},
     {"name": "audit", "description": "Who changed what, when, from where, and how it ended."},
+    {"name": "files", "description": "The sandboxed file area the bots keep their data in."},
     {"name": "stats", "description": "Statistics kept in SQL: messages, apps, senders, storage."},
     {"name": "traces", "description": "Spans of messages through the hub, as waterfalls."},
     {"name": "system", "description": "The machine and the process right now."},
@@ -59,6 +72,32 @@ _APP_OPS = ("get_app", "pause_app", "resume_app", "kick_app")
 _APPS = Doc("apps", (shapes.App,), errors=(404, 409), links=links("/id", "id", *_APP_OPS))
 _CHAT = Doc("i18n", (shapes.ChatLocale,), path=ChatPath, errors=(404,))
 _TEXT = Doc("i18n", (shapes.Text,), path=TextPath, errors=(404,))
+_BINARY = {"type": "string", "format": "binary"}
+_FILE_ERRORS = (404, 409)
+_WRITE_ERRORS = (404, 409, 507)
+_RANGE = {
+    "name": "Range",
+    "required": False,
+    "description": "one byte range, e.g. bytes=0-1023 or bytes=-500; several are ignored",
+    "schema": {"type": "string"},
+}
+_IF_RANGE = {
+    "name": "If-Range",
+    "required": False,
+    "description": "the ETag or Last-Modified of the file the range belongs to",
+    "schema": {"type": "string"},
+}
+_IF_MATCH = {
+    "name": "If-Match",
+    "required": False,
+    "description": 'the version the text was read at, quoted ("…"), or * for any',
+    "schema": {"type": "string"},
+}
+_MULTIPART = {
+    "type": "object",
+    "properties": {"file": {"type": "array", "items": _BINARY}},
+    "required": ["file"],
+}
 
 DOCS: dict[tuple[str, str], Doc] = {
     ("GET", "/health"): Doc("meta", (shapes.Health,), public=True, success=(200, 503)),
@@ -163,6 +202,71 @@ DOCS: dict[tuple[str, str], Doc] = {
         (shapes.Deleted,),
         errors=(404,),
         note="The token configured as api.token is not stored and cannot be deleted.",
+    ),
+    # files
+    ("GET", f"{V1}/files"): Doc(
+        "files", (files_shapes.FileList,), query=ListQuery, errors=_FILE_ERRORS
+    ),
+    ("DELETE", f"{V1}/files"): Doc(
+        "files", (files_shapes.FileDeleted,), query=FolderDeleteQuery, errors=_FILE_ERRORS
+    ),
+    ("GET", f"{V1}/files/usage"): Doc(
+        "files", (files_shapes.FileUsage,), query=UsageQuery, errors=_FILE_ERRORS
+    ),
+    ("GET", f"{V1}/files/content"): Doc(
+        "files",
+        query=DownloadQuery,
+        success=(200, 206),
+        media="*/*",
+        ok_schema=_BINARY,
+        headers=(_RANGE, _IF_RANGE),
+        errors=(*_FILE_ERRORS, 416),
+        note="The Content-Type follows the file's name; Content-Disposition carries the name "
+        "(RFC 6266). ETag and Last-Modified let a download resume with If-Range.",
+    ),
+    ("PUT", f"{V1}/files/content"): Doc(
+        "files",
+        (files_shapes.FileEntry,),
+        query=UploadQuery,
+        body_media="application/octet-stream",
+        body_schema=_BINARY,
+        success=(200, 201),
+        errors=_WRITE_ERRORS,
+        note="201 when the file is new, 200 when it replaced one (`overwrite=true`).",
+    ),
+    ("DELETE", f"{V1}/files/content"): Doc(
+        "files", (files_shapes.FileDeleted,), query=FilePathQuery, errors=_FILE_ERRORS
+    ),
+    ("POST", f"{V1}/files/upload"): Doc(
+        "files",
+        (files_shapes.Uploaded,),
+        query=FolderUploadQuery,
+        body_media="multipart/form-data",
+        body_schema=_MULTIPART,
+        success=(201,),
+        errors=_WRITE_ERRORS,
+    ),
+    ("POST", f"{V1}/files/folder"): Doc(
+        "files", (files_shapes.FileEntry,), body=FolderBody, success=(201,), errors=_WRITE_ERRORS
+    ),
+    ("POST", f"{V1}/files/move"): Doc(
+        "files", (files_shapes.FileEntry,), body=TransferBody, errors=_FILE_ERRORS
+    ),
+    ("POST", f"{V1}/files/copy"): Doc(
+        "files", (files_shapes.FileCopy,), body=TransferBody, success=(201,), errors=_WRITE_ERRORS
+    ),
+    ("GET", f"{V1}/files/text"): Doc(
+        "files", (files_shapes.TextFile,), query=FilePathQuery, errors=_FILE_ERRORS
+    ),
+    ("PUT", f"{V1}/files/text"): Doc(
+        "files",
+        (files_shapes.TextSaved,),
+        query=FilePathQuery,
+        body_media="text/plain",
+        body_schema={"type": "string"},
+        headers=(_IF_MATCH,),
+        success=(200, 201),
+        errors=(*_WRITE_ERRORS, 412, 428),
     ),
     # stats
     ("GET", f"{V1}/stats/overview"): Doc("stats", (stats_shapes.Overview,), query=NoQuery),

@@ -47,6 +47,20 @@ WRONG_PASSWORD = N_("error.wrong_password")
 CSRF_FAILED = N_("error.csrf_failed")
 SESSION_REQUIRED = N_("error.session_required")
 TOO_MANY_ATTEMPTS = N_("error.too_many_attempts")  # {retry_after}
+PATH_OUTSIDE_ROOT = N_("error.path_outside_root")  # {path} {reason}
+INVALID_PATH = N_("error.invalid_path")  # {path} {detail}
+SPECIAL_FILE = N_("error.special_file")  # {path}
+ALREADY_EXISTS = N_("error.already_exists")  # {path}
+NOT_A_FOLDER = N_("error.not_a_folder")  # {path}
+NOT_A_FILE = N_("error.not_a_file")  # {path}
+FOLDER_NOT_EMPTY = N_("error.folder_not_empty")  # {path}
+NOT_TEXT = N_("error.not_text")  # {path}
+TOO_LARGE_TO_EDIT = N_("error.too_large_to_edit")  # {size} {limit}
+VERSION_MISMATCH = N_("error.version_mismatch")  # {path}
+VERSION_REQUIRED = N_("error.version_required")  # {path}
+RANGE_NOT_SATISFIABLE = N_("error.range_not_satisfiable")  # {size}
+NO_SPACE = N_("error.no_space")
+FILE_ERROR = N_("error.file_error")  # {path} {detail}
 
 # Reasons carried by the `state` event sent to apps.
 STATE_REGISTERED = N_("state.registered")
