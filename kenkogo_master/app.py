@@ -12,6 +12,7 @@ from kenkogo_master.api import (
     events,
     openapi,
     routes_apps,
+    routes_db,
     routes_driver_tokens,
     routes_health,
     routes_i18n,
@@ -41,7 +42,10 @@ from kenkogo_master.keys import (
     EVENT_BUS,
     HUB,
     I18N,
+    MAINTENANCE,
     MESSAGES,
+    PRUNER,
+    RETENTION,
     SETTINGS,
     SIO,
     STARTED_AT,
@@ -49,6 +53,7 @@ from kenkogo_master.keys import (
     TOKENS,
     WRITER,
 )
+from kenkogo_master.observability.buckets import Period
 from kenkogo_master.observability.contexts import end_live_streams, live_context, telemetry_context
 from kenkogo_master.observability.periodic import Periodic
 from kenkogo_master.settings import Settings
@@ -58,7 +63,10 @@ from kenkogo_master.store.db import create_engine
 from kenkogo_master.store.driver_records import DriverRecords
 from kenkogo_master.store.driver_tokens import DriverTokenStore
 from kenkogo_master.store.i18n_records import I18nRecords
+from kenkogo_master.store.maintenance import Maintenance
 from kenkogo_master.store.message_records import MessageRecords
+from kenkogo_master.store.pruner import Pruner
+from kenkogo_master.store.retention import Retention
 from kenkogo_master.store.tokens import TokenStore
 from kenkogo_master.store.writer import Writer
 from kenkogo_master.transport import onebot_v11
@@ -117,6 +125,35 @@ async def _i18n(app: web.Application) -> AsyncIterator[None]:
     await i18n.start()
     app[I18N] = i18n
     yield
+
+
+async def _db_care(app: web.Application) -> AsyncIterator[None]:
+    """Load the retentions and start pruning; the one place old rows are deleted."""
+    settings = app[SETTINGS]
+    maintenance = Maintenance(app[ENGINE], app[WRITER], settings.storage.data_dir)
+    retention = Retention(settings, app[ENGINE], app[WRITER])
+    telemetry = app[TELEMETRY]
+
+    def follow(name: str, days: float) -> None:
+        # The statistics queries reach back as far as each bucket size is kept.
+        period = name.removeprefix("stats_")
+        if period in {member.value for member in Period}:
+            telemetry.set_retention(Period(period), days)
+
+    retention.listen(follow)
+    await retention.load()
+    pruner = Pruner(
+        maintenance,
+        retention,
+        batch_rows=settings.retention.batch_rows,
+        interval=settings.retention.interval,
+    )
+    app[MAINTENANCE] = maintenance
+    app[RETENTION] = retention
+    app[PRUNER] = pruner
+    pruner.start()
+    yield
+    await pruner.stop()
 
 
 async def _hub(app: web.Application) -> AsyncIterator[None]:
@@ -189,7 +226,9 @@ def create_app(settings: Settings) -> web.Application:
     )
     app[SETTINGS] = settings
     app[STARTED_AT] = time.monotonic()
-    app.cleanup_ctx.extend([_database, _api_tokens, _i18n, telemetry_context, _hub, live_context])
+    app.cleanup_ctx.extend(
+        [_database, _api_tokens, _i18n, telemetry_context, _db_care, _hub, live_context]
+    )
     app.on_shutdown.extend([end_live_streams, _part_with_peers])
     app.cleanup_ctx.append(simulator_context)  # a driver, so it needs the hub
     # Routes are fixed before start-up; the namespaces that need the hub join once it exists.
@@ -207,6 +246,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_routes(routes_stats.routes)
     app.router.add_routes(routes_traces.routes)
     app.router.add_routes(routes_system.routes)
+    app.router.add_routes(routes_db.routes)
     app.router.add_routes(events.routes)
     if settings.metrics.enabled:
         app.router.add_routes(routes_metrics.routes)

@@ -34,6 +34,8 @@ class ErrorCode(StrEnum):
     ACTION_FAILED = "action_failed"  # the driver (or its platform) refused to send
     ACTION_TIMEOUT = "action_timeout"  # the driver did not answer an action in time
     INVALID_ANSWER = "invalid_answer"  # the driver's answer to an action was not understood
+    MAINTENANCE_RUNNING = "maintenance_running"  # another database operation has not ended
+    BACKUP_UNSUPPORTED = "backup_unsupported"  # the engine is backed up with its own tools
     INTERNAL = "internal"  # a bug: logged with its traceback, answered without it
 
 

@@ -16,7 +16,10 @@ from kenkogo_master.observability.system import SystemSampler
 from kenkogo_master.settings import Settings
 from kenkogo_master.store.app_records import AppRecords
 from kenkogo_master.store.driver_tokens import DriverTokenStore
+from kenkogo_master.store.maintenance import Maintenance
 from kenkogo_master.store.message_records import MessageRecords
+from kenkogo_master.store.pruner import Pruner
+from kenkogo_master.store.retention import Retention
 from kenkogo_master.store.tokens import TokenStore
 from kenkogo_master.store.writer import Writer
 
@@ -36,3 +39,6 @@ TELEMETRY = web.AppKey("telemetry", TelemetryService)
 LIVE_STREAMS = web.AppKey("live_streams", LiveStreams)
 SYSTEM = web.AppKey("system", SystemSampler)
 METRICS = web.AppKey("metrics", CollectorRegistry)
+MAINTENANCE = web.AppKey("maintenance", Maintenance)
+RETENTION = web.AppKey("retention", Retention)
+PRUNER = web.AppKey("pruner", Pruner)

@@ -40,6 +40,8 @@ ACTION_FAILED = N_("error.action_failed")  # {driver} {detail}
 ACTION_TIMEOUT = N_("error.action_timeout")  # {driver} {detail}
 INVALID_ANSWER = N_("error.invalid_answer")  # {driver} {detail}
 METHOD_NOT_ALLOWED = N_("error.method_not_allowed")  # {method} {allowed}
+MAINTENANCE_RUNNING = N_("error.maintenance_running")  # {operation}
+BACKUP_UNSUPPORTED = N_("error.backup_unsupported")  # {engine} {tool}
 
 # Reasons carried by the `state` event sent to apps.
 STATE_REGISTERED = N_("state.registered")

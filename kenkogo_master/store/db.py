@@ -41,9 +41,7 @@ def create_engine(storage: StorageSettings) -> AsyncEngine:
     url = storage.resolved_database_url()
     if url.startswith("sqlite"):
         Path(storage.data_dir).mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(
-            url, pool_size=5, max_overflow=5, json_serializer=json_text
-        )
+        engine = create_async_engine(url, pool_size=5, max_overflow=5, json_serializer=json_text)
         event.listen(engine.sync_engine, "connect", _tune_sqlite)
         return engine
     return create_async_engine(

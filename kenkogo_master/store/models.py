@@ -183,9 +183,7 @@ class ReplyRow(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     # null for an app-initiated `send`
-    message_id: Mapped[str | None] = mapped_column(
-        ForeignKey("messages.id", ondelete="CASCADE")
-    )
+    message_id: Mapped[str | None] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
     app_name: Mapped[str | None] = mapped_column(String(64))
     instance_id: Mapped[str | None] = mapped_column(String(32))
     driver_id: Mapped[str | None] = mapped_column(String(32))
@@ -203,4 +201,8 @@ class ReplyRow(Base):
 
 
 # Tables kept in their own modules register on Base when imported; alembic must see them all.
-from kenkogo_master.store import i18n_models, observability_models  # noqa: E402, F401
+from kenkogo_master.store import (  # noqa: E402, F401
+    i18n_models,
+    maintenance_models,
+    observability_models,
+)
