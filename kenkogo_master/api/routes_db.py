@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
+from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints, create_model
 
 from kenkogo_master.api import openapi_shapes_db as shapes
 from kenkogo_master.api.json import body_model, json_response, query_model
@@ -58,7 +58,7 @@ def _retention_update() -> type[BaseModel]:
     """Build the PUT body from the policies: one optional key per retention."""
     fields: dict[str, Any] = {
         policy.name: (
-            RetentionDays | None,
+            Annotated[RetentionDays, Strict()] | None,
             Field(
                 None,
                 description=f"days to keep {policy.description}; null: back to "
