@@ -1,4 +1,4 @@
-"""Retention over REST: exactly the rows past their retention go, in batches, while messages flow."""
+"""Retention over REST: exactly the rows past retention go, in batches, while messages flow."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from kenkogo_master.ids import now_ms
 from kenkogo_master.keys import ENGINE, TELEMETRY
 from kenkogo_master.observability.buckets import DAY_MS, Period
-from kenkogo_master.ids import now_ms
 from kenkogo_master.store.models import DeliveryRow, DriverRow, MessageRow, ReplyRow
 from kenkogo_master.store.observability_models import (
     StatsCounter,
@@ -23,7 +23,7 @@ from tests.conftest import RunningMaster, StartMaster, stop_master
 from tests.support.flow_clients import SioDriver
 
 TOKEN = "driver-token"
-# Retentions of these tests, in days: every seeded row is a day off its cutoff, one way or the other.
+# Retentions of these tests, in days: each seeded row is a day off its cutoff, one way or the other.
 RETENTION = {
     "retention__messages_days": "10",
     "traces__retention_days": "3",
