@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -208,7 +209,7 @@ def backup_command(settings: Settings, target: Path, force: bool) -> int:
         partial.unlink(missing_ok=True)
         snapshot(source, partial)
         partial.replace(target)
-    except (BackupError, OSError) as exc:
+    except (BackupError, OSError, sqlite3.Error) as exc:
         partial.unlink(missing_ok=True)
         print(f"db backup: {exc}", file=sys.stderr)
         return EXIT_REFUSED
@@ -233,7 +234,7 @@ def restore_command(settings: Settings, source: Path) -> int:
     try:
         checked = check_backup(source)
         kept = restore(checked, database)
-    except (BackupError, OSError) as exc:
+    except (BackupError, OSError, sqlite3.Error) as exc:
         print(f"db restore: {exc}", file=sys.stderr)
         return EXIT_REFUSED
     finally:

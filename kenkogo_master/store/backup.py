@@ -43,7 +43,7 @@ def snapshot(source: Path, target: Path) -> None:
         copy = sqlite3.connect(target)
         try:
             origin.backup(copy)
-            copy.execute("PRAGMA journal_mode=DELETE")
+            copy.execute("PRAGMA journal_mode=DELETE").fetchall()
         finally:
             copy.close()
     finally:
@@ -96,10 +96,11 @@ def _settle(database: Path) -> None:
     """Fold the WAL into the database file, so that the file alone holds everything."""
     connection = sqlite3.connect(database, timeout=30)
     try:
-        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        connection.execute("PRAGMA journal_mode=DELETE")
+        busy, _, _ = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
     finally:
         connection.close()
+    if busy:
+        raise BackupError(f"{database}: in use by another process; close it first")
 
 
 def restore(backup: CheckedBackup, database: Path) -> Path | None:
