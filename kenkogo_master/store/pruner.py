@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 
 # Between two batches the writer commits what queued meanwhile; this pause lets a group gather.
 BATCH_PAUSE = 0.005
+PAUSE_SHARE = 1.0
 # A scheduled prune that finds another operation running looks again this often.
 BUSY_RETRY = 1.0
 # The first scheduled prune waits this long after start-up (at most an interval): start-up is
@@ -28,23 +29,25 @@ LOCKED_RETRIES = 5
 
 
 def delete_batch(connection: Connection, target: Target, cutoff: int, limit: int) -> dict[str, int]:
-    """Delete up to `limit` rows of `target` older than `cutoff`; return rows removed per table."""
+    """Delete up to `limit` rows of `target` older than `cutoff`; return rows removed per table.
+
+    Each statement picks its rows by a subquery, so that no key passes through Python: the
+    batch costs the event loop a few statements, whatever its size. Where children go first,
+    the rows are picked in a fixed order, so that every statement of the batch picks the same.
+    """
     keys = list(target.table.primary_key.columns)
     condition = target.column < cutoff
     if target.where is not None:
         condition = and_(condition, target.where)
-    found = connection.execute(select(*keys).where(condition).limit(limit)).all()
-    if not found:
-        return {}
+    chosen = select(*keys).where(condition).limit(limit)
     removed: dict[str, int] = {}
-    if len(keys) == 1:
-        values = [row[0] for row in found]
+    if target.children:
+        (key,) = keys  # children name their row by a one-column key
+        chosen = chosen.order_by(target.column, key)
         for child, column in target.children:
-            result = connection.execute(delete(child).where(column.in_(values)))
+            result = connection.execute(delete(child).where(column.in_(chosen)))
             removed[child.name] = int(result.rowcount or 0)
-        match = keys[0].in_(values)
-    else:
-        match = tuple_(*keys).in_([tuple(row) for row in found])
+    match = keys[0].in_(chosen) if len(keys) == 1 else tuple_(*keys).in_(chosen)
     result = connection.execute(delete(target.table).where(match))
     removed[target.table.name] = int(result.rowcount or 0)
     return removed
@@ -122,12 +125,16 @@ class Pruner:
             removed.setdefault(target.table.name, 0)
             cutoff = cutoff_ms * target.scale
             while True:
+                started = time.perf_counter()
                 batch = await self._batch(target, cutoff)
+                took = time.perf_counter() - started
                 for name, count in batch.items():
                     removed[name] += count
                 if batch.get(target.table.name, 0) < self._batch_rows:
                     break
-                await asyncio.sleep(self._pause)
+                # At least as long as the batch held the writer back: pruning never takes more
+                # than half the time writes may wait, however slow the disk.
+                await asyncio.sleep(max(self._pause, took * PAUSE_SHARE))
         return [
             {"policy": policy.name, "table": name, "cutoff_ms": cutoff_ms, "removed": count}
             for name, count in removed.items()
