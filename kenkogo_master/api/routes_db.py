@@ -10,7 +10,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints, create_model
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    Strict,
+    StringConstraints,
+    create_model,
+)
 
 from kenkogo_master.api import openapi_shapes_db as shapes
 from kenkogo_master.api.json import body_model, json_response, query_model
@@ -45,11 +53,15 @@ class TableQuery(BaseModel):
     )
 
 
+# The tables the browser shows, as the document's enum of {name}.
+_TABLE_NAMES: list[JsonValue] = [*table_browser.browsable_names()]
+
+
 class TablePath(BaseModel):
     """Path of GET /api/v1/db/tables/{name}."""
 
     name: str = Field(
-        json_schema_extra={"enum": list[Any](table_browser.browsable_names())},
+        json_schema_extra={"enum": _TABLE_NAMES},
         description="a browsable table (GET /api/v1/db lists them)",
     )
 
