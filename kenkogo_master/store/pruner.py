@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, delete, select, tuple_
 from sqlalchemy.exc import OperationalError
 
+from kenkogo_master.errors import HubError
 from kenkogo_master.ids import now_ms
 from kenkogo_master.store.maintenance import Maintenance
 from kenkogo_master.store.retention import Policy, Retention, Target
@@ -87,10 +88,11 @@ class Pruner:
     async def _run(self) -> None:
         await asyncio.sleep(min(FIRST_DELAY, self._interval))
         while True:
-            while self._maintenance.running is not None:
-                await asyncio.sleep(BUSY_RETRY)
             try:
                 await self.prune("schedule")
+            except HubError:  # another operation runs: look again shortly
+                await asyncio.sleep(BUSY_RETRY)
+                continue
             except Exception:
                 log.exception("scheduled prune failed")
             await asyncio.sleep(self._interval)
