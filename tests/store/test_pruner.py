@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from sqlalchemy import func, insert, select
@@ -92,5 +93,31 @@ async def test_prune_keeps_each_period_for_its_own_retention(tmp_path: Path) -> 
     assert kept["day"] == [0, 5, 50]
     assert counters == 1
     assert spans == ["1" * 16]
+    await writer.stop()
+    await engine.dispose()
+
+
+async def test_the_schedule_prunes_and_waits_for_another_operation(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "data")
+    engine = create_engine(settings.storage)
+    await migrate.upgrade(engine)
+    writer = Writer(engine, interval=0.001, max_rows=500, queue_limit=10_000)
+    await writer.start()
+    retention = Retention(settings, engine, writer)
+    maintenance = Maintenance(engine, writer, tmp_path)
+    pruner = Pruner(maintenance, retention, batch_rows=10, interval=0.05, pause=0)
+
+    async with maintenance.hold("vacuum"):
+        pruner.start()
+        await asyncio.sleep(0.2)
+        assert pruner.last is None  # it waits while the other operation runs
+    for _ in range(100):
+        if pruner.last is not None:
+            break
+        await asyncio.sleep(0.05)
+    await pruner.stop()
+
+    assert pruner.last is not None and pruner.last["trigger"] == "schedule"
+    assert pruner.last["removed"] == 0
     await writer.stop()
     await engine.dispose()
