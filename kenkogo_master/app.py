@@ -16,6 +16,7 @@ from kenkogo_master.api import (
     routes_apps,
     routes_audit,
     routes_auth,
+    routes_db,
     routes_driver_tokens,
     routes_files,
     routes_health,
@@ -49,7 +50,10 @@ from kenkogo_master.keys import (
     FILES,
     HUB,
     I18N,
+    MAINTENANCE,
     MESSAGES,
+    PRUNER,
+    RETENTION,
     SETTINGS,
     SIO,
     STARTED_AT,
@@ -57,6 +61,7 @@ from kenkogo_master.keys import (
     TOKENS,
     WRITER,
 )
+from kenkogo_master.observability.buckets import Period
 from kenkogo_master.observability.contexts import end_live_streams, live_context, telemetry_context
 from kenkogo_master.observability.periodic import Periodic
 from kenkogo_master.settings import Settings
@@ -67,7 +72,10 @@ from kenkogo_master.store.db import create_engine
 from kenkogo_master.store.driver_records import DriverRecords
 from kenkogo_master.store.driver_tokens import DriverTokenStore
 from kenkogo_master.store.i18n_records import I18nRecords
+from kenkogo_master.store.maintenance import Maintenance
 from kenkogo_master.store.message_records import MessageRecords
+from kenkogo_master.store.pruner import Pruner
+from kenkogo_master.store.retention import Retention
 from kenkogo_master.store.tokens import TokenStore
 from kenkogo_master.store.writer import Writer
 from kenkogo_master.transport import onebot_v11
@@ -137,6 +145,35 @@ async def _i18n(app: web.Application) -> AsyncIterator[None]:
     await i18n.start()
     app[I18N] = i18n
     yield
+
+
+async def _db_care(app: web.Application) -> AsyncIterator[None]:
+    """Load the retentions and start pruning; the one place old rows are deleted."""
+    settings = app[SETTINGS]
+    maintenance = Maintenance(app[ENGINE], app[WRITER], settings.storage.data_dir)
+    retention = Retention(settings, app[ENGINE], app[WRITER])
+    telemetry = app[TELEMETRY]
+
+    def follow(name: str, days: float) -> None:
+        # The statistics queries reach back as far as each bucket size is kept.
+        period = name.removeprefix("stats_")
+        if period in {member.value for member in Period}:
+            telemetry.set_retention(Period(period), days)
+
+    retention.listen(follow)
+    await retention.load()
+    pruner = Pruner(
+        maintenance,
+        retention,
+        batch_rows=settings.retention.batch_rows,
+        interval=settings.retention.interval,
+    )
+    app[MAINTENANCE] = maintenance
+    app[RETENTION] = retention
+    app[PRUNER] = pruner
+    pruner.start()
+    yield
+    await pruner.stop()
 
 
 async def _hub(app: web.Application) -> AsyncIterator[None]:
@@ -217,6 +254,7 @@ def create_app(settings: Settings) -> web.Application:
             _i18n,
             telemetry_context,
             admin_context,
+            _db_care,
             _hub,
             live_context,
         ]
@@ -241,6 +279,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_routes(routes_stats.routes)
     app.router.add_routes(routes_traces.routes)
     app.router.add_routes(routes_system.routes)
+    app.router.add_routes(routes_db.routes)
     app.router.add_routes(events.routes)
     if settings.metrics.enabled:
         app.router.add_routes(routes_metrics.routes)

@@ -1,10 +1,11 @@
-"""Command line: serve (the default), migrate, compile-catalogs, admin."""
+"""Command line: serve (the default), migrate, compile-catalogs, admin, db backup and restore."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,6 +19,7 @@ log = logging.getLogger("kenkogo_master")
 
 EXIT_CONFIG = 2
 EXIT_STARTUP = 1
+EXIT_REFUSED = 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,6 +57,19 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="catalog tree (default: [i18n] locales_dir, else the one shipped)",
     )
+    db = commands.add_parser("db", help="back up or restore the SQLite database")
+    db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    backup = db_commands.add_parser(
+        "backup", help="write a consistent copy of the database to PATH (also while serving)"
+    )
+    backup.add_argument("path", type=Path, metavar="PATH")
+    backup.add_argument("--force", action="store_true", help="replace PATH if it exists")
+    restore = db_commands.add_parser(
+        "restore",
+        help="replace the database with the backup at PATH (the Master must be stopped; "
+        "the old database is kept beside it)",
+    )
+    restore.add_argument("path", type=Path, metavar="PATH")
     return parser
 
 
@@ -123,9 +138,19 @@ def serve(settings: Settings) -> int:
     from kenkogo_master.gc_tuning import freeze_startup_heap, tune_collector
     from kenkogo_master.observability.logs import setup_logging
     from kenkogo_master.stopping import install_stop_signals
+    from kenkogo_master.store.lockfile import DataDirLock
 
     _check_texts(settings)
     settings.storage.data_dir.mkdir(parents=True, exist_ok=True)
+    # Held while serving: `db restore` refuses to swap the database under a running Master.
+    lock = DataDirLock(settings.storage.data_dir)
+    if not lock.acquire():
+        print(
+            f"cannot start: another Master (pid {lock.holder()}) serves "
+            f"{settings.storage.data_dir}",
+            file=sys.stderr,
+        )
+        return EXIT_STARTUP
     setup_logging(settings.logging, settings.storage.data_dir)
     log.info(
         "KenkoGo Master %s starting on %s:%d",
@@ -150,6 +175,8 @@ def serve(settings: Settings) -> int:
     except OSError as exc:
         log.error("cannot start: %s", exc)
         return EXIT_STARTUP
+    finally:
+        lock.release()
     return 0
 
 
@@ -181,6 +208,72 @@ def migrate_command(settings: Settings, revision: str, down: bool) -> int:
     return 0
 
 
+def _sqlite_file(settings: Settings, action: str) -> Path:
+    """Return the SQLite database file, or stop: other engines have their own tools."""
+    from kenkogo_master.store.backup import sqlite_path
+
+    url = settings.storage.resolved_database_url()
+    path = sqlite_path(url)
+    if path is None:
+        tool = "pg_dump" if action == "backup" else "pg_restore"
+        engine = url.partition(":")[0].partition("+")[0]
+        print(
+            f"db {action}: the Master backs up only SQLite; use {tool} for {engine}",
+            file=sys.stderr,
+        )
+        raise SystemExit(EXIT_CONFIG)
+    return path
+
+
+def backup_command(settings: Settings, target: Path, force: bool) -> int:
+    """Write a consistent online copy of the database to `target`."""
+    from kenkogo_master.store.backup import BackupError, snapshot
+
+    source = _sqlite_file(settings, "backup")
+    if target.exists() and not force:
+        print(f"db backup: {target} exists (--force replaces it)", file=sys.stderr)
+        return EXIT_CONFIG
+    partial = target.with_name(target.name + ".partial")
+    try:
+        partial.unlink(missing_ok=True)
+        snapshot(source, partial)
+        partial.replace(target)
+    except (BackupError, OSError, sqlite3.Error) as exc:
+        partial.unlink(missing_ok=True)
+        print(f"db backup: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    print(f"backed up {source} to {target} ({target.stat().st_size} bytes)")
+    return 0
+
+
+def restore_command(settings: Settings, source: Path) -> int:
+    """Replace the database with a checked backup, while no Master serves the data directory."""
+    from kenkogo_master.store.backup import BackupError, check_backup, restore
+    from kenkogo_master.store.lockfile import DataDirLock
+
+    database = _sqlite_file(settings, "restore")
+    lock = DataDirLock(settings.storage.data_dir)
+    if not lock.acquire():
+        print(
+            f"db restore: a Master (pid {lock.holder()}) is running on "
+            f"{settings.storage.data_dir}; stop it first",
+            file=sys.stderr,
+        )
+        return EXIT_REFUSED
+    try:
+        checked = check_backup(source)
+        kept = restore(checked, database)
+    except (BackupError, OSError, sqlite3.Error) as exc:
+        print(f"db restore: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    finally:
+        lock.release()
+    print(f"restored {source} (schema revision {checked.revision}) into {database}")
+    if kept is not None:
+        print(f"the previous database is kept as {kept}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line and run the chosen sub-command."""
     args = build_parser().parse_args(argv)
@@ -192,6 +285,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         name = getattr(args, "name", None)
         return admin_command(settings, args.verb, name, getattr(args, "password_stdin", False))
+    if args.command == "db":
+        if args.db_command == "backup":
+            return backup_command(settings, args.path, args.force)
+        return restore_command(settings, args.path)
     if args.command == "compile-catalogs":
         from kenkogo_master.i18n.catalogs import compile_command
 

@@ -55,6 +55,8 @@ class ErrorCode(StrEnum):
     RANGE_NOT_SATISFIABLE = "range_not_satisfiable"
     NO_SPACE = "no_space"  # the disk or quota is full
     FILE_ERROR = "file_error"  # the file system refused: permissions, read-only, another device
+    MAINTENANCE_RUNNING = "maintenance_running"  # another database operation has not ended
+    BACKUP_UNSUPPORTED = "backup_unsupported"  # the engine is backed up with its own tools
     INTERNAL = "internal"  # a bug: logged with its traceback, answered without it
 
 

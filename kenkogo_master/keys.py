@@ -21,7 +21,10 @@ from kenkogo_master.observability.system import SystemSampler
 from kenkogo_master.settings import Settings
 from kenkogo_master.store.app_records import AppRecords
 from kenkogo_master.store.driver_tokens import DriverTokenStore
+from kenkogo_master.store.maintenance import Maintenance
 from kenkogo_master.store.message_records import MessageRecords
+from kenkogo_master.store.pruner import Pruner
+from kenkogo_master.store.retention import Retention
 from kenkogo_master.store.tokens import TokenStore
 from kenkogo_master.store.writer import Writer
 
@@ -46,3 +49,6 @@ SESSIONS = web.AppKey("sessions", Sessions)
 AUDIT = web.AppKey("audit", AuditLog)
 LOGIN_THROTTLE = web.AppKey("login_throttle", LoginThrottle)
 FILES = web.AppKey("files", FileArea)
+MAINTENANCE = web.AppKey("maintenance", Maintenance)
+RETENTION = web.AppKey("retention", Retention)
+PRUNER = web.AppKey("pruner", Pruner)

@@ -235,6 +235,21 @@ class TraceSettings(Section):
     otlp_endpoint: str | None = None
 
 
+class RetentionSettings(Section):
+    """Pruning of old rows; statistics and traces keep their retention in [stats] and [traces]."""
+
+    # Messages with their deliveries and replies (and replies sent without a message).
+    messages_days: RetentionDays = 90
+    # Who did what: the audit trail.
+    audit_days: RetentionDays = 365
+    # Admin sessions unused this long (they expire far sooner; this removes their rows).
+    sessions_days: RetentionDays = 30
+    # Seconds between scheduled prunes (POST /api/v1/db/prune runs one at once).
+    interval: Annotated[float, Field(ge=60, le=7 * 86_400)] = 3600.0
+    # Rows deleted per statement; between batches the group-commit writer has its turn.
+    batch_rows: int = Field(500, ge=1, le=100_000)
+
+
 class MetricsSettings(Section):
     """Prometheus text at /metrics."""
 
@@ -269,6 +284,7 @@ class Settings(Section):
     logging: LoggingSettings = LoggingSettings()
     stats: StatsSettings = StatsSettings()
     traces: TraceSettings = TraceSettings()
+    retention: RetentionSettings = RetentionSettings()
     metrics: MetricsSettings = MetricsSettings()
     events: EventStreamSettings = EventStreamSettings()
 

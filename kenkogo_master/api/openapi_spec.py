@@ -7,6 +7,7 @@ from typing import Any
 
 from kenkogo_master.api import openapi_shapes as shapes
 from kenkogo_master.api import openapi_shapes_admin as admin_shapes
+from kenkogo_master.api import openapi_shapes_db as db_shapes
 from kenkogo_master.api import openapi_shapes_files as files_shapes
 from kenkogo_master.api import openapi_shapes_stats as stats_shapes
 from kenkogo_master.api.events import EventsQuery
@@ -14,6 +15,7 @@ from kenkogo_master.api.openapi_build import Doc, links
 from kenkogo_master.api.routes_apps import AppListQuery, NamePath
 from kenkogo_master.api.routes_audit import AuditListQuery
 from kenkogo_master.api.routes_auth import LoginBody, PasswordBody
+from kenkogo_master.api.routes_db import RetentionUpdate, TablePath, TableQuery
 from kenkogo_master.api.routes_driver_tokens import DriverTokenCreate
 from kenkogo_master.api.routes_files import (
     DownloadQuery,
@@ -56,6 +58,10 @@ TAGS = [
     {"name": "system", "description": "The machine and the process right now."},
     {"name": "events", "description": "The live event stream (Server-Sent Events)."},
     {"name": "simulate", "description": "Talk to the apps through the built-in simulator."},
+    {
+        "name": "database",
+        "description": "The database: size and tables, maintenance, backups, retention, rows.",
+    },
 ]
 # Path segments no model validates: any non-empty string, answered 404 when unknown.
 PATH_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -98,6 +104,13 @@ _MULTIPART = {
     "properties": {"file": {"type": "array", "items": _BINARY}},
     "required": ["file"],
 }
+_MAINTENANCE = Doc(
+    "database",
+    (db_shapes.MaintenanceResult,),
+    errors=(409,),
+    note="One database operation runs at a time: another one running is answered 409.",
+)
+_RETENTION = Doc("database", (db_shapes.RetentionInfo,))
 
 DOCS: dict[tuple[str, str], Doc] = {
     ("GET", "/health"): Doc("meta", (shapes.Health,), public=True, success=(200, 503)),
@@ -309,5 +322,29 @@ DOCS: dict[tuple[str, str], Doc] = {
     ),
     ("POST", f"{V1}/simulate"): Doc(
         "simulate", (shapes.Simulation,), body=SimulateRequest, errors=(404,)
+    ),
+    # database
+    ("GET", f"{V1}/db"): Doc("database", (db_shapes.DbInfo,)),
+    ("POST", f"{V1}/db/vacuum"): _MAINTENANCE,
+    ("POST", f"{V1}/db/analyze"): _MAINTENANCE,
+    ("POST", f"{V1}/db/integrity-check"): _MAINTENANCE,
+    ("GET", f"{V1}/db/backup"): Doc(
+        "database",
+        admin=True,
+        media="application/vnd.sqlite3",
+        ok_schema={"type": "string", "format": "binary", "description": "a SQLite database"},
+        errors=(409,),
+        note="409 while another database operation runs, and on PostgreSQL (use pg_dump).",
+    ),
+    ("GET", f"{V1}/db/retention"): _RETENTION,
+    ("PUT", f"{V1}/db/retention"): replace(_RETENTION, body=RetentionUpdate),
+    ("POST", f"{V1}/db/prune"): Doc(
+        "database",
+        (db_shapes.PruneReport,),
+        errors=(409,),
+        note="409 while another database operation (a scheduled prune too) runs.",
+    ),
+    ("GET", f"{V1}/db/tables/{{name}}"): Doc(
+        "database", (db_shapes.TablePage,), query=TableQuery, path=TablePath, errors=(404,)
     ),
 }

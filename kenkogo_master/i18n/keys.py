@@ -61,6 +61,8 @@ VERSION_REQUIRED = N_("error.version_required")  # {path}
 RANGE_NOT_SATISFIABLE = N_("error.range_not_satisfiable")  # {size}
 NO_SPACE = N_("error.no_space")
 FILE_ERROR = N_("error.file_error")  # {path} {detail}
+MAINTENANCE_RUNNING = N_("error.maintenance_running")  # {operation}
+BACKUP_UNSUPPORTED = N_("error.backup_unsupported")  # {engine} {tool}
 
 # Reasons carried by the `state` event sent to apps.
 STATE_REGISTERED = N_("state.registered")

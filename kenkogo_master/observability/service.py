@@ -1,4 +1,8 @@
-"""The SQL side of statistics and traces: flush, export, prune, and the queries over them."""
+"""The SQL side of statistics and traces: flush, export, and the queries over them.
+
+Pruning past their retention is the store's pruner's job (store/pruner.py), with every
+other table's.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +13,10 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON
-from sqlalchemy import Delete, delete
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from kenkogo_master import __version__
 from kenkogo_master.hub.events import EventBus
-from kenkogo_master.ids import now_ms
 from kenkogo_master.observability.buckets import DAY_MS, Calendar, Period
 from kenkogo_master.observability.periodic import Periodic
 from kenkogo_master.observability.stats import StatsRecorder, StatsWriter
@@ -25,18 +27,11 @@ from kenkogo_master.observability.trace_export import SqlSpanExporter
 from kenkogo_master.observability.trace_queries import TraceQueries
 from kenkogo_master.observability.traces import MessageTracer
 from kenkogo_master.settings import Settings, TraceSettings
-from kenkogo_master.store.observability_models import (
-    StatsCounter,
-    StatsMessages,
-    TraceSpan,
-    TraceSummary,
-)
 from kenkogo_master.store.writer import Writer
 
 log = logging.getLogger(__name__)
 
 SWEEP_SECONDS = 5.0
-PRUNE_SECONDS = 3600.0
 
 
 def _processor(exporter: SpanExporter, settings: TraceSettings) -> SpanProcessor:
@@ -104,7 +99,6 @@ class TelemetryService:
                 final=True,
             ),
             Periodic("trace-sweep", SWEEP_SECONDS, self._sweep),
-            Periodic("retention", PRUNE_SECONDS, self.prune),
         ]
 
     async def _discard_stats(self) -> None:
@@ -114,9 +108,13 @@ class TelemetryService:
     async def _sweep(self) -> None:
         self.tracer.sweep()
 
+    def set_retention(self, period: Period, days: float) -> None:
+        """Follow a bucket size's retention changed at run time (queries reach back that far)."""
+        self.retention_days[period] = days
+        self.stats.retention_ms[period] = int(days * DAY_MS)
+
     async def start(self) -> None:
-        """Prune what outlived its retention, then start flushing, sweeping and pruning."""
-        await self.prune()
+        """Start flushing and sweeping."""
         for loop in self._loops:
             loop.start()
 
@@ -142,26 +140,3 @@ class TelemetryService:
         await asyncio.to_thread(self.provider.force_flush)
         await self.exporter.stored()
         await self._writer.flush()
-
-    async def prune(self) -> int:
-        """Delete buckets and spans older than their retention; return how many rows went."""
-        now = now_ms()
-        removed = 0
-        for period, days in self.retention_days.items():
-            cutoff = now - int(days * DAY_MS)
-            for table in (StatsCounter, StatsMessages):
-                removed += await self._delete(
-                    delete(table).where(table.period == period.value, table.bucket_ms < cutoff)
-                )
-        cutoff_ns = (now - int(self.settings.traces.retention_days * DAY_MS)) * 1_000_000
-        removed += await self._delete(delete(TraceSpan).where(TraceSpan.start_ns < cutoff_ns))
-        removed += await self._delete(delete(TraceSummary).where(TraceSummary.end_ns < cutoff_ns))
-        if removed:
-            log.info("pruned %d statistics and trace rows past their retention", removed)
-        return removed
-
-    async def _delete(self, statement: Delete) -> int:
-        # Hourly and outside the hot path, so a transaction of its own rather than the writer's.
-        async with self._engine.begin() as connection:
-            result = await connection.execute(statement)
-        return int(result.rowcount or 0)

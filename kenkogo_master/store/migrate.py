@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -30,3 +31,18 @@ async def downgrade(engine: AsyncEngine, revision: str) -> None:
     """Downgrade the database to `revision` (`base` empties it)."""
     async with engine.begin() as connection:
         await connection.run_sync(lambda sync: command.downgrade(alembic_config(sync), revision))
+
+
+def script() -> ScriptDirectory:
+    """Return the migrations this code ships."""
+    return ScriptDirectory.from_config(alembic_config())
+
+
+def head_revision() -> str | None:
+    """Return the newest revision this code knows."""
+    return script().get_current_head()
+
+
+def known_revisions() -> set[str]:
+    """Return every revision this code knows: a database at another one is newer than it."""
+    return {revision.revision for revision in script().walk_revisions()}

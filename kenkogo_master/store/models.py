@@ -204,5 +204,6 @@ class ReplyRow(Base):
 from kenkogo_master.store import (  # noqa: E402, F401
     admin_models,
     i18n_models,
+    maintenance_models,
     observability_models,
 )

@@ -6,7 +6,8 @@ import asyncio
 import logging
 import sqlite3
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -122,6 +123,10 @@ class Writer:
         self._idle = asyncio.Event()
         self._idle.set()
         self._task: asyncio.Task[None] | None = None
+        # Held while a group commits, and by `paused()`: maintenance that needs SQLite's write
+        # lock (VACUUM, a prune batch) takes it, so that the writer waits for it here instead
+        # of retrying against a locked file and failing its group after BUSY_TIMEOUT.
+        self._gate = asyncio.Lock()
         self._prepared = PreparedCache(engine.dialect)
         # A SQLite file is written synchronously, a group at a time (see sqlite_file_twin).
         self._sync: Engine | None = sqlite_file_twin(engine, synchronous)
@@ -165,6 +170,15 @@ class Writer:
             self._checkpoint = None
         if self._sync is not None:
             self._sync.dispose()
+
+    @asynccontextmanager
+    async def paused(self) -> AsyncIterator[None]:
+        """Hold the commits back (after the group under way) until the block ends.
+
+        Writes keep queueing meanwhile, up to the queue limit, and are committed afterwards.
+        """
+        async with self._gate:
+            yield
 
     async def submit(self, statement: Executable, params: dict[str, Any]) -> None:
         """Queue a write without waiting for its commit (waits only while the queue is full)."""
@@ -233,7 +247,9 @@ class Writer:
                 count = min(len(self._pending), self._max_rows)
                 group = [self._pending.popleft() for _ in range(count)]
                 self._room.set()
-                if not await self._commit(group):
+                async with self._gate:
+                    committed = await self._commit(group)
+                if not committed:
                     break  # the database refuses writes: wait, then probe it again
                 self._committed_at = loop.time()
             self._idle.set()

@@ -1,6 +1,6 @@
 """admin accounts, browser sessions and the audit trail
 
-Revision ID: 0005a
+Revision ID: 0005
 Revises: 0004
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005a"
+revision = "0005"
 down_revision = "0004"
 branch_labels = None
 depends_on = None

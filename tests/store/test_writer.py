@@ -288,3 +288,26 @@ async def test_stop_commits_everything_queued(engine: AsyncEngine, writers: list
     async with engine.connect() as connection:
         count = (await connection.execute(select(func.count()).select_from(ITEMS))).scalar()
     assert count == 20
+
+
+async def test_paused_holds_commits_back_until_the_block_ends(
+    engine: AsyncEngine, writers: list[Writer]
+) -> None:
+    writer = make_writer(engine, writers, eager=True)
+    await writer.start()
+    await writer.write(INSERT, {"id": 1, "name": "before"})
+
+    async with writer.paused():
+        # The file is free for maintenance: this connection writes without meeting the writer.
+        waiting = asyncio.create_task(writer.write(INSERT, {"id": 2, "name": "held"}))
+        await asyncio.sleep(0.05)
+        assert not waiting.done()
+        async with engine.begin() as connection:
+            await connection.execute(INSERT, {"id": 3, "name": "maintenance"})
+            names = set((await connection.execute(select(ITEMS.c.name))).scalars())
+        assert names == {"before", "maintenance"}
+
+    await asyncio.wait_for(waiting, 1)
+    async with engine.connect() as connection:
+        count = await connection.scalar(select(func.count()).select_from(ITEMS))
+    assert count == 3

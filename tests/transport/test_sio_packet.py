@@ -12,7 +12,7 @@ FRAMES = [
     '2/driver,123["event",{"platform_message_id":"p-1","content":"a-b"}]',
     '3/app,5[{"ok":true}]',
     '2/app,["no ack wanted"]',
-    '3/app,7[]',
+    "3/app,7[]",
     '0/app,{"token":"x"}',
     '2["to the default namespace",1]',
     "1/app,",
