@@ -9,6 +9,7 @@ retentions are kept by store/retention.py, the one store behind PUT /api/v1/db/r
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -156,6 +157,8 @@ class RuntimeSettings:
         self._overrides: dict[str, int] = {}  # key -> when it was set (ms)
         self._listeners: dict[str, list[Listener]] = {}
         self._retention: Retention | None = None
+        # One change at a time: each is checked against the values the one before left.
+        self._changing = asyncio.Lock()
 
     async def load(self) -> None:
         """Apply the stored overrides; one that no longer validates is logged and left out."""
@@ -221,6 +224,10 @@ class RuntimeSettings:
 
     async def update(self, changes: Mapping[str, Any]) -> list[Change]:
         """Set (a value) or remove (None) run-time values; each is kept in SQL, then applied."""
+        async with self._changing:
+            return await self._update(changes)
+
+    async def _update(self, changes: Mapping[str, Any]) -> list[Change]:
         candidate = self.check(changes)
         done: list[Change] = []
         for name, value in changes.items():
