@@ -425,3 +425,18 @@ async def test_a_new_heartbeat_timeout_and_keepalive_apply_to_what_is_open(
         seen = b""
         while seen.count(b": keep-alive") < 2:
             seen += await asyncio.wait_for(stream.content.readany(), 2)
+
+
+async def test_new_login_limits_apply_to_the_next_failed_login(master: RunningMaster) -> None:
+    async def wrong_login() -> tuple[int, str | None]:
+        async with master.http.post(
+            master.url + "/api/v1/auth/login", json={"name": "admin", "password": "not it at all"}
+        ) as response:
+            return response.status, response.headers.get("Retry-After")
+
+    status, _ = await master.api(
+        "PATCH", "/api/v1/settings", json={"admin.login_max_attempts": 1, "admin.lockout": 60}
+    )
+    assert status == 200
+    assert await wrong_login() == (401, None)
+    assert await wrong_login() == (429, "60")  # the configured 10 attempts would allow it
