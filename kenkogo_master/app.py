@@ -25,6 +25,7 @@ from kenkogo_master.api import (
     routes_landing,
     routes_messages,
     routes_metrics,
+    routes_routing,
     routes_settings,
     routes_simulate,
     routes_stats,
@@ -307,6 +308,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_routes(routes_auth.routes)
     app.router.add_routes(routes_apps.routes)
     app.router.add_routes(routes_messages.routes)
+    app.router.add_routes(routes_routing.routes)
     app.router.add_routes(routes_driver_tokens.routes)
     app.router.add_routes(routes_i18n.routes)
     app.router.add_routes(routes_tokens.routes)

@@ -9,6 +9,7 @@ from kenkogo_master.api import openapi_shapes as shapes
 from kenkogo_master.api import openapi_shapes_admin as admin_shapes
 from kenkogo_master.api import openapi_shapes_db as db_shapes
 from kenkogo_master.api import openapi_shapes_files as files_shapes
+from kenkogo_master.api import openapi_shapes_routing as routing_shapes
 from kenkogo_master.api import openapi_shapes_settings as settings_shapes
 from kenkogo_master.api import openapi_shapes_stats as stats_shapes
 from kenkogo_master.api.events import EventsQuery
@@ -31,6 +32,7 @@ from kenkogo_master.api.routes_files import (
 )
 from kenkogo_master.api.routes_i18n import ChatPath, LocaleBody, TextBody, TextPath, TextQuery
 from kenkogo_master.api.routes_messages import MessageListQuery
+from kenkogo_master.api.routes_routing import ExplainRequest
 from kenkogo_master.api.routes_settings import SettingPath, SettingsPatch
 from kenkogo_master.api.routes_simulate import SimulateRequest
 from kenkogo_master.api.routes_tokens import TokenCreate
@@ -173,6 +175,19 @@ DOCS: dict[tuple[str, str], Doc] = {
         links=links("/items/0/id", "id", "get_message", "message_trace"),
     ),
     ("GET", f"{V1}/messages/{{id}}"): Doc("messages", (shapes.MessageDetail,), errors=(404,)),
+    ("GET", f"{V1}/messages/{{id}}/routing"): Doc(
+        "messages",
+        (routing_shapes.RoutingExplanation,),
+        errors=(404,),
+        note="Where the message would go now, name by name (filters, levels, blocks, the "
+        "instance chosen), beside what really happened to it.",
+    ),
+    ("POST", f"{V1}/routing/explain"): Doc(
+        "messages",
+        (routing_shapes.RoutingExplanation,),
+        body=ExplainRequest,
+        note="Where a message typed in would go now; nothing is stored or sent.",
+    ),
     ("GET", f"{V1}/messages/{{id}}/trace"): Doc(
         "traces", (stats_shapes.MessageTrace,), errors=(404,)
     ),
