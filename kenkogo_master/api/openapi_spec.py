@@ -10,6 +10,7 @@ from kenkogo_master.api import openapi_shapes_admin as admin_shapes
 from kenkogo_master.api import openapi_shapes_db as db_shapes
 from kenkogo_master.api import openapi_shapes_files as files_shapes
 from kenkogo_master.api import openapi_shapes_routing as routing_shapes
+from kenkogo_master.api import openapi_shapes_settings as settings_shapes
 from kenkogo_master.api import openapi_shapes_stats as stats_shapes
 from kenkogo_master.api.events import EventsQuery
 from kenkogo_master.api.openapi_build import Doc, links
@@ -32,6 +33,7 @@ from kenkogo_master.api.routes_files import (
 from kenkogo_master.api.routes_i18n import ChatPath, LocaleBody, TextBody, TextPath, TextQuery
 from kenkogo_master.api.routes_messages import MessageListQuery
 from kenkogo_master.api.routes_routing import ExplainRequest
+from kenkogo_master.api.routes_settings import SettingPath, SettingsPatch
 from kenkogo_master.api.routes_simulate import SimulateRequest
 from kenkogo_master.api.routes_tokens import TokenCreate
 from kenkogo_master.api.routes_traces import TraceListQuery
@@ -63,6 +65,10 @@ TAGS = [
     {
         "name": "database",
         "description": "The database: size and tables, maintenance, backups, retention, rows.",
+    },
+    {
+        "name": "settings",
+        "description": "The configuration in effect, and the keys that change while it runs.",
     },
 ]
 # Path segments no model validates: any non-empty string, answered 404 when unknown.
@@ -361,5 +367,23 @@ DOCS: dict[tuple[str, str], Doc] = {
     ),
     ("GET", f"{V1}/db/tables/{{name}}"): Doc(
         "database", (db_shapes.TablePage,), query=TableQuery, path=TablePath, errors=(404,)
+    ),
+    # settings
+    ("GET", f"{V1}/settings"): Doc("settings", (settings_shapes.SettingsInfo,), admin=True),
+    ("PATCH", f"{V1}/settings"): Doc(
+        "settings",
+        (settings_shapes.SettingsChanged,),
+        body=SettingsPatch,
+        errors=(409,),
+        note="Only the keys listed in the body's schema change at run time: any other known "
+        "key is answered 409 `restart_required`, an unknown one 400 `unknown_setting`; then "
+        "nothing changes.",
+    ),
+    ("DELETE", f"{V1}/settings/{{key}}"): Doc(
+        "settings",
+        (settings_shapes.SettingsInfo,),
+        path=SettingPath,
+        errors=(404, 409),
+        note="409 `restart_required` for a key only a restart changes.",
     ),
 }

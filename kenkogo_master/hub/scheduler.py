@@ -154,7 +154,6 @@ class Scheduler:
         self._flights: set[Flight] = set()
         self._closed = False
         self._stopping = False  # nothing new is handed out; what is in flight may still be acked
-        self.backlog_limit = max(0, min(BACKLOG_LIMIT, settings.queue_limit // 2))
         self._room = asyncio.Event()  # set when a queue got short enough, for wait_for_room
         self._room_waiters = 0
         # While a batch is handled: the names to pump once it is done (an ordered set).
@@ -177,6 +176,11 @@ class Scheduler:
             ),
             0,
         )
+
+    @property
+    def backlog_limit(self) -> int:
+        """Return the queue length past which drivers' acks wait (apps.queue_limit may change)."""
+        return max(0, min(BACKLOG_LIMIT, self.settings.queue_limit // 2))
 
     # -- life -------------------------------------------------------------------------------------
 
