@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from kenkogo_master.hub.drivers import DriverRegistry
 from kenkogo_master.hub.events import EventBus
@@ -42,6 +42,7 @@ class MessageFlow:
     redispatch: Redispatch
     recovery: asyncio.Task[int] | None = None
     handing_over: asyncio.Future[None] | None = None
+    hurried: asyncio.Event = field(default_factory=asyncio.Event)
 
     @classmethod
     def build(
@@ -133,12 +134,20 @@ class MessageFlow:
             self.handing_over = asyncio.ensure_future(self._hand_over(grace))
         await asyncio.shield(self.handing_over)
 
+    def hurry(self) -> None:
+        """Cut the hand-over's grace short (a second stop signal)."""
+        self.hurried.set()
+
     async def _hand_over(self, grace: float) -> None:
         self.stop_taking()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + grace
-        held = await self.scheduler.drain(grace)
-        sending = await self.replies.settle(max(0.0, deadline - loop.time()))
+        waiting = asyncio.ensure_future(self._wait_for_peers(grace))
+        hurried = asyncio.ensure_future(self.hurried.wait())
+        await asyncio.wait((waiting, hurried), return_when=asyncio.FIRST_COMPLETED)
+        hurried.cancel()
+        if not waiting.done():
+            waiting.cancel()
+        await asyncio.gather(waiting, hurried, return_exceptions=True)
+        held, sending = self.scheduler.in_flight(), self.replies.under_way()
         if held or sending:
             log.info(
                 "stopping with %d messages unacknowledged and %d replies unsent: "
@@ -147,6 +156,13 @@ class MessageFlow:
                 sending,
             )
         self.close()
+
+    async def _wait_for_peers(self, grace: float) -> None:
+        """Give apps `grace` s to ack what they hold, and what is left of it to replies."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        await self.scheduler.drain(grace)
+        await self.replies.settle(max(0.0, deadline - loop.time()))
 
     def close(self) -> None:
         """Stop scheduling (before the apps are disconnected, so nothing is redelivered)."""

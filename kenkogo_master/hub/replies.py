@@ -157,10 +157,13 @@ class Replies:
             log.info("sending %d replies accepted before the restart", len(rows))
         return len(rows)
 
-    async def settle(self, timeout: float) -> int:
-        """Wait up to `timeout` s for replies under way; return how many are still unsent."""
+    async def settle(self, timeout: float) -> None:
+        """Wait up to `timeout` s for the replies under way."""
         if self._tasks and timeout > 0:
             await asyncio.wait(tuple(self._tasks), timeout=timeout)
+
+    def under_way(self) -> int:
+        """Return how many replies are not sent yet."""
         return len(self._tasks)
 
     async def stop(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 from typing import Any
 
 import pytest
@@ -127,3 +128,36 @@ async def test_events_during_a_clean_stop_are_refused_or_acked_and_every_acked_o
     closing.append(back)
     arrived = {message["id"] for message in sink.received}
     await back.receive_ids(set(acked) - arrived, timeout=10)
+
+
+@pytest.mark.timeout(60)
+async def test_a_second_stop_signal_cuts_the_grace_short_and_still_hands_work_over(
+    restartable_master: MakeMaster, closing: list[Any]
+) -> None:
+    """Ctrl-C twice: the Master stops at once instead of waiting out a long grace, and what the
+    app held is still delivered after the restart."""
+    master = restartable_master(**SETTINGS, apps__stop_grace="30")
+    await master.start()
+    driver = await SioDriver(master.url).connect(DRIVER_TOKEN)
+    closing.append(driver)
+    assert (await driver.register())["success"]
+    slow = await holding_app(master.url, "slow")
+    closing.append(slow)
+    ack = await driver.send("job", pid="job-1")
+    await slow.next_message()
+    assert master.run is not None
+    process = master.run.process
+
+    started = asyncio.get_running_loop().time()
+    process.send_signal(signal.SIGINT)
+    await asyncio.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    code = await asyncio.wait_for(process.wait(), 10)
+    took = asyncio.get_running_loop().time() - started
+
+    assert code == 0, master.text
+    assert took < 5, f"the second signal did not cut the 30 s grace short ({took:.1f} s)"
+    await master.start()
+    back = await start_app(master.url, "slow")
+    closing.append(back)
+    await back.receive_ids([ack["id"]], timeout=10)
