@@ -23,6 +23,9 @@ _SECRET_KEY = (
     r"(?:[a-z]+[_-])*(?:token|password|passwd|pwd|secret|api[_-]?key|session(?:[_-]?id)?|"
     r"kenkogo_session|csrf)"
 )
+# A value: quoted (to its closing quote, spaces and all) or bare (to a separator). Its opening
+# quote is group 2.
+_VALUE = r"""(["']?)(?:(?<=")[^"]*|(?<=')[^']*|[^\s"'&,;)}\]]+)"""
 # Order matters: the wider shapes first, so that the narrower ones do not cut them in two.
 _SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
     # `"auth": {...}` payloads, whatever they hold.
@@ -39,15 +42,18 @@ _SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
         re.compile(r"""(?i)(\b(?:set-)?cookie["']?\s*[:=]\s*["']?)[^"'\r\n}]+"""),
         r"\1" + MASK,
     ),
-    # A bearer or basic credential anywhere.
-    (re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9\-._~+/]{6,}=*"), r"\1\2" + MASK),
-    # key=value, key: value, "key": "value" for secret-looking keys, and `auth` strings.
+    # A bearer or basic credential anywhere (not a plain word: "bearer tokens" is prose).
     (
-        re.compile(
-            rf"""(?i)(\b(?:{_SECRET_KEY}|auth)\b["']?\s*[:=]\s*["']?)(?!\{{)[^\s"'&,;)}}\]]+"""
-        ),
-        r"\1" + MASK,
+        re.compile(r"(?i)\b(bearer|basic)(\s+)(?=[A-Za-z]*[^A-Za-z\s])[A-Za-z0-9\-._~+/]{6,}=*"),
+        r"\1\2" + MASK,
     ),
+    # "key": "value" and 'key': 'value' (JSON, reprs) for secret-looking keys and `auth`.
+    (
+        re.compile(rf"""(?i)(["'](?:{_SECRET_KEY}|auth)["']\s*:\s*)(?!\{{){_VALUE}"""),
+        r"\1\2" + MASK,
+    ),
+    # key=value (query strings, settings, log fields); a colon in prose is left alone.
+    (re.compile(rf"""(?i)(\b(?:{_SECRET_KEY}|auth)\s*=\s*){_VALUE}"""), r"\1\2" + MASK),
     # The password in a URL: scheme://user:password@host.
     (re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^/\s:@]*:)[^@\s/]+(@)"), r"\1" + MASK + r"\2"),
 )
