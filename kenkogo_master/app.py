@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from aiohttp import web
 
 from kenkogo_master.admin.context import admin_context
+from kenkogo_master.admin.runtime_settings import RuntimeSettings
 from kenkogo_master.api import (
     events,
     openapi,
@@ -25,6 +26,8 @@ from kenkogo_master.api import (
     routes_logs,
     routes_messages,
     routes_metrics,
+    routes_routing,
+    routes_settings,
     routes_simulate,
     routes_stats,
     routes_system,
@@ -55,6 +58,7 @@ from kenkogo_master.keys import (
     MESSAGES,
     PRUNER,
     RETENTION,
+    RUNTIME_SETTINGS,
     SETTINGS,
     SIO,
     STARTED_AT,
@@ -69,6 +73,7 @@ from kenkogo_master.observability.contexts import (
     logs_context,
     telemetry_context,
 )
+from kenkogo_master.observability.logs import NOISY, apply_level
 from kenkogo_master.observability.periodic import Periodic
 from kenkogo_master.settings import Settings
 from kenkogo_master.stopping import hand_over
@@ -82,6 +87,7 @@ from kenkogo_master.store.maintenance import Maintenance
 from kenkogo_master.store.message_records import MessageRecords
 from kenkogo_master.store.pruner import Pruner
 from kenkogo_master.store.retention import Retention
+from kenkogo_master.store.settings_overrides import SettingOverrides
 from kenkogo_master.store.tokens import TokenStore
 from kenkogo_master.store.writer import Writer
 from kenkogo_master.transport import onebot_v11
@@ -89,7 +95,7 @@ from kenkogo_master.transport.raw_ws import RawWebSocketEndpoint
 from kenkogo_master.transport.simulator import simulator_context
 from kenkogo_master.transport.sio_apps import AppNamespace
 from kenkogo_master.transport.sio_drivers import DriverNamespace
-from kenkogo_master.transport.sio_server import create_sio_server
+from kenkogo_master.transport.sio_server import create_sio_server, hard_frame_limit
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +124,35 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     yield
     await writer.stop()
     await engine.dispose()
+
+
+async def _runtime_settings(app: web.Application) -> AsyncIterator[None]:
+    """Apply the settings changed at run time before the parts that read them start."""
+    settings = app[SETTINGS]
+    runtime = RuntimeSettings(settings, SettingOverrides(app[ENGINE], app[WRITER]))
+    # The process's logging as it was, to leave it so (a test process serves many Masters).
+    levels = {name: logging.getLogger(name).level for name in ("", *NOISY)}
+    runtime.listen("logging.level", apply_level)
+
+    def follow_max_payload(_: int) -> None:
+        # Fixed by aiohttp and engine.io when the app was made: both read these per request.
+        app._client_max_size = settings.limits.max_payload
+        app[SIO].eio.max_http_buffer_size = hard_frame_limit(settings)
+
+    runtime.listen("limits.max_payload", follow_max_payload)
+    await runtime.load()
+    app[RUNTIME_SETTINGS] = runtime
+    yield
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
+
+
+def _follow_settings(app: web.Application) -> None:
+    """Let the parts that copied a run-time key when they started follow its changes."""
+    runtime, telemetry = app[RUNTIME_SETTINGS], app[TELEMETRY]
+    runtime.listen("traces.sample_ratio", telemetry.set_sample_ratio)
+    runtime.listen("stats.flush_interval", telemetry.set_flush_interval)
+    runtime.follow_retention(app[RETENTION])
 
 
 async def _api_tokens(app: web.Application) -> AsyncIterator[None]:
@@ -177,6 +212,7 @@ async def _db_care(app: web.Application) -> AsyncIterator[None]:
     app[MAINTENANCE] = maintenance
     app[RETENTION] = retention
     app[PRUNER] = pruner
+    _follow_settings(app)
     pruner.start()
     yield
     await pruner.stop()
@@ -256,6 +292,7 @@ def create_app(settings: Settings) -> web.Application:
         [
             logs_context,
             _database,
+            _runtime_settings,
             _api_tokens,
             _files,
             _i18n,
@@ -278,6 +315,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_routes(routes_auth.routes)
     app.router.add_routes(routes_apps.routes)
     app.router.add_routes(routes_messages.routes)
+    app.router.add_routes(routes_routing.routes)
     app.router.add_routes(routes_driver_tokens.routes)
     app.router.add_routes(routes_i18n.routes)
     app.router.add_routes(routes_tokens.routes)
@@ -288,6 +326,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_routes(routes_system.routes)
     app.router.add_routes(routes_db.routes)
     app.router.add_routes(routes_logs.routes)
+    app.router.add_routes(routes_settings.routes)
     app.router.add_routes(events.routes)
     if settings.metrics.enabled:
         app.router.add_routes(routes_metrics.routes)

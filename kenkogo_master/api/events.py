@@ -94,7 +94,7 @@ async def events(request: web.Request) -> web.StreamResponse:
     if not logs_allowed and _wants_logs(topics):
         raise HubError(ErrorCode.FORBIDDEN, scope=Scope.ADMIN.value)
     wanted = query.log_filter(query.level)
-    keepalive = request.app[SETTINGS].events.keepalive
+    settings = request.app[SETTINGS].events
     context = request.get(SESSION)
     owner = context.session.id if context is not None else None
     sessions = request.app[SESSIONS]
@@ -113,7 +113,8 @@ async def events(request: web.Request) -> web.StreamResponse:
         seq = 0
         while True:
             try:
-                event = await asyncio.wait_for(subscription.queue.get(), keepalive)
+                # Read each time: events.keepalive may change while the stream is open.
+                event = await asyncio.wait_for(subscription.queue.get(), settings.keepalive)
             except TimeoutError:
                 # A session may also end in another process (a command, another Master).
                 if owner is not None and await sessions.lookup(owner) is None:

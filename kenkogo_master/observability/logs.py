@@ -33,7 +33,7 @@ from kenkogo_master.settings import LoggingSettings
 CONSOLE_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 LOG_TOPIC = "log"
 # Library chatter stays at warnings unless we debug.
-NOISY_LOGGERS = ("aiohttp.access", "engineio", "socketio", "alembic")
+NOISY = ("aiohttp.access", "engineio", "socketio", "alembic")
 
 
 class RecordFactory:
@@ -127,10 +127,16 @@ def setup_logging(settings: LoggingSettings, data_dir: Path | None) -> LogRing:
         root.addHandler(guarded(file_handler))
     ring = LogRing(settings.ring_size, factory.run)
     root.addHandler(guarded(RingHandler(ring)))
-    root.setLevel(settings.level)
-    for noisy in NOISY_LOGGERS:
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    apply_level(settings.level)
     return ring
+
+
+def apply_level(level: str) -> None:
+    """Log from `level` on (at start, and when logging.level changes at run time)."""
+    root = logging.getLogger()
+    root.setLevel(level)
+    for noisy in NOISY:
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 
 
 def process_ring() -> LogRing | None:
