@@ -23,6 +23,7 @@ from kenkogo_master.api import (
     routes_health,
     routes_i18n,
     routes_landing,
+    routes_logs,
     routes_messages,
     routes_metrics,
     routes_routing,
@@ -66,7 +67,12 @@ from kenkogo_master.keys import (
     WRITER,
 )
 from kenkogo_master.observability.buckets import Period
-from kenkogo_master.observability.contexts import end_live_streams, live_context, telemetry_context
+from kenkogo_master.observability.contexts import (
+    end_live_streams,
+    live_context,
+    logs_context,
+    telemetry_context,
+)
 from kenkogo_master.observability.logs import NOISY, apply_level
 from kenkogo_master.observability.periodic import Periodic
 from kenkogo_master.settings import Settings
@@ -284,6 +290,7 @@ def create_app(settings: Settings) -> web.Application:
     app[STARTED_AT] = time.monotonic()
     app.cleanup_ctx.extend(
         [
+            logs_context,
             _database,
             _runtime_settings,
             _api_tokens,
@@ -318,6 +325,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_routes(routes_traces.routes)
     app.router.add_routes(routes_system.routes)
     app.router.add_routes(routes_db.routes)
+    app.router.add_routes(routes_logs.routes)
     app.router.add_routes(routes_settings.routes)
     app.router.add_routes(events.routes)
     if settings.metrics.enabled:

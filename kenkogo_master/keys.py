@@ -17,6 +17,7 @@ from kenkogo_master.hub.events import EventBus
 from kenkogo_master.hub.hub import Hub
 from kenkogo_master.i18n.service import I18n
 from kenkogo_master.observability.live import LiveStreams
+from kenkogo_master.observability.log_ring import LogRing
 from kenkogo_master.observability.service import TelemetryService
 from kenkogo_master.observability.system import SystemSampler
 from kenkogo_master.settings import Settings
@@ -43,6 +44,7 @@ SIO = web.AppKey("sio", socketio.AsyncServer)
 EVENT_BUS = web.AppKey("event_bus", EventBus)
 TELEMETRY = web.AppKey("telemetry", TelemetryService)
 LIVE_STREAMS = web.AppKey("live_streams", LiveStreams)
+LOG_RING = web.AppKey("log_ring", LogRing)
 SYSTEM = web.AppKey("system", SystemSampler)
 METRICS = web.AppKey("metrics", CollectorRegistry)
 ACCOUNTS = web.AppKey("accounts", Accounts)

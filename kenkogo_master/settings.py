@@ -185,10 +185,14 @@ class LoggingSettings(Section):
     """Log output."""
 
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # The console in JSON lines too (the files are always JSON lines, so that they can be read
+    # back by GET /api/v1/logs).
     json_lines: bool = False
     file: bool = True
     file_max_bytes: int = Field(10 * 1024 * 1024, ge=1024)
     file_backups: int = Field(5, ge=0, le=100)
+    # The newest records kept in memory for GET /api/v1/logs; older ones are read from the files.
+    ring_size: int = Field(10_000, ge=10, le=1_000_000)
 
     @field_validator("level", mode="before")
     @classmethod

@@ -15,8 +15,9 @@ from kenkogo_master.app import create_app
 from kenkogo_master.keys import HUB
 from kenkogo_master.settings import Settings, load_settings
 
-# Fixtures for tests that need a real PostgreSQL server, and for Masters run as child processes.
-pytest_plugins = ["tests.support.postgres", "tests.support.process"]
+# Fixtures for tests that need a real PostgreSQL server, and for Masters run as child processes;
+# and the run's last test, which greps every log record and log file for the secrets it used.
+pytest_plugins = ["tests.support.postgres", "tests.support.process", "tests.support.secrets"]
 
 ADMIN_TOKEN = "test-admin-token"
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from kenkogo_master.admin.accounts import BOOTSTRAP_NAME, Account, Accounts
 from kenkogo_master.admin.audit import Actor, ActorKind, AuditLog
 from kenkogo_master.admin.passwords import generate_password
+from kenkogo_master.observability.logs import record_factory
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ async def ensure_admin_account(accounts: Accounts, audit: AuditLog, data_dir: Pa
     if await accounts.count():
         return None
     password = generate_password()
+    record_factory().redactor.add_secrets([password])  # masked should it ever reach a record
     account = await accounts.create(BOOTSTRAP_NAME, password, generated=True)
     path = data_dir / PASSWORD_FILE
     write_secret(path, password)

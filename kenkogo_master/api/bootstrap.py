@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 from kenkogo_master.admin.bootstrap import show_on_console, write_secret
+from kenkogo_master.observability.logs import record_factory
 from kenkogo_master.store.tokens import Scope, TokenStore
 
 log = logging.getLogger(__name__)
@@ -18,6 +19,7 @@ async def ensure_admin_token(tokens: TokenStore, data_dir: Path) -> Path | None:
     if not tokens.empty():
         return None
     _, secret = await tokens.create("initial admin token", Scope.ADMIN)
+    record_factory().redactor.add_secrets([secret])  # masked should it ever reach a record
     path = data_dir / TOKEN_FILE
     write_secret(path, secret)
     # On the console only: a secret in the log would outlive its file in every rotated copy.

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from kenkogo_master.errors import ErrorCode, HubError
 from kenkogo_master.hub.hub import Hub
 from kenkogo_master.keys import HUB, I18N
+from kenkogo_master.observability import log_context
 from kenkogo_master.protocol import codec
 from kenkogo_master.store.writer import StorageUnavailable
 from kenkogo_master.transport.app_events import describe_validation
@@ -114,6 +115,8 @@ def _refuse_oversized(request: web.Request, limit: int) -> None:
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Turn every failure under /api and /health into `{code, message}`."""
     hub = request.app[HUB]
+    # The request's own task: whatever it logs is about this caller.
+    bound = log_context.bind(remote=request.remote)
     try:
         _refuse_oversized(request, hub.settings.limits.max_payload)
         return await handler(request)
@@ -145,3 +148,5 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except Exception:
         log.exception("%s %s failed", request.method, request.path)
         return error_response(hub, request, HubError(ErrorCode.INTERNAL))
+    finally:
+        log_context.unbind(bound)

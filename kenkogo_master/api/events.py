@@ -5,30 +5,34 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from typing import Literal
+from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field
 
-from kenkogo_master.api.auth import SESSION
+from kenkogo_master.api.auth import SESSION, token_of
 from kenkogo_master.api.json import query_model
+from kenkogo_master.api.log_params import Level, LogMatch
 from kenkogo_master.errors import ErrorCode, HubError
 from kenkogo_master.hub.events import Event
 from kenkogo_master.keys import LIVE_STREAMS, SESSIONS, SETTINGS
+from kenkogo_master.observability.log_context import FIELDS
+from kenkogo_master.observability.log_records import LogEntry
+from kenkogo_master.observability.log_search import LogFilter
 from kenkogo_master.observability.logs import LOG_TOPIC
 from kenkogo_master.protocol import codec
+from kenkogo_master.store.tokens import Scope
 
 log = logging.getLogger(__name__)
 
 routes = web.RouteTableDef()
 
 _TOPIC = re.compile(r"[a-z][a-z0-9_]*(\.[a-z0-9_]+)*")
-_LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
 RETRY_MS = 3000  # how long a browser's EventSource waits before reconnecting
 
 
-class EventsQuery(BaseModel):
-    """Query of GET /api/v1/events."""
+class EventsQuery(LogMatch):
+    """Query of GET /api/v1/events; the log filters apply to the `log` topics."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -39,12 +43,7 @@ class EventsQuery(BaseModel):
         json_schema_extra={"pattern": rf"^ *({_TOPIC.pattern})?( *, *({_TOPIC.pattern})?)* *$"},
     )
     # Log lines at or above this level (when `log` topics are streamed).
-    level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
-
-    @field_validator("level", mode="before")
-    @classmethod
-    def _upper(cls, value: object) -> object:
-        return value.upper() if isinstance(value, str) else value
+    level: Level = "INFO"
 
     def topic_set(self) -> frozenset[str] | None:
         """Return the topics asked for; raise a clear error for a malformed one."""
@@ -56,6 +55,24 @@ class EventsQuery(BaseModel):
                 detail = f"topics: {topic!r} is not a topic (lower-case words joined by dots)"
                 raise HubError(ErrorCode.INVALID_PAYLOAD, detail=detail)
         return topics or None
+
+
+def _wants_logs(topics: frozenset[str] | None) -> bool:
+    """Tell whether a reader named a `log` topic."""
+    return topics is not None and any(t.split(".", 1)[0] == LOG_TOPIC for t in topics)
+
+
+def _log_passes(wanted: LogFilter, data: dict[str, Any]) -> bool:
+    """Tell whether a published log record passes a reader's filter."""
+    entry = LogEntry(
+        time_ms=data.get("time_ms", 0),
+        level=data.get("level", ""),
+        logger=data.get("logger", ""),
+        message=data.get("message", ""),
+        exception=data.get("exception"),
+        context={name: data[name] for name in FIELDS if data.get(name) is not None},
+    )
+    return wanted.matches(entry)
 
 
 def frame(seq: int, event: Event) -> bytes:
@@ -72,7 +89,11 @@ async def events(request: web.Request) -> web.StreamResponse:
     streams = request.app[LIVE_STREAMS]
     if streams.ending:
         raise HubError(ErrorCode.OVERLOADED)
-    level = _LEVELS[query.level]
+    # Log records tell addresses and names: like the files, they are for the admin scope.
+    logs_allowed = token_of(request).scope is Scope.ADMIN
+    if not logs_allowed and _wants_logs(topics):
+        raise HubError(ErrorCode.FORBIDDEN, scope=Scope.ADMIN.value)
+    wanted = query.log_filter(query.level)
     settings = request.app[SETTINGS].events
     context = request.get(SESSION)
     owner = context.session.id if context is not None else None
@@ -107,7 +128,9 @@ async def events(request: web.Request) -> web.StreamResponse:
                     reason = codec.dumpb({"reason": subscription.end_reason})
                     await response.write(b"event: dropped\ndata: %s\n\n" % reason)
                 break
-            if event.topic.startswith(LOG_TOPIC + ".") and event.data.get("levelno", 0) < level:
+            if event.topic.startswith(LOG_TOPIC + ".") and (
+                not logs_allowed or not _log_passes(wanted, event.data)
+            ):
                 continue
             seq += 1
             await response.write(frame(seq, event))

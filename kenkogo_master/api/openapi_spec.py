@@ -9,6 +9,7 @@ from kenkogo_master.api import openapi_shapes as shapes
 from kenkogo_master.api import openapi_shapes_admin as admin_shapes
 from kenkogo_master.api import openapi_shapes_db as db_shapes
 from kenkogo_master.api import openapi_shapes_files as files_shapes
+from kenkogo_master.api import openapi_shapes_logs as logs_shapes
 from kenkogo_master.api import openapi_shapes_routing as routing_shapes
 from kenkogo_master.api import openapi_shapes_settings as settings_shapes
 from kenkogo_master.api import openapi_shapes_stats as stats_shapes
@@ -31,6 +32,7 @@ from kenkogo_master.api.routes_files import (
     UsageQuery,
 )
 from kenkogo_master.api.routes_i18n import ChatPath, LocaleBody, TextBody, TextPath, TextQuery
+from kenkogo_master.api.routes_logs import LogFilePath, LogsQuery
 from kenkogo_master.api.routes_messages import MessageListQuery
 from kenkogo_master.api.routes_routing import ExplainRequest
 from kenkogo_master.api.routes_settings import SettingPath, SettingsPatch
@@ -60,6 +62,7 @@ TAGS = [
     {"name": "stats", "description": "Statistics kept in SQL: messages, apps, senders, storage."},
     {"name": "traces", "description": "Spans of messages through the hub, as waterfalls."},
     {"name": "system", "description": "The machine and the process right now."},
+    {"name": "logs", "description": "Log records, newest first, and the log files."},
     {"name": "events", "description": "The live event stream (Server-Sent Events)."},
     {"name": "simulate", "description": "Talk to the apps through the built-in simulator."},
     {
@@ -332,6 +335,27 @@ DOCS: dict[tuple[str, str], Doc] = {
     ),
     ("GET", f"{V1}/traces/{{trace_id}}"): Doc("traces", (stats_shapes.Trace,), errors=(400, 404)),
     ("GET", f"{V1}/system"): Doc("system", (stats_shapes.System,)),
+    # logs
+    ("GET", f"{V1}/logs"): Doc(
+        "logs",
+        (logs_shapes.LogPage,),
+        query=LogsQuery,
+        admin=True,
+        note="The newest records come from memory ([logging] ring_size), older ones from the "
+        "rotating files. Secrets are masked in every record. The live tail is the event "
+        "stream's `log` topic with the same filters.",
+    ),
+    ("GET", f"{V1}/logs/files"): Doc("logs", (logs_shapes.LogFileList,), admin=True),
+    ("GET", f"{V1}/logs/files/{{name}}"): Doc(
+        "logs",
+        path=LogFilePath,
+        admin=True,
+        media="text/plain",
+        ok_schema={"type": "string", "description": "the file: JSON lines"},
+        errors=(404,),
+        note="Only a file GET /api/v1/logs/files lists; any other name is answered 404, or "
+        "400 when it is not a plain file name.",
+    ),
     ("GET", f"{V1}/events"): Doc(
         "events",
         (shapes.StreamEvent,),

@@ -152,9 +152,22 @@ class DriverRegistry:
         older = self._live.get(driver_id)
         self._live[driver_id] = session
         if older is not None:
-            log.info("driver %s (%s/%s) replaced by a new connection", driver_id, platform, self_id)
+            log.info(
+                "driver %s (%s/%s) replaced by a new connection",
+                driver_id,
+                platform,
+                self_id,
+                extra={"driver_id": driver_id},
+            )
             await older.peer.close()
-        log.info("driver %s (%s/%s) attached over %s", driver_id, platform, self_id, peer.transport)
+        log.info(
+            "driver %s (%s/%s) attached over %s",
+            driver_id,
+            platform,
+            self_id,
+            peer.transport,
+            extra={"driver_id": driver_id, "remote": peer.remote},
+        )
         self._bus.publish("driver.attached", session.describe())
         for listener in self._attach_listeners:
             listener(session)
@@ -165,7 +178,13 @@ class DriverRegistry:
         if self._live.get(session.id) is not session:
             return
         del self._live[session.id]
-        log.info("driver %s (%s/%s) detached", session.id, session.platform, session.self_id)
+        log.info(
+            "driver %s (%s/%s) detached",
+            session.id,
+            session.platform,
+            session.self_id,
+            extra={"driver_id": session.id, "remote": session.peer.remote},
+        )
         self._bus.publish("driver.detached", {"id": session.id, "platform": session.platform})
 
     def touch(self, session: DriverSession) -> None:

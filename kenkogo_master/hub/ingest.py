@@ -174,7 +174,13 @@ class Ingest:
             elif isinstance(error, StorageUnavailable):
                 results[index] = HubError(ErrorCode.STORAGE_UNAVAILABLE)
             else:
-                log.error("message %s from driver %s not stored: %s", message.id, driver.id, error)
+                log.error(
+                    "message %s from driver %s not stored: %s",
+                    message.id,
+                    driver.id,
+                    error,
+                    extra={"message_id": message.id, "driver_id": driver.id},
+                )
                 results[index] = HubError(ErrorCode.INTERNAL)
         telemetry = self._telemetry
         for message in stored:

@@ -298,6 +298,7 @@ class AppLifecycle:
             from_state.value,
             to_state.value,
             reason,
+            extra={"app_id": session.id, "remote": session.peer.remote},
         )
         for listener in self._listeners:
             listener(session, from_state, to_state)

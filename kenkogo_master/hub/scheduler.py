@@ -620,11 +620,13 @@ class Scheduler:
             async with asyncio.timeout(self.settings.ack_timeout):
                 await peer.request(event, data, on_answer)
         except TimeoutError:
-            log.warning("app %s is not reading; closing it", instance.session.id)
+            extra = {"app_id": instance.session.id}
+            log.warning("app %s is not reading; closing it", instance.session.id, extra=extra)
             self._notifier.spawn(peer.close(), f"closing {instance.session.id}")
         except Exception:
             # The ack timeout redelivers whatever did not go out.
-            log.exception("sending %s to app %s failed", event, instance.session.id)
+            extra = {"app_id": instance.session.id}
+            log.exception("sending %s to app %s failed", event, instance.session.id, extra=extra)
 
     # -- answers ----------------------------------------------------------------------------------
 

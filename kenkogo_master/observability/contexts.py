@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -16,6 +17,7 @@ from kenkogo_master.keys import (
     EVENT_BUS,
     HUB,
     LIVE_STREAMS,
+    LOG_RING,
     METRICS,
     SETTINGS,
     STARTED_AT,
@@ -24,11 +26,40 @@ from kenkogo_master.keys import (
     WRITER,
 )
 from kenkogo_master.observability.live import LiveStreams
-from kenkogo_master.observability.logs import BusLogHandler
+from kenkogo_master.observability.logs import BusLogHandler, attach_ring, guarded, record_factory
 from kenkogo_master.observability.metrics import build_registry
 from kenkogo_master.observability.periodic import Periodic
 from kenkogo_master.observability.service import TelemetryService
 from kenkogo_master.observability.system import SystemSampler
+from kenkogo_master.settings import Settings
+
+
+def configured_secrets(settings: Settings) -> Iterator[str | None]:
+    """Yield every secret the configuration holds: masked by value wherever it is logged."""
+    yield settings.api.token
+    yield from settings.drivers.tokens
+    yield settings.onebot.access_token
+    yield from settings.apps.tokens
+    yield settings.metrics.token
+    url = settings.storage.database_url
+    if url:
+        try:
+            yield urlsplit(url).password
+        except ValueError:
+            return
+
+
+async def logs_context(app: web.Application) -> AsyncIterator[None]:
+    """Keep records in the ring, and mask the configured secrets in every record (first)."""
+    settings = app[SETTINGS]
+    redactor = record_factory().redactor
+    secrets = list(configured_secrets(settings))
+    redactor.add_secrets(secrets)
+    ring, release = attach_ring(settings.logging.ring_size)
+    app[LOG_RING] = ring
+    yield
+    release()
+    redactor.remove_secrets(secrets)
 
 
 async def telemetry_context(app: web.Application) -> AsyncIterator[None]:
@@ -92,7 +123,7 @@ async def live_context(app: web.Application) -> AsyncIterator[None]:
     )
     sampling = Periodic("system-sample", settings.stats.system_interval, sampler.step)
     sampling.start()
-    handler = BusLogHandler(bus.publish, asyncio.get_running_loop())
+    handler = guarded(BusLogHandler(bus.publish, asyncio.get_running_loop(), bus.wanted))
     logging.getLogger().addHandler(handler)
     yield
     logging.getLogger().removeHandler(handler)

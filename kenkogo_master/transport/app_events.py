@@ -87,7 +87,9 @@ async def dispatch(hub: Hub, conn: AppConnection, event: str, data: Any, size: i
     except ValidationError as exc:
         error = HubError(ErrorCode.INVALID_PAYLOAD, detail=describe_validation(exc))
     except Exception:
-        log.exception("app %s: event %r failed", conn.session.id, event)
+        log.exception(
+            "app %s: event %r failed", conn.session.id, event, extra={"app_id": conn.session.id}
+        )
         error = HubError(ErrorCode.INTERNAL)
     return Outcome(failure(hub, conn, error), error=error)
 

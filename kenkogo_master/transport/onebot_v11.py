@@ -13,6 +13,7 @@ from kenkogo_master.errors import ErrorCode, HubError
 from kenkogo_master.hub.drivers import DriverSession
 from kenkogo_master.hub.hub import Hub
 from kenkogo_master.keys import HUB
+from kenkogo_master.observability import log_context
 from kenkogo_master.protocol import codec
 from kenkogo_master.protocol.drivers import InboundEvent
 from kenkogo_master.protocol.onebot import (
@@ -124,6 +125,7 @@ class OneBotEndpoint:
         """Run one implementation's connection until it closes."""
         hub = request.app[HUB]
         settings = hub.settings
+        log_context.bind(remote=request.remote)
         try:
             handshake = check_handshake(request, settings.onebot)
         except HubError as exc:
@@ -158,6 +160,8 @@ class OneBotEndpoint:
             await peer.close()
             raise
         self.counters.connections += 1
+        # This task serves the connection: whatever it logs is about this driver.
+        log_context.bind(driver_id=session.id)
         log.info(
             "OneBot %s connected from %s as driver %s (%s)",
             handshake.self_id,

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from kenkogo_master.errors import ErrorCode, HubError
 from kenkogo_master.hub.hub import Hub
+from kenkogo_master.observability import log_context
 from kenkogo_master.protocol import codec
 from kenkogo_master.protocol.envelope import Envelope
 from kenkogo_master.transport.app_events import AppConnection, describe_validation, dispatch
@@ -82,6 +83,8 @@ class RawWebSocketEndpoint:
         await ws.prepare(request)
         peer = WebSocketPeer(ws, request.remote or "unknown")
         conn = AppConnection(await self._hub.apps.connect(peer))
+        # This task serves the connection: whatever it logs is about this app and peer.
+        log_context.bind(app_id=conn.session.id, remote=peer.remote)
         try:
             async for message in ws:
                 if message.type is WSMsgType.TEXT:

@@ -128,7 +128,12 @@ class AppNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         peer = SocketIOPeer(self.server, sid, self.namespace, remote_of(environ))
         session = await self._hub.apps.connect(peer)
         self._connections[sid] = AppConnection(session)
-        log.debug("app %s connected over socket.io from %s", session.id, peer.remote)
+        log.debug(
+            "app %s connected over socket.io from %s",
+            session.id,
+            peer.remote,
+            extra={"app_id": session.id, "remote": peer.remote},
+        )
 
     async def _on_disconnect(self, sid: str) -> None:
         conn = self._connections.pop(sid, None)

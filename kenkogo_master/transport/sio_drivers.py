@@ -162,7 +162,9 @@ class DriverNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         except ValidationError as exc:
             error = HubError(ErrorCode.INVALID_PAYLOAD, detail=describe_validation(exc))
         except Exception:
-            log.exception("driver connection %s: event %r failed", sid, event)
+            driver = conn.session.id if conn.session is not None else None
+            extra = {"driver_id": driver, "remote": conn.peer.remote}
+            log.exception("driver connection %s: event %r failed", sid, event, extra=extra)
             error = HubError(ErrorCode.INTERNAL)
         answer = self._failure(conn, error)
         if error.code in (ErrorCode.UNKNOWN_EVENT, ErrorCode.PAYLOAD_TOO_LARGE):
@@ -214,7 +216,7 @@ class DriverNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             self.server, sid, remote_of(environ), self._hub.settings.drivers.action_timeout
         )
         self._connections[sid] = DriverConnection(peer, token_id)
-        log.debug("driver connection %s from %s", sid, peer.remote)
+        log.debug("driver connection %s from %s", sid, peer.remote, extra={"remote": peer.remote})
 
     async def _on_disconnect(self, sid: str) -> None:
         conn = self._connections.pop(sid, None)
