@@ -34,7 +34,8 @@ from kenkogo_master.observability.system import SystemSampler
 async def telemetry_context(app: web.Application) -> AsyncIterator[None]:
     """Create the event bus and the statistics and trace service (before the hub uses them)."""
     settings = app[SETTINGS]
-    bus = EventBus(settings.events.reader_queue_limit)
+    events = settings.events
+    bus = EventBus(events.reader_queue_limit, events.replay_size, events.replay_linger)
     service = TelemetryService(settings, app[ENGINE], app[WRITER], bus)
     app[EVENT_BUS] = bus
     app[TELEMETRY] = service
