@@ -23,6 +23,7 @@ from kenkogo_master.keys import (
     TELEMETRY,
     WRITER,
 )
+from kenkogo_master.observability.app_load import AppLoadPublisher
 from kenkogo_master.observability.live import LiveStreams
 from kenkogo_master.observability.logs import BusLogHandler
 from kenkogo_master.observability.metrics import build_registry
@@ -83,6 +84,7 @@ async def live_context(app: web.Application) -> AsyncIterator[None]:
         connections=lambda: connection_counts(app),
         messages_total=lambda: service.recorder.messages_total,
         bus=bus,
+        interval=settings.stats.system_interval,
     )
     sampler.sample()
     app[SYSTEM] = sampler
@@ -93,8 +95,12 @@ async def live_context(app: web.Application) -> AsyncIterator[None]:
     )
     sampling = Periodic("system-sample", settings.stats.system_interval, sampler.step)
     sampling.start()
+    load = AppLoadPublisher(lambda: app[HUB].scheduler.describe(), bus)
+    loads = Periodic("app-load", settings.stats.system_interval, load.step)
+    loads.start()
     handler = BusLogHandler(bus.publish, asyncio.get_running_loop())
     logging.getLogger().addHandler(handler)
     yield
     logging.getLogger().removeHandler(handler)
+    await loads.stop()
     await sampling.stop()
