@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from kenkogo_master.api.errors import request_locale
 from kenkogo_master.api.json import json_response, query_model
 from kenkogo_master.api.openapi_shapes import PanelTexts
+from kenkogo_master.i18n.locale import fallback_chain
 from kenkogo_master.i18n.service import I18n
 from kenkogo_master.i18n.validate import check_locale
 from kenkogo_master.keys import I18N
@@ -50,7 +51,10 @@ def _locale(request: web.Request, i18n: I18n, asked: str | None) -> str:
         best = translator.best_locale([check_locale(asked)])
     else:
         best = request_locale(request)
-    return best or translator.default_locale
+    # `zh_Hans_CN` is served by `zh_Hans`: name the offered one, as the language menu does.
+    offered = set(translator.locales())
+    chain = fallback_chain(best, translator.default_locale)
+    return next((step for step in chain if step in offered), translator.default_locale)
 
 
 def _answer(request: web.Request, prefixes: tuple[str, ...]) -> web.Response:

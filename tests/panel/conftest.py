@@ -118,6 +118,12 @@ async def open_panel(browser: BrowserContext, request: pytest.FixtureRequest) ->
 
         page.on("console", on_console)
         page.on("pageerror", lambda error: panel.problems.append(f"exception: {error}"))
+
+        def on_response(response: Any) -> None:
+            if response.status == 404 or response.status >= 500:
+                panel.problems.append(f"http: {response.status} {response.url}")
+
+        page.on("response", on_response)
         opened.append(panel)
         return panel
 

@@ -161,6 +161,11 @@ async def test_language_and_theme_follow_the_browser_then_the_choice(
     await page.get_by_label("语言").select_option("ja")
     await expect(page.get_by_role("heading", name="ダッシュボード")).to_be_visible()
     await expect(page.get_by_role("link", name="アプリ")).to_be_visible()
+    await page.wait_for_timeout(500)
+    await panel.shot("dashboard-desktop-ja")
+    await page.get_by_role("link", name="アプリ").click()
+    await expect(page.get_by_role("heading", name="アプリ", exact=True)).to_be_visible()
+    await panel.shot("apps-desktop-ja")
     # Error messages from the Master follow the panel's language too.
     lang = await page.evaluate("document.documentElement.lang")
     answer = await page.request.get(
