@@ -27,7 +27,9 @@ async def some_traffic(master: RunningMaster) -> tuple[SioApp, SioDriver]:
     await driver.register()
     for n in range(12):
         sender = {"id": str(n % 4), "name": ["Alice", "Bob", "Chen", "Daichi"][n % 4]}
-        await driver.send(f"/weather city {n}", sender=sender, chat={"type": "group", "id": str(100 + n % 3)})
+        await driver.send(
+            f"/weather city {n}", sender=sender, chat={"type": "group", "id": str(100 + n % 3)}
+        )
     return app, driver
 
 
@@ -54,6 +56,9 @@ async def test_every_page_in_both_themes(
             sign_out = page.get_by_role("button", name="Sign out")
             if name == "login" and await sign_out.count():
                 await sign_out.click()
+                # Signed out once the Master answered: a sign-in racing ahead would have its
+                # new cookie cleared by that answer.
+                await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
             elif name != "login" and "#/login" in page.url:
                 await sign_in(panel)
             await panel.goto(route)
