@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from aiohttp import web
 
 from kenkogo_master.admin.context import admin_context
+from kenkogo_master.admin.runtime_settings import RuntimeSettings
 from kenkogo_master.api import (
     events,
     openapi,
@@ -25,6 +26,8 @@ from kenkogo_master.api import (
     routes_metrics,
     routes_panel,
     routes_panel_texts,
+    routes_routing,
+    routes_settings,
     routes_simulate,
     routes_stats,
     routes_system,
@@ -56,6 +59,7 @@ from kenkogo_master.keys import (
     MESSAGES,
     PRUNER,
     RETENTION,
+    RUNTIME_SETTINGS,
     SETTINGS,
     SIO,
     STARTED_AT,
@@ -65,6 +69,7 @@ from kenkogo_master.keys import (
 )
 from kenkogo_master.observability.buckets import Period
 from kenkogo_master.observability.contexts import end_live_streams, live_context, telemetry_context
+from kenkogo_master.observability.logs import NOISY, apply_level
 from kenkogo_master.observability.periodic import Periodic
 from kenkogo_master.settings import Settings
 from kenkogo_master.stopping import hand_over
@@ -78,6 +83,7 @@ from kenkogo_master.store.maintenance import Maintenance
 from kenkogo_master.store.message_records import MessageRecords
 from kenkogo_master.store.pruner import Pruner
 from kenkogo_master.store.retention import Retention
+from kenkogo_master.store.settings_overrides import SettingOverrides
 from kenkogo_master.store.tokens import TokenStore
 from kenkogo_master.store.writer import Writer
 from kenkogo_master.transport import onebot_v11
@@ -85,7 +91,7 @@ from kenkogo_master.transport.raw_ws import RawWebSocketEndpoint
 from kenkogo_master.transport.simulator import simulator_context
 from kenkogo_master.transport.sio_apps import AppNamespace
 from kenkogo_master.transport.sio_drivers import DriverNamespace
-from kenkogo_master.transport.sio_server import create_sio_server
+from kenkogo_master.transport.sio_server import create_sio_server, hard_frame_limit
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +120,35 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     yield
     await writer.stop()
     await engine.dispose()
+
+
+async def _runtime_settings(app: web.Application) -> AsyncIterator[None]:
+    """Apply the settings changed at run time before the parts that read them start."""
+    settings = app[SETTINGS]
+    runtime = RuntimeSettings(settings, SettingOverrides(app[ENGINE], app[WRITER]))
+    # The process's logging as it was, to leave it so (a test process serves many Masters).
+    levels = {name: logging.getLogger(name).level for name in ("", *NOISY)}
+    runtime.listen("logging.level", apply_level)
+
+    def follow_max_payload(_: int) -> None:
+        # Fixed by aiohttp and engine.io when the app was made: both read these per request.
+        app._client_max_size = settings.limits.max_payload
+        app[SIO].eio.max_http_buffer_size = hard_frame_limit(settings)
+
+    runtime.listen("limits.max_payload", follow_max_payload)
+    await runtime.load()
+    app[RUNTIME_SETTINGS] = runtime
+    yield
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
+
+
+def _follow_settings(app: web.Application) -> None:
+    """Let the parts that copied a run-time key when they started follow its changes."""
+    runtime, telemetry = app[RUNTIME_SETTINGS], app[TELEMETRY]
+    runtime.listen("traces.sample_ratio", telemetry.set_sample_ratio)
+    runtime.listen("stats.flush_interval", telemetry.set_flush_interval)
+    runtime.follow_retention(app[RETENTION])
 
 
 async def _api_tokens(app: web.Application) -> AsyncIterator[None]:
@@ -173,6 +208,7 @@ async def _db_care(app: web.Application) -> AsyncIterator[None]:
     app[MAINTENANCE] = maintenance
     app[RETENTION] = retention
     app[PRUNER] = pruner
+    _follow_settings(app)
     pruner.start()
     yield
     await pruner.stop()
@@ -252,6 +288,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.extend(
         [
             _database,
+            _runtime_settings,
             _api_tokens,
             _files,
             _i18n,
@@ -274,6 +311,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_routes(routes_auth.routes)
     app.router.add_routes(routes_apps.routes)
     app.router.add_routes(routes_messages.routes)
+    app.router.add_routes(routes_routing.routes)
     app.router.add_routes(routes_driver_tokens.routes)
     app.router.add_routes(routes_i18n.routes)
     app.router.add_routes(routes_panel_texts.routes)
@@ -284,6 +322,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_routes(routes_traces.routes)
     app.router.add_routes(routes_system.routes)
     app.router.add_routes(routes_db.routes)
+    app.router.add_routes(routes_settings.routes)
     app.router.add_routes(events.routes)
     if settings.metrics.enabled:
         app.router.add_routes(routes_metrics.routes)

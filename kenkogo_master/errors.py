@@ -57,6 +57,8 @@ class ErrorCode(StrEnum):
     FILE_ERROR = "file_error"  # the file system refused: permissions, read-only, another device
     MAINTENANCE_RUNNING = "maintenance_running"  # another database operation has not ended
     BACKUP_UNSUPPORTED = "backup_unsupported"  # the engine is backed up with its own tools
+    UNKNOWN_SETTING = "unknown_setting"  # no configuration key of that name
+    RESTART_REQUIRED = "restart_required"  # a key that only a restart changes
     INTERNAL = "internal"  # a bug: logged with its traceback, answered without it
 
 

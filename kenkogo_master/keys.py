@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from kenkogo_master.admin.accounts import Accounts
 from kenkogo_master.admin.audit import AuditLog
+from kenkogo_master.admin.runtime_settings import RuntimeSettings
 from kenkogo_master.admin.sessions import Sessions
 from kenkogo_master.admin.throttle import LoginThrottle
 from kenkogo_master.files.area import FileArea
@@ -52,3 +53,4 @@ FILES = web.AppKey("files", FileArea)
 MAINTENANCE = web.AppKey("maintenance", Maintenance)
 RETENTION = web.AppKey("retention", Retention)
 PRUNER = web.AppKey("pruner", Pruner)
+RUNTIME_SETTINGS = web.AppKey("runtime_settings", RuntimeSettings)

@@ -1,10 +1,15 @@
-"""Typed configuration: a TOML file overlaid with KENKOGO_<SECTION>__<KEY> environment variables."""
+"""Typed configuration: a TOML file overlaid with KENKOGO_<SECTION>__<KEY> environment variables.
+
+Loading also remembers where each key's value came from (the file, the environment, or the
+default), for GET /api/v1/settings; keys changed at run time are admin/runtime_settings.py's.
+"""
 
 from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -15,6 +20,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     field_validator,
 )
@@ -271,6 +277,15 @@ class EventStreamSettings(Section):
     replay_linger: PositiveSeconds = 120.0
 
 
+class Source(StrEnum):
+    """Where a setting's value comes from, weakest first."""
+
+    DEFAULT = "default"  # nobody set it
+    FILE = "file"  # the TOML file
+    ENV = "env"  # a KENKOGO_<SECTION>__<KEY> variable, which wins over the file
+    RUNTIME = "runtime"  # PATCH /api/v1/settings, kept in SQL; wins over both until removed
+
+
 class Settings(Section):
     """All configuration of one Master process."""
 
@@ -292,6 +307,72 @@ class Settings(Section):
     metrics: MetricsSettings = MetricsSettings()
     events: EventStreamSettings = EventStreamSettings()
 
+    # Set by load_settings: the file read, and the keys (`section.key`) the file or the
+    # environment gave. Settings built in code have neither: every key is a default.
+    _file: Path | None = PrivateAttr(None)
+    _sources: dict[str, Source] = PrivateAttr(default_factory=dict)
+
+    @property
+    def config_file(self) -> Path | None:
+        """Return the configuration file that was read, if one was."""
+        return self._file
+
+    def source(self, key: str) -> Source:
+        """Return where the loaded value of `key` (`section.key`) came from."""
+        return self._sources.get(key, Source.DEFAULT)
+
+    def __eq__(self, other: object) -> bool:
+        """Compare the values only: where they came from is not part of a configuration."""
+        if not isinstance(other, Settings):
+            return NotImplemented
+        return self.model_dump() == other.model_dump()
+
+
+def setting_keys() -> Iterator[tuple[str, str]]:
+    """Yield (section, key) of every setting, in the order they are declared."""
+    for section, field in Settings.model_fields.items():
+        model = field.annotation
+        assert isinstance(model, type) and issubclass(model, Section)
+        for key in model.model_fields:
+            yield section, key
+
+
+# Keys whose values are secrets: never shown, only whether they are set. URL_KEYS may carry a
+# password or a token in the URL; only that part is hidden.
+SECRET_KEYS = frozenset(
+    {"api.token", "drivers.tokens", "apps.tokens", "onebot.access_token", "metrics.token"}
+)
+URL_KEYS = frozenset({"storage.database_url", "traces.otlp_endpoint"})
+
+# Keys PATCH /api/v1/settings may change while the Master runs: each part reads them when it
+# uses them, or follows a change (app.py wires who follows what). Every other key needs a
+# restart; retentions change through the same store as PUT /api/v1/db/retention.
+RUNTIME_KEYS = frozenset(
+    {
+        "logging.level",
+        "traces.sample_ratio",
+        "apps.ack_timeout",
+        "apps.max_attempts",
+        "apps.max_in_flight",
+        "apps.queue_limit",
+        "apps.heartbeat_timeout",
+        "apps.register_timeout",
+        "apps.resume_window",
+        "apps.stop_grace",
+        "drivers.reply_wait",
+        "drivers.reply_queue_limit",
+        "limits.max_payload",
+        "events.keepalive",
+        "stats.flush_interval",
+        "admin.login_free_attempts",
+        "admin.login_max_attempts",
+        "admin.login_delay",
+        "admin.login_max_delay",
+        "admin.lockout",
+        "admin.login_window",
+    }
+)
+
 
 class SettingsError(Exception):
     """A configuration problem, phrased as one line for the operator."""
@@ -307,8 +388,9 @@ def _env_value(raw: str) -> Any:
     return raw
 
 
-def _overlay_environment(data: dict[str, Any], environ: Mapping[str, str]) -> None:
-    """Apply KENKOGO_<SECTION>__<KEY> variables on top of the file's values."""
+def _overlay_environment(data: dict[str, Any], environ: Mapping[str, str]) -> set[str]:
+    """Apply KENKOGO_<SECTION>__<KEY> variables on top of the file's values; return their keys."""
+    keys: set[str] = set()
     for name, raw in environ.items():
         if not name.startswith(ENV_PREFIX) or "__" not in name:
             continue
@@ -317,9 +399,21 @@ def _overlay_environment(data: dict[str, Any], environ: Mapping[str, str]) -> No
         if not isinstance(target, dict):
             raise SettingsError(f"{name}: section [{section}] is not a table in the config file")
         target[key] = _env_value(raw)
+        keys.add(f"{section}.{key}")
+    return keys
 
 
-def _describe(error: ValidationError) -> str:
+def _file_keys(data: Mapping[str, Any]) -> set[str]:
+    """Return `section.key` of every key the file sets."""
+    return {
+        f"{section}.{key}"
+        for section, table in data.items()
+        if isinstance(table, dict)
+        for key in table
+    }
+
+
+def describe_error(error: ValidationError) -> str:
     """Turn the first validation error into `section.key: problem`."""
     first = error.errors()[0]
     location = ".".join(str(part) for part in first["loc"]) or "config"
@@ -337,8 +431,12 @@ def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -
             raise SettingsError(f"{path}: not valid TOML ({exc})") from None
         except OSError as exc:
             raise SettingsError(f"{path}: cannot be read ({exc.strerror})") from None
-    _overlay_environment(data, os.environ if environ is None else environ)
+    from_file = _file_keys(data)
+    from_env = _overlay_environment(data, os.environ if environ is None else environ)
     try:
-        return Settings.model_validate(data)
+        settings = Settings.model_validate(data)
     except ValidationError as exc:
-        raise SettingsError(_describe(exc)) from None
+        raise SettingsError(describe_error(exc)) from None
+    settings._file = path if path is not None and path.exists() else None
+    settings._sources = dict.fromkeys(from_file, Source.FILE) | dict.fromkeys(from_env, Source.ENV)
+    return settings

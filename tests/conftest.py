@@ -84,7 +84,7 @@ class RunningMaster:
             return resp.status, await resp.json()
 
 
-def make_settings(data_dir: Path, **overrides: str) -> Settings:
+def make_settings(data_dir: Path, config: Path | None = None, **overrides: str) -> Settings:
     """Build settings for a test from KENKOGO_-style overrides, e.g. apps__ack_timeout="0.5"."""
     environ = {
         "KENKOGO_STORAGE__DATA_DIR": str(data_dir),
@@ -93,7 +93,7 @@ def make_settings(data_dir: Path, **overrides: str) -> Settings:
         "KENKOGO_SERVER__HOST": "127.0.0.1",
     }
     environ.update({f"KENKOGO_{key.upper()}": value for key, value in overrides.items()})
-    return load_settings(None, environ)
+    return load_settings(config, environ)
 
 
 StartMaster = Callable[..., Awaitable[RunningMaster]]
@@ -104,8 +104,10 @@ async def start_master(tmp_path: Path) -> AsyncIterator[StartMaster]:
     """Start Masters on free ports; each is stopped at the end of the test."""
     running: list[RunningMaster] = []
 
-    async def start(data_dir: Path | None = None, **overrides: str) -> RunningMaster:
-        settings = make_settings(data_dir or tmp_path / "data", **overrides)
+    async def start(
+        data_dir: Path | None = None, config: Path | None = None, **overrides: str
+    ) -> RunningMaster:
+        settings = make_settings(data_dir or tmp_path / "data", config, **overrides)
         runner = web.AppRunner(create_app(settings), handle_signals=False)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)

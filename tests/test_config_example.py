@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from kenkogo_master.settings import Settings, load_settings
+from kenkogo_master.settings import RUNTIME_KEYS, Settings, load_settings
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "config.example.toml"
 COMMENTED_KEY = re.compile(r"^# (\w+ = .*)$")
@@ -38,3 +38,9 @@ def test_uncommented_example_loads(tmp_path: Path) -> None:
     settings = load_settings(config, environ={})
     assert settings.server.port == Settings().server.port
     assert settings.apps.ack_timeout == Settings().apps.ack_timeout
+
+
+def test_the_keys_that_change_at_run_time_are_listed() -> None:
+    header = EXAMPLE.read_text(encoding="utf-8").partition("\n[server]")[0]
+    listed = header.partition("every other key needs a restart:")[2].partition("# and the")[0]
+    assert set(re.findall(r"\b[a-z]+\.[a-z_]+\b", listed)) == RUNTIME_KEYS

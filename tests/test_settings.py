@@ -9,7 +9,16 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from kenkogo_master.settings import Settings, SettingsError, load_settings
+from kenkogo_master.settings import (
+    RUNTIME_KEYS,
+    SECRET_KEYS,
+    URL_KEYS,
+    Settings,
+    SettingsError,
+    Source,
+    load_settings,
+    setting_keys,
+)
 from tests.support.process import REPO, master_environ, run_main
 
 EXAMPLE = REPO / "config.example.toml"
@@ -109,6 +118,38 @@ def test_file_values_are_overridden_by_the_environment(tmp_path: Path) -> None:
     assert settings.drivers.tokens == ["t1", "t2"]
     assert settings.storage.data_dir == tmp_path / "elsewhere"
     assert settings.limits.max_payload == 1024
+
+
+def test_each_key_remembers_where_its_value_came_from(tmp_path: Path) -> None:
+    config = write(tmp_path / "config.toml", "[server]\nport = 18000\nhost = '127.0.0.1'\n")
+    environ = {"KENKOGO_SERVER__PORT": "18001", "KENKOGO_APPS__TOKENS": '["t"]', "OTHER": "1"}
+
+    settings = load_settings(config, environ)
+
+    assert settings.config_file == config
+    assert settings.source("server.port") is Source.ENV  # the environment wins
+    assert settings.source("server.host") is Source.FILE
+    assert settings.source("apps.tokens") is Source.ENV
+    assert settings.source("apps.ack_timeout") is Source.DEFAULT
+    # A copy (what a reset goes back to) keeps them; settings made in code have none.
+    assert settings.model_copy(deep=True).source("server.host") is Source.FILE
+    assert Settings().source("server.port") is Source.DEFAULT
+    assert Settings().config_file is None
+    assert load_settings(tmp_path / "absent.toml", {}).config_file is None
+
+
+def test_every_secret_looking_key_is_classified() -> None:
+    keys = {f"{section}.{key}" for section, key in setting_keys()}
+    assert keys >= SECRET_KEYS | URL_KEYS | RUNTIME_KEYS
+    looks_secret = {
+        key
+        for key in keys
+        if any(word in key for word in ("token", "password", "secret", "url", "endpoint"))
+    }
+    # Not secrets: whether a token is needed, and how long a password must be.
+    plain = {"apps.require_token", "admin.min_password_length"}
+    assert looks_secret - plain == SECRET_KEYS | URL_KEYS
+    assert not (SECRET_KEYS | URL_KEYS) & RUNTIME_KEYS
 
 
 def test_missing_file_means_defaults(tmp_path: Path) -> None:

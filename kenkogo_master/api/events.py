@@ -102,7 +102,7 @@ async def events(request: web.Request) -> web.StreamResponse:
     if streams.ending:
         raise HubError(ErrorCode.OVERLOADED)
     level = _LEVELS[query.level]
-    keepalive = request.app[SETTINGS].events.keepalive
+    settings = request.app[SETTINGS].events
     context = request.get(SESSION)
     owner = context.session.id if context is not None else None
     sessions = request.app[SESSIONS]
@@ -139,7 +139,8 @@ async def events(request: web.Request) -> web.StreamResponse:
         await response.write(b"id: %s\nevent: ready\ndata: {}\n\n" % ready)
         while True:
             try:
-                event = await asyncio.wait_for(subscription.queue.get(), keepalive)
+                # Read each time: events.keepalive may change while the stream is open.
+                event = await asyncio.wait_for(subscription.queue.get(), settings.keepalive)
             except TimeoutError:
                 # A session may also end in another process (a command, another Master).
                 if owner is not None and await sessions.lookup(owner) is None:

@@ -9,6 +9,8 @@ from kenkogo_master.api import openapi_shapes as shapes
 from kenkogo_master.api import openapi_shapes_admin as admin_shapes
 from kenkogo_master.api import openapi_shapes_db as db_shapes
 from kenkogo_master.api import openapi_shapes_files as files_shapes
+from kenkogo_master.api import openapi_shapes_routing as routing_shapes
+from kenkogo_master.api import openapi_shapes_settings as settings_shapes
 from kenkogo_master.api import openapi_shapes_stats as stats_shapes
 from kenkogo_master.api.events import EventsQuery
 from kenkogo_master.api.openapi_build import Doc, links
@@ -31,6 +33,8 @@ from kenkogo_master.api.routes_files import (
 from kenkogo_master.api.routes_i18n import ChatPath, LocaleBody, TextBody, TextPath, TextQuery
 from kenkogo_master.api.routes_messages import MessageListQuery
 from kenkogo_master.api.routes_panel_texts import PanelTextsQuery
+from kenkogo_master.api.routes_routing import ExplainRequest
+from kenkogo_master.api.routes_settings import SettingPath, SettingsPatch
 from kenkogo_master.api.routes_simulate import SimulateRequest
 from kenkogo_master.api.routes_tokens import TokenCreate
 from kenkogo_master.api.routes_traces import TraceListQuery
@@ -62,6 +66,10 @@ TAGS = [
     {
         "name": "database",
         "description": "The database: size and tables, maintenance, backups, retention, rows.",
+    },
+    {
+        "name": "settings",
+        "description": "The configuration in effect, and the keys that change while it runs.",
     },
 ]
 # Path segments no model validates: any non-empty string, answered 404 when unknown.
@@ -175,6 +183,19 @@ DOCS: dict[tuple[str, str], Doc] = {
         links=links("/items/0/id", "id", "get_message", "message_trace"),
     ),
     ("GET", f"{V1}/messages/{{id}}"): Doc("messages", (shapes.MessageDetail,), errors=(404,)),
+    ("GET", f"{V1}/messages/{{id}}/routing"): Doc(
+        "messages",
+        (routing_shapes.RoutingExplanation,),
+        errors=(404,),
+        note="Where the message would go now, name by name (filters, levels, blocks, the "
+        "instance chosen), beside what really happened to it.",
+    ),
+    ("POST", f"{V1}/routing/explain"): Doc(
+        "messages",
+        (routing_shapes.RoutingExplanation,),
+        body=ExplainRequest,
+        note="Where a message typed in would go now; nothing is stored or sent.",
+    ),
     ("GET", f"{V1}/messages/{{id}}/trace"): Doc(
         "traces", (stats_shapes.MessageTrace,), errors=(404,)
     ),
@@ -363,5 +384,23 @@ DOCS: dict[tuple[str, str], Doc] = {
     ),
     ("GET", f"{V1}/db/tables/{{name}}"): Doc(
         "database", (db_shapes.TablePage,), query=TableQuery, path=TablePath, errors=(404,)
+    ),
+    # settings
+    ("GET", f"{V1}/settings"): Doc("settings", (settings_shapes.SettingsInfo,), admin=True),
+    ("PATCH", f"{V1}/settings"): Doc(
+        "settings",
+        (settings_shapes.SettingsChanged,),
+        body=SettingsPatch,
+        errors=(409,),
+        note="Only the keys listed in the body's schema change at run time: any other known "
+        "key is answered 409 `restart_required`, an unknown one 400 `unknown_setting`; then "
+        "nothing changes.",
+    ),
+    ("DELETE", f"{V1}/settings/{{key}}"): Doc(
+        "settings",
+        (settings_shapes.SettingsInfo,),
+        path=SettingPath,
+        errors=(404, 409),
+        note="409 `restart_required` for a key only a restart changes.",
     ),
 }

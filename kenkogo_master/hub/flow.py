@@ -27,15 +27,6 @@ from kenkogo_master.store.message_records import MessageRecords
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class Restart:
-    """What start-up found left over by the previous run."""
-
-    interrupted: int  # marked interrupted: received before the recovery window
-    replies: int  # replies accepted but not sent: sent now
-    away: int  # app names whose messages are kept for them
-
-
 @dataclass(slots=True)
 class MessageFlow:
     """Everything between a driver's event and an app's reply."""
@@ -91,7 +82,7 @@ class MessageFlow:
             registry, ingest, scheduler, replies, records, recorder, notifier, telemetry, redispatch
         )
 
-    async def start(self, settings: AppSettings, away: Sequence[AwayName] = ()) -> Restart:
+    async def start(self, settings: AppSettings, away: Sequence[AwayName] = ()) -> None:
         """Load driver ids, take up what an earlier run left unfinished, start recording.
 
         Names that were there lately are away: their messages wait for them. Every message left
@@ -116,7 +107,7 @@ class MessageFlow:
                 settings.recovery_window,
             )
             self.telemetry.messages_interrupted(interrupted)
-        resumed = await self.replies.resume(await self.records.pending_replies())
+        await self.replies.resume(await self.records.pending_replies())
         self.recorder.start()
         self.recovery = asyncio.create_task(
             redeliver_after(
@@ -124,7 +115,6 @@ class MessageFlow:
             ),
             name="message-recovery",
         )
-        return Restart(sum(interrupted.values()), resumed, len(away))
 
     def stop_taking(self) -> None:
         """Refuse new events and hand nothing more out; acks of what apps hold still count."""

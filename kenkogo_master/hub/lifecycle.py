@@ -345,9 +345,9 @@ class AppLifecycle:
         return min(1.0, self.settings.register_timeout / 4, self.settings.heartbeat_timeout / 4)
 
     async def _sweep_forever(self) -> None:
-        interval = self._sweep_interval()
         while True:
-            await asyncio.sleep(interval)
+            # Asked each time: the timeouts may change while the Master runs.
+            await asyncio.sleep(self._sweep_interval())
             try:
                 await self._sweep()
             except Exception:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from kenkogo_master.hub.messages import InboundMessage
 from kenkogo_master.protocol.apps import Subscription
@@ -64,3 +65,34 @@ class Matcher:
         if self.keywords is not None and not any(word in text for word in self.keywords):
             return False
         return self.regexes is None or any(regex.search(text) for regex in self.regexes)
+
+    def checks(self, message: InboundMessage) -> list[dict[str, Any]]:
+        """Explain `matches`: each given filter, what it wanted, what it saw, the verdict."""
+        chat = message.chat
+        text = message.content
+        found: list[dict[str, Any]] = []
+
+        def check(name: str, wanted: Any, seen: str, matched: bool) -> None:
+            found.append({"filter": name, "wanted": list(wanted), "seen": seen, "matched": matched})
+
+        if self.chats is not None:
+            check("chats", sorted(self.chats), chat["type"], chat["type"] in self.chats)
+        if self.platforms is not None:
+            seen = message.platform
+            check("platforms", sorted(self.platforms), seen, seen in self.platforms)
+        if self.groups is not None:
+            in_group = chat["type"] != PRIVATE and chat["id"] in self.groups
+            check("groups", sorted(self.groups), f"{chat['type']} {chat['id']}", in_group)
+        if self.users is not None:
+            seen = message.sender["id"]
+            check("users", sorted(self.users), seen, seen in self.users)
+        if self.commands is not None:
+            check("commands", self.commands, text[:200], text.startswith(self.commands))
+        if self.keywords is not None:
+            matched = any(word in text for word in self.keywords)
+            check("keywords", self.keywords, text[:200], matched)
+        if self.regexes is not None:
+            patterns = [regex.pattern for regex in self.regexes]
+            matched = any(regex.search(text) for regex in self.regexes)
+            check("regex", patterns, text[:200], matched)
+        return found

@@ -154,7 +154,6 @@ class Scheduler:
         self._flights: set[Flight] = set()
         self._closed = False
         self._stopping = False  # nothing new is handed out; what is in flight may still be acked
-        self.backlog_limit = max(0, min(BACKLOG_LIMIT, settings.queue_limit // 2))
         self._room = asyncio.Event()  # set when a queue got short enough, for wait_for_room
         self._room_waiters = 0
         # While a batch is handled: the names to pump once it is done (an ordered set).
@@ -177,6 +176,11 @@ class Scheduler:
             ),
             0,
         )
+
+    @property
+    def backlog_limit(self) -> int:
+        """Return the queue length past which drivers' acks wait (apps.queue_limit may change)."""
+        return max(0, min(BACKLOG_LIMIT, self.settings.queue_limit // 2))
 
     # -- life -------------------------------------------------------------------------------------
 
@@ -871,6 +875,118 @@ class Scheduler:
             self._room.set()
 
     # -- views ------------------------------------------------------------------------------------
+
+    def explain(self, message: InboundMessage) -> dict[str, Any]:
+        """Explain, name by name, where `message` would go now and why (for operators).
+
+        Nothing changes: the instance named is the one the next hand-out would choose.
+        """
+        names = sorted(set(self._names) | set(self._registry.names()))
+        entries = [self._explain_name(name, message) for name in names]
+        routable = [entry for entry in entries if entry["matched"] and entry["routable"]]
+        levels: dict[int, list[dict[str, Any]]] = {}
+        for entry in routable:
+            levels.setdefault(entry["priority"], []).append(entry)
+        blocker: str | None = None
+        for level, priority in enumerate(sorted(levels)):
+            for entry in levels[priority]:
+                entry["level"] = level
+                if blocker is not None:
+                    entry["outcome"] = "blocked"
+                    entry["why"] = f"{blocker} (registered with block: true) stops lower levels"
+                elif entry["status"] == "away":
+                    entry["outcome"] = "waits"
+                    entry["why"] = "away: kept in its queue for the next instance that registers"
+                else:
+                    entry["outcome"] = "receives"
+            if blocker is None:
+                blocking = [entry["name"] for entry in levels[priority] if entry["block"]]
+                blocker = blocking[0] if blocking else None
+        for entry in entries:
+            entry.pop("routable")
+        return {
+            "unrouted": not routable,
+            "levels": [[entry["name"] for entry in levels[p]] for p in sorted(levels)],
+            "names": entries,
+        }
+
+    def _explain_name(self, name: str, message: InboundMessage) -> dict[str, Any]:
+        state = self._names.get(name)
+        present = state.instances if state is not None else []
+        targets: list[dict[str, Any]] = []
+        for instance in present:
+            targets.append(self._explain_target(instance.session.id, instance, message))
+        status = "scheduling"
+        if not present:
+            sessions = self._registry.named(name)
+            if state is not None and state.shadows and state.away_since_ms is not None:
+                status = "away"
+                for shadow in state.shadows:
+                    targets.append(self._explain_target(None, shadow, message))
+            elif sessions:
+                status = "held" if name in self._registry.held else "paused"
+                for session in sessions:
+                    registration = session.registration
+                    if registration is None:
+                        continue  # connected, not registered: it wants nothing yet
+                    matcher = Matcher.build(registration.subscribe, session.regexes)
+                    wanted = Shadow(matcher, registration.priority, registration.block)
+                    targets.append(self._explain_target(session.id, wanted, message))
+            else:
+                status = "gone"
+        matched = [target for target in targets if target["matched"]]
+        entry: dict[str, Any] = {
+            "name": name,
+            "status": status,
+            "matched": bool(matched),
+            "routable": status in ("scheduling", "away"),
+            "priority": min((target["priority"] for target in matched), default=None),
+            "block": any(target["block"] for target in matched),
+            "queued": len(state.queue) if state is not None else 0,
+            "targets": targets,
+            "level": None,
+            "outcome": "no_match" if not matched else "not_scheduled",
+            "why": None,
+            "instance": None,
+        }
+        if not matched:
+            failed = {check["filter"] for target in targets for check in target["filters"]}
+            entry["why"] = "no filter set matches: " + ", ".join(sorted(failed)) if failed else None
+        elif status in ("paused", "held"):
+            entry["why"] = f"its instances are {status}: it receives nothing until resumed"
+        if status == "scheduling" and state is not None and matched:
+            entry["instance"] = self._explain_pick(state)
+        return entry
+
+    @staticmethod
+    def _explain_target(
+        instance_id: str | None, target: Instance | Shadow, message: InboundMessage
+    ) -> dict[str, Any]:
+        checks = target.matcher.checks(message)
+        return {
+            "instance_id": instance_id,
+            "priority": target.priority,
+            "block": target.block,
+            "matched": all(check["matched"] for check in checks),
+            "filters": checks,
+        }
+
+    def _explain_pick(self, state: NameState) -> dict[str, Any]:
+        """Say which instance the next hand-out picks, as `_pick` would, and why."""
+        limit = self.settings.max_in_flight
+        loads = {instance.session.id: len(instance.inflight) for instance in state.instances}
+        turn = state.turn
+        chosen = self._pick(state, None)
+        state.turn = turn  # only looking: the next hand-out starts where it would have
+        if chosen is None:
+            why = f"every instance holds max_in_flight ({limit}) messages: it waits in the queue"
+            return {"id": None, "why": why, "loads": loads}
+        fewest = len(chosen.inflight)
+        ties = sum(1 for load in loads.values() if load == fewest)
+        why = f"fewest unacknowledged messages ({fewest} of at most {limit})"
+        if ties > 1:
+            why += f"; round robin among the {ties} with as few"
+        return {"id": chosen.session.id, "why": why, "loads": loads}
 
     def describe(self) -> dict[str, Any]:
         """Return queues and loads, for operators."""

@@ -64,6 +64,8 @@ NO_SPACE = N_("error.no_space")
 FILE_ERROR = N_("error.file_error")  # {path} {detail}
 MAINTENANCE_RUNNING = N_("error.maintenance_running")  # {operation}
 BACKUP_UNSUPPORTED = N_("error.backup_unsupported")  # {engine} {tool}
+UNKNOWN_SETTING = N_("error.unknown_setting")  # {key}
+RESTART_REQUIRED = N_("error.restart_required")  # {key}
 
 # Reasons carried by the `state` event sent to apps.
 STATE_REGISTERED = N_("state.registered")

@@ -56,9 +56,18 @@ def setup_logging(settings: LoggingSettings, data_dir: Path | None) -> None:
         )
         file_handler.setFormatter(JsonLineFormatter() if settings.json_lines else formatter)
         root.addHandler(file_handler)
-    root.setLevel(settings.level)
+    apply_level(settings.level)
+
+
+NOISY = ("aiohttp.access", "engineio", "socketio", "alembic")
+
+
+def apply_level(level: str) -> None:
+    """Log from `level` on (at start, and when logging.level changes at run time)."""
+    root = logging.getLogger()
+    root.setLevel(level)
     # Library chatter stays at warnings unless we debug.
-    for noisy in ("aiohttp.access", "engineio", "socketio", "alembic"):
+    for noisy in NOISY:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 
 

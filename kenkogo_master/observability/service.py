@@ -91,15 +91,13 @@ class TelemetryService:
                 self.provider.add_span_processor(_processor(exporter, traces))
         self.tracer = MessageTracer(self.provider, traces.sample_ratio, traces.open_seconds)
         self.telemetry = Telemetry(self.recorder, self.tracer, bus)
-        self._loops = [
-            Periodic(
-                "stats-flush",
-                stats.flush_interval,
-                self.stats_writer.flush if stats.enabled else self._discard_stats,
-                final=True,
-            ),
-            Periodic("trace-sweep", SWEEP_SECONDS, self._sweep),
-        ]
+        self._stats_flush = Periodic(
+            "stats-flush",
+            stats.flush_interval,
+            self.stats_writer.flush if stats.enabled else self._discard_stats,
+            final=True,
+        )
+        self._loops = [self._stats_flush, Periodic("trace-sweep", SWEEP_SECONDS, self._sweep)]
 
     async def _discard_stats(self) -> None:
         """Keep totals for /metrics but write nothing (statistics are turned off)."""
@@ -107,6 +105,14 @@ class TelemetryService:
 
     async def _sweep(self) -> None:
         self.tracer.sweep()
+
+    def set_sample_ratio(self, ratio: float) -> None:
+        """Trace this share of new messages from now on (traces.sample_ratio changed)."""
+        self.tracer.sample_ratio = ratio
+
+    def set_flush_interval(self, seconds: float) -> None:
+        """Write the counters this often from the next wait on (stats.flush_interval changed)."""
+        self._stats_flush.interval = seconds
 
     def set_retention(self, period: Period, days: float) -> None:
         """Follow a bucket size's retention changed at run time (queries reach back that far)."""

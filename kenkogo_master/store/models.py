@@ -206,4 +206,5 @@ from kenkogo_master.store import (  # noqa: E402, F401
     i18n_models,
     maintenance_models,
     observability_models,
+    settings_overrides,
 )

@@ -157,6 +157,7 @@ class Retention:
         self._by_name = {policy.name: policy for policy in policies}
         self._configured = {policy.name: policy.configured(settings) for policy in policies}
         self._overrides: dict[str, float] = {}
+        self._updated_ms: dict[str, int] = {}
         self._engine = engine
         self._writer = writer
         self._listeners: list[Listener] = []
@@ -164,8 +165,17 @@ class Retention:
     async def load(self) -> None:
         """Read the overrides; those of policies no longer known are ignored."""
         async with self._engine.connect() as connection:
-            rows = await connection.execute(select(RetentionOverride.name, RetentionOverride.days))
-        self._overrides = {name: days for name, days in rows if name in self._by_name}
+            rows = (
+                await connection.execute(
+                    select(
+                        RetentionOverride.name,
+                        RetentionOverride.days,
+                        RetentionOverride.updated_ms,
+                    )
+                )
+            ).all()
+        self._overrides = {name: days for name, days, _ in rows if name in self._by_name}
+        self._updated_ms = {name: at for name, _, at in rows if name in self._by_name}
         for name in self._overrides:
             self._notify(name)
 
@@ -176,6 +186,10 @@ class Retention:
     def days(self, name: str) -> float:
         """Return the days a policy keeps now."""
         return self._overrides.get(name, self._configured[name])
+
+    def updated_ms(self, name: str) -> int | None:
+        """Return when a policy's days were set at run time (None: they are the configured)."""
+        return self._updated_ms.get(name)
 
     def cutoff_ms(self, name: str, now: int) -> int:
         """Return the time before which a policy's rows go."""
@@ -211,11 +225,13 @@ class Retention:
             )
             if days is None:
                 self._overrides.pop(name, None)
+                self._updated_ms.pop(name, None)
             else:
                 await self._writer.write(
                     insert(RetentionOverride), {"name": name, "days": days, "updated_ms": at}
                 )
                 self._overrides[name] = days
+                self._updated_ms[name] = at
             self._notify(name)
 
     def _notify(self, name: str) -> None:

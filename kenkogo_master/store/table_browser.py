@@ -35,6 +35,7 @@ HIDDEN: Mapping[str, frozenset[str]] = {
     "i18n_locales": frozenset(),
     "chat_locales": frozenset(),
     "retention_overrides": frozenset(),
+    "settings_overrides": frozenset(),  # run-time keys only, never a secret
     "admin_accounts": frozenset({"password_hash"}),
     "audit": frozenset(),
 }

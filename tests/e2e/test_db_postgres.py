@@ -100,7 +100,9 @@ async def test_prune_on_postgres_removes_exactly_the_rows_past_retention(
     status, report = await master.api("POST", "/api/v1/db/prune")
 
     assert status == 200, report
-    assert report["removed"] == 7 + 7 + 8 + 1 + 1 + 6
+    assert report["removed"] == 7 + 7 + 8 + 1 + 1 + 6 + 1 + 1  # ... an audit row, a session
     left = await remaining(engine)
     for table, ids in kept.items():
         assert left[table] == ids, table
+    assert left["audit"] & {"audit-old", "audit-new"} == {"audit-new"}
+    assert left["admin_sessions"] & {"session-old", "session-new"} == {"session-new"}

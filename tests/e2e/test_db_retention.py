@@ -36,11 +36,16 @@ async def test_prune_removes_exactly_the_rows_past_retention(start_master: Start
         ("stats_hour", "stats_messages"): 1,
         ("stats_day", "stats_counters"): 1,
         ("stats_day", "stats_messages"): 1,
+        ("audit", "audit"): 1,
+        ("sessions", "admin_sessions"): 1,
     }
     assert report["removed"] == sum(removed.values())
     left = await remaining(engine)
     for table, ids in kept.items():
         assert left[table] == ids, table
+    # The Master audits and signs in for itself as well: only the seeded rows are looked at.
+    assert left["audit"] & {"audit-old", "audit-new"} == {"audit-new"}
+    assert left["admin_sessions"] & {"session-old", "session-new"} == {"session-new"}
     expected_buckets = {("minute", 1), ("hour", 19), ("day", 199)}
     assert left["stats_counters"] == left["stats_messages"] == expected_buckets
 
@@ -57,7 +62,15 @@ async def test_retention_changes_at_run_time_and_survives_a_restart(
     status, body = await master.api("GET", "/api/v1/db/retention")
     assert status == 200
     items = {item["name"]: item for item in body["items"]}
-    assert set(items) == {"messages", "traces", "stats_minute", "stats_hour", "stats_day"}
+    assert set(items) == {
+        "messages",
+        "traces",
+        "stats_minute",
+        "stats_hour",
+        "stats_day",
+        "audit",
+        "sessions",
+    }
     assert items["messages"] == {
         "name": "messages",
         "days": 10.0,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -47,3 +48,36 @@ async def test_a_crash_with_more_unfinished_messages_than_queue_limit_delivers_t
     arrived = await back.receive_ids(ids, timeout=15)
     first_arrivals = list(dict.fromkeys(message["id"] for message in arrived))
     assert first_arrivals == ids
+
+
+@pytest.mark.timeout(60)
+async def test_messages_older_than_the_recovery_window_are_counted_and_logged_once(
+    restartable_master: MakeMaster, closing: list[Any]
+) -> None:
+    """Unfinished messages that came before `recovery_window` are not delivered, never silently:
+    marked interrupted, logged once with their number and counted in the statistics."""
+    master = restartable_master(apps__recovery_window="1", apps__recovery_delay="0")
+    await master.start()
+    driver = await SioDriver(master.url).connect(DRIVER_TOKEN)
+    closing.append(driver)
+    assert (await driver.register())["success"]
+    slow = await start_app(master.url, "slow")
+    closing.append(slow)
+    slow.answer = slow.never_ack
+    answers = await driver.call(
+        "events", {"events": [event(f"old {n}", pid=f"old-{n}") for n in range(5)]}
+    )
+    await slow.receive_ids([answer["id"] for answer in answers])
+    await master.kill()
+    await asyncio.sleep(1.5)  # the window passes while the Master is down
+
+    await master.start()
+    back = await start_app(master.url, "slow")
+    closing.append(back)
+    await back.no_message(within=1.0)
+    assert {status for _, status in master.messages().values()} == {"interrupted"}
+    status, overview = await master.api("GET", "/api/v1/stats/overview")
+    assert status == 200
+    assert overview["today"]["interrupted"] == 5, overview["today"]
+    lines = [line for line in master.text.splitlines() if "marked interrupted" in line]
+    assert len(lines) == 1 and "5 messages" in lines[0], lines

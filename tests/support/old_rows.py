@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from kenkogo_master.ids import now_ms
 from kenkogo_master.observability.buckets import DAY_MS
+from kenkogo_master.store.admin_models import AdminAccount, AdminSession, AuditRow
 from kenkogo_master.store.models import DeliveryRow, DriverRow, MessageRow, ReplyRow
 from kenkogo_master.store.observability_models import (
     StatsCounter,
@@ -24,6 +25,8 @@ RETENTION = {
     "stats__minute_retention_days": "2",
     "stats__hour_retention_days": "20",
     "stats__day_retention_days": "200",
+    "retention__audit_days": "30",
+    "retention__sessions_days": "5",
 }
 
 
@@ -130,6 +133,33 @@ def buckets(period: str, age_days: float) -> tuple[dict[str, Any], dict[str, Any
     }
 
 
+def audit(id: str, age_days: float) -> dict[str, Any]:
+    at = now_ms() - int(age_days * DAY_MS)
+    return {
+        "id": id,
+        "time_ms": at,
+        "actor_kind": "token",
+        "action": "a",
+        "result": "ok",
+        "detail": {},
+    }
+
+
+def account(now: int) -> dict[str, Any]:
+    return {
+        "id": "acc",
+        "name": "pruned",
+        "password_hash": "x",
+        "created_ms": now,
+        "password_changed_ms": now,
+    }
+
+
+def session(id: str, age_days: float) -> dict[str, Any]:
+    at = now_ms() - int(age_days * DAY_MS)
+    return {"id": id, "account_id": "acc", "created_ms": at, "last_seen_ms": at}
+
+
 async def seed(engine: AsyncEngine, old_messages: int = 7) -> dict[str, set[str]]:
     """Write rows on both sides of every cutoff; return the ids that must stay."""
     now = now_ms()
@@ -156,6 +186,11 @@ async def seed(engine: AsyncEngine, old_messages: int = 7) -> dict[str, set[str]
         await connection.execute(insert(TraceSummary), [summary("a" * 32, 2), summary("b" * 32, 4)])
         await connection.execute(insert(StatsCounter), counters)
         await connection.execute(insert(StatsMessages), senders)
+        await connection.execute(insert(AuditRow), [audit("audit-old", 31), audit("audit-new", 29)])
+        await connection.execute(insert(AdminAccount), account(now))
+        await connection.execute(
+            insert(AdminSession), [session("session-old", 6), session("session-new", 4)]
+        )
     return {
         "messages": {"new", "pending-old"},
         "deliveries": {"d-new", "d-pending-old"},
@@ -185,4 +220,6 @@ async def remaining(engine: AsyncEngine) -> dict[str, Any]:
             "traces": await ids(TraceSummary.trace_id),
             "stats_counters": await ages(StatsCounter),
             "stats_messages": await ages(StatsMessages),
+            "audit": await ids(AuditRow.id),
+            "admin_sessions": await ids(AdminSession.id),
         }
