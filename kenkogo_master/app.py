@@ -22,10 +22,11 @@ from kenkogo_master.api import (
     routes_files,
     routes_health,
     routes_i18n,
-    routes_landing,
     routes_logs,
     routes_messages,
     routes_metrics,
+    routes_panel,
+    routes_panel_texts,
     routes_routing,
     routes_settings,
     routes_simulate,
@@ -33,6 +34,7 @@ from kenkogo_master.api import (
     routes_system,
     routes_tokens,
     routes_traces,
+    security_headers,
 )
 from kenkogo_master.api.audit_trail import audit_middleware
 from kenkogo_master.api.auth import auth_middleware
@@ -288,6 +290,7 @@ def create_app(settings: Settings) -> web.Application:
     )
     app[SETTINGS] = settings
     app[STARTED_AT] = time.monotonic()
+    security_headers.setup(app)
     app.cleanup_ctx.extend(
         [
             logs_context,
@@ -311,13 +314,14 @@ def create_app(settings: Settings) -> web.Application:
     app[SIO] = sio
     app.router.add_get("/ws", _raw_websocket)
     app.router.add_routes(routes_health.routes)
-    routes_landing.setup(app)
+    routes_panel.setup(app)
     app.router.add_routes(routes_auth.routes)
     app.router.add_routes(routes_apps.routes)
     app.router.add_routes(routes_messages.routes)
     app.router.add_routes(routes_routing.routes)
     app.router.add_routes(routes_driver_tokens.routes)
     app.router.add_routes(routes_i18n.routes)
+    app.router.add_routes(routes_panel_texts.routes)
     app.router.add_routes(routes_tokens.routes)
     app.router.add_routes(routes_audit.routes)
     app.router.add_routes(routes_files.routes)

@@ -275,6 +275,10 @@ class EventStreamSettings(Section):
     keepalive: PositiveSeconds = 15.0
     # Events queued per reader at most; a reader that falls this far behind is cut off.
     reader_queue_limit: int = Field(1000, ge=10, le=1_000_000)
+    # The latest events kept for readers that reconnect with Last-Event-ID (0: none kept).
+    replay_size: int = Field(5000, ge=0, le=1_000_000)
+    # Seconds the events are still kept after the last reader left, for one coming back.
+    replay_linger: PositiveSeconds = 120.0
 
 
 class Source(StrEnum):

@@ -29,7 +29,10 @@ ACTOR = web.RequestKey("kenkogo.actor", Actor)
 SESSION = web.RequestKey("kenkogo.session", SessionContext)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 LOGIN_PATH = "/api/v1/auth/login"
-PUBLIC_PATHS = frozenset({"/api/v1/openapi.json", "/api/v1/docs", LOGIN_PATH})
+# The sign-in page's texts are public: the page is shown before anyone is signed in.
+PUBLIC_PATHS = frozenset(
+    {"/api/v1/openapi.json", "/api/v1/docs", LOGIN_PATH, "/api/v1/i18n/panel/login"}
+)
 
 
 def bearer_token(request: web.Request) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from typing import Any
+from typing import Annotated, Any
 
 from aiohttp import web
 from pydantic import ConfigDict, Field
@@ -16,6 +16,7 @@ from kenkogo_master.api.log_params import Level, LogMatch
 from kenkogo_master.errors import ErrorCode, HubError
 from kenkogo_master.hub.events import Event
 from kenkogo_master.keys import LIVE_STREAMS, SESSIONS, SETTINGS
+from kenkogo_master.observability.live import LiveStreams
 from kenkogo_master.observability.log_context import FIELDS
 from kenkogo_master.observability.log_records import LogEntry
 from kenkogo_master.observability.log_search import LogFilter
@@ -29,6 +30,8 @@ routes = web.RouteTableDef()
 
 _TOPIC = re.compile(r"[a-z][a-z0-9_]*(\.[a-z0-9_]+)*")
 RETRY_MS = 3000  # how long a browser's EventSource waits before reconnecting
+
+EVENT_ID = r"[0-9a-z]{1,16}\.[0-9]{1,18}"
 
 
 class EventsQuery(LogMatch):
@@ -44,6 +47,12 @@ class EventsQuery(LogMatch):
     )
     # Log lines at or above this level (when `log` topics are streamed).
     level: Level = "INFO"
+    # Resume after this event id (as the `Last-Event-ID` header does; the header wins): the
+    # events since are sent first, or a `reset` event when they are no longer all kept.
+    last_event_id: Annotated[str, Field(max_length=40, pattern=f"^{EVENT_ID}$")] | None = None
+    # false: every event is sent with the SSE type `message` (the topic is in its data), so a
+    # browser's EventSource sees them all through `onmessage` without naming each topic.
+    typed: bool = True
 
     def topic_set(self) -> frozenset[str] | None:
         """Return the topics asked for; raise a clear error for a malformed one."""
@@ -75,10 +84,31 @@ def _log_passes(wanted: LogFilter, data: dict[str, Any]) -> bool:
     return wanted.matches(entry)
 
 
-def frame(seq: int, event: Event) -> bytes:
+def event_id(boot: str, seq: int) -> str:
+    """Return the SSE id of an event: this run of the Master and the event's number."""
+    return f"{boot}.{seq}"
+
+
+def frame(boot: str, event: Event, typed: bool = True) -> bytes:
     """Return one SSE frame: the topic as the event type, the event as JSON data."""
     body = codec.dumpb({"topic": event.topic, "at_ms": event.at_ms, "data": event.data})
-    return b"id: %d\nevent: %s\ndata: %s\n\n" % (seq, event.topic.encode(), body)
+    kind = b"event: %s\n" % event.topic.encode() if typed else b""
+    return b"id: %s\n%sdata: %s\n\n" % (event_id(boot, event.seq).encode(), kind, body)
+
+
+def missed_events(streams: LiveStreams, last_id: str | None) -> tuple[list[Event], str | None]:
+    """Return the events after `last_id` still kept, or why the reader must start over."""
+    if last_id is None:
+        return [], None
+    boot, _, number = last_id.partition(".")
+    if boot != streams.boot:
+        return [], "restarted"  # or an id of another Master, or none at all
+    if not number.isdigit() or len(number) > 18:
+        return [], "unknown"
+    missed = streams.bus.since(int(number))
+    if missed is None:
+        return [], "too_old"
+    return missed, None
 
 
 @routes.get("/api/v1/events")
@@ -93,13 +123,25 @@ async def events(request: web.Request) -> web.StreamResponse:
     logs_allowed = token_of(request).scope is Scope.ADMIN
     if not logs_allowed and _wants_logs(topics):
         raise HubError(ErrorCode.FORBIDDEN, scope=Scope.ADMIN.value)
-    wanted = query.log_filter(query.level)
+    log_filter = query.log_filter(query.level)
     settings = request.app[SETTINGS].events
     context = request.get(SESSION)
     owner = context.session.id if context is not None else None
     sessions = request.app[SESSIONS]
-    # Subscribe before answering, so that nothing that happens after the headers is missed.
+    # Subscribe before answering, so that nothing that happens after the headers is missed,
+    # and look back at once (no await between): the ring ends where the queue begins.
     subscription = streams.open(topics, owner)
+    opened_at = streams.bus.last_seq
+    last_id = request.headers.get("Last-Event-ID") or query.last_event_id
+    missed, reset = missed_events(streams, last_id)
+
+    def wanted(event: Event) -> bool:
+        if event.topic.startswith(LOG_TOPIC + ".") and (
+            not logs_allowed or not _log_passes(log_filter, event.data)
+        ):
+            return False
+        return subscription.wants(event.topic)
+
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/event-stream; charset=utf-8",
@@ -110,7 +152,15 @@ async def events(request: web.Request) -> web.StreamResponse:
     try:
         await response.prepare(request)
         await response.write(b"retry: %d\n: connected\n\n" % RETRY_MS)
-        seq = 0
+        if reset is not None:
+            reason = codec.dumpb({"reason": reset})
+            await response.write(b"event: reset\ndata: %s\n\n" % reason)
+        for old in missed:
+            if wanted(old):
+                await response.write(frame(streams.boot, old, query.typed))
+        # Where this reader stands, for its next Last-Event-ID even before its first event.
+        ready = event_id(streams.boot, opened_at).encode()
+        await response.write(b"id: %s\nevent: ready\ndata: {}\n\n" % ready)
         while True:
             try:
                 # Read each time: events.keepalive may change while the stream is open.
@@ -128,12 +178,9 @@ async def events(request: web.Request) -> web.StreamResponse:
                     reason = codec.dumpb({"reason": subscription.end_reason})
                     await response.write(b"event: dropped\ndata: %s\n\n" % reason)
                 break
-            if event.topic.startswith(LOG_TOPIC + ".") and (
-                not logs_allowed or not _log_passes(wanted, event.data)
-            ):
-                continue
-            seq += 1
-            await response.write(frame(seq, event))
+            if not wanted(event):
+                continue  # a log record the reader did not ask for
+            await response.write(frame(streams.boot, event, query.typed))
     except ConnectionError:
         pass  # the reader went away
     finally:

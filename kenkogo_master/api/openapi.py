@@ -1,15 +1,21 @@
-"""The OpenAPI document at /api/v1/openapi.json and a page to read it at /api/v1/docs."""
+"""The OpenAPI document at /api/v1/openapi.json, and Swagger UI over it at /api/v1/docs.
+
+Swagger UI comes from the pinned `swagger-ui-bundle-v2` package and is served from where it is
+installed (under /swagger-ui/); the page and the script that starts it are the panel's own.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from swagger_ui_bundle import swagger_ui_path
 
 from kenkogo_master import __version__
 from kenkogo_master.api.openapi_build import build_document
-from kenkogo_master.api.openapi_html import render
 from kenkogo_master.api.openapi_spec import DOCS, PATH_DEFAULTS, TAGS
+from kenkogo_master.api.routes_panel import STATIC_DIR
 from kenkogo_master.protocol import codec
 
 DESCRIPTION = """\
@@ -35,24 +41,21 @@ def document(app: web.Application) -> dict[str, Any]:
     return build_document(app.router.routes(), DOCS, info, TAGS, PATH_DEFAULTS)
 
 
+DOCS_PAGE = STATIC_DIR / "api-docs" / "index.html"
+SWAGGER_UI_DIR = Path(str(swagger_ui_path))
+
+
 class Published:
-    """The document and its page, made on first request, when the router is complete."""
+    """The document, made on first request, when the router is complete."""
 
     def __init__(self) -> None:
         self._json: bytes | None = None
-        self._html: str | None = None
 
     def json(self, app: web.Application) -> bytes:
         """Return the document as JSON bytes."""
         if self._json is None:
             self._json = codec.dumpb(document(app))
         return self._json
-
-    def html(self, app: web.Application) -> str:
-        """Return the document as an HTML page."""
-        if self._html is None:
-            self._html = render(codec.loads(self.json(app)))
-        return self._html
 
 
 PUBLISHED = web.AppKey("openapi", Published)
@@ -67,12 +70,13 @@ async def openapi_json(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/docs")
-async def docs_page(request: web.Request) -> web.Response:
-    """Return this document as a page to read (no token needed)."""
-    return web.Response(text=request.app[PUBLISHED].html(request.app), content_type="text/html")
+async def docs_page(_: web.Request) -> web.FileResponse:
+    """Return Swagger UI over this document (no token needed; "try it out" uses the session)."""
+    return web.FileResponse(DOCS_PAGE, headers={"Cache-Control": "no-cache"})
 
 
 def setup(app: web.Application) -> None:
-    """Serve the document and its page."""
+    """Serve the document, Swagger UI's files and the page that starts it."""
     app[PUBLISHED] = Published()
     app.router.add_routes(routes)
+    app.router.add_static("/swagger-ui/", SWAGGER_UI_DIR, show_index=False, follow_symlinks=False)

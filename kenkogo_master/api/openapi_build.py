@@ -70,6 +70,7 @@ class Doc:
     body: type[BaseModel] | None = None
     body_media: str = JSON
     body_schema: dict[str, Any] | None = None  # for bodies that are not JSON objects
+    body_optional: bool = False  # the operation also works without a body
     headers: tuple[dict[str, Any], ...] = ()  # header parameters, as OpenAPI writes them
     path: type[BaseModel] | None = None  # validates the path's segments
     path_schemas: Mapping[str, dict[str, Any]] = field(default_factory=dict)
@@ -223,7 +224,7 @@ def operation(
         op["parameters"] = parameters
     if doc.body is not None:
         op["requestBody"] = {
-            "required": True,
+            "required": not doc.body_optional,
             "content": {JSON: {"schema": components.ref(doc.body, "validation")}},
         }
     elif doc.body_schema is not None:

@@ -84,6 +84,9 @@ class App(Shape):
     subscribe: dict[str, Any] | None = Field(None, description="live instances only")
     paused_by_operator: bool | None = Field(None, description="live instances only")
     held: bool | None = Field(None, description="live instances only")
+    in_flight: int | None = Field(
+        None, ge=0, description="live instances only: messages sent to it and not yet acked"
+    )
     subscription: dict[str, Any] | None = Field(None, description="past instances only")
     disconnected_ms: int | None = Field(None, description="past instances only")
     disconnect_reason: str | None = Field(None, description="past instances only")
@@ -347,6 +350,22 @@ class LocaleInfo(Shape):
     default: bool
     added_ms: int | None
     overrides: int
+
+
+class PanelLocale(Shape):
+    """A locale the panel can be shown in."""
+
+    locale: str
+    name: str = Field(description="the locale's name in itself")
+
+
+class PanelTexts(Shape):
+    """GET /api/v1/i18n/panel (and /login): the panel's texts in one locale."""
+
+    locale: str = Field(description="the offered locale chosen: the one asked for, else the best")
+    default_locale: str
+    locales: list[PanelLocale]
+    texts: dict[str, str] = Field(description="key → text, operators' overrides applied")
 
 
 class LocaleList(Shape):

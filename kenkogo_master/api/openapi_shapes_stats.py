@@ -350,3 +350,24 @@ class System(Shape):
     connections: Connections
     messages_per_second: float
     telemetry: dict[str, Any]
+
+
+class SystemPoint(Shape):
+    """The figures of one system sample that the live charts draw."""
+
+    time_ms: int
+    cpu_percent: float = Field(description="the machine's CPU use")
+    process_cpu_percent: float = Field(description="the Master's, 100 meaning all cores")
+    memory_percent: float = Field(description="the machine's memory in use")
+    process_rss_bytes: int
+    apps: int = Field(ge=0, description="app connections")
+    drivers: int = Field(ge=0, description="driver connections")
+    messages_per_second: float
+
+
+class SystemHistory(Shape):
+    """GET /api/v1/system/history: the samples of the last ten minutes, oldest first."""
+
+    interval_s: float = Field(description="seconds between samples (`[stats] system_interval`)")
+    items: list[SystemPoint]
+    count: int

@@ -15,7 +15,7 @@ from kenkogo_master.api import openapi_shapes_settings as settings_shapes
 from kenkogo_master.api import openapi_shapes_stats as stats_shapes
 from kenkogo_master.api.events import EventsQuery
 from kenkogo_master.api.openapi_build import Doc, links
-from kenkogo_master.api.routes_apps import AppListQuery, NamePath
+from kenkogo_master.api.routes_apps import AppListQuery, KickBody, NamePath
 from kenkogo_master.api.routes_audit import AuditListQuery
 from kenkogo_master.api.routes_auth import LoginBody, PasswordBody
 from kenkogo_master.api.routes_db import RetentionUpdate, TablePath, TableQuery
@@ -34,6 +34,7 @@ from kenkogo_master.api.routes_files import (
 from kenkogo_master.api.routes_i18n import ChatPath, LocaleBody, TextBody, TextPath, TextQuery
 from kenkogo_master.api.routes_logs import LogFilePath, LogsQuery
 from kenkogo_master.api.routes_messages import MessageListQuery
+from kenkogo_master.api.routes_panel_texts import PanelTextsQuery
 from kenkogo_master.api.routes_routing import ExplainRequest
 from kenkogo_master.api.routes_settings import SettingPath, SettingsPatch
 from kenkogo_master.api.routes_simulate import SimulateRequest
@@ -166,7 +167,14 @@ DOCS: dict[tuple[str, str], Doc] = {
     ("GET", f"{V1}/apps/{{id}}"): Doc("apps", (shapes.AppDetail,), errors=(404,)),
     ("POST", f"{V1}/apps/{{id}}/pause"): _APPS,
     ("POST", f"{V1}/apps/{{id}}/resume"): _APPS,
-    ("POST", f"{V1}/apps/{{id}}/kick"): Doc("apps", (shapes.Kicked,), errors=(404,)),
+    ("POST", f"{V1}/apps/{{id}}/kick"): Doc(
+        "apps",
+        (shapes.Kicked,),
+        body=KickBody,
+        body_optional=True,
+        errors=(404,),
+        note="Without a body (or a reason) the app hears the plain `kicked` message.",
+    ),
     ("GET", f"{V1}/app-names"): Doc("apps", (shapes.AppNameList,)),
     ("POST", f"{V1}/app-names/{{name}}/hold"): Doc("apps", (shapes.Held,), path=NamePath),
     ("POST", f"{V1}/app-names/{{name}}/release"): Doc("apps", (shapes.Released,), path=NamePath),
@@ -222,6 +230,14 @@ DOCS: dict[tuple[str, str], Doc] = {
         "i18n", (shapes.LocaleRemoved,), path_schemas=_LOCALE_PATH, errors=(400, 404)
     ),
     ("GET", f"{V1}/i18n/chat-locales"): Doc("i18n", (shapes.ChatLocaleList,)),
+    ("GET", f"{V1}/i18n/panel"): Doc("i18n", (shapes.PanelTexts,), query=PanelTextsQuery),
+    ("GET", f"{V1}/i18n/panel/login"): Doc(
+        "i18n",
+        (shapes.PanelTexts,),
+        query=PanelTextsQuery,
+        public=True,
+        note="Only the sign-in page's texts (`panel.login.*`, `panel.shell.*`).",
+    ),
     ("GET", f"{V1}/chats/{{platform}}/{{chat_id}}/locale"): _CHAT,
     ("PUT", f"{V1}/chats/{{platform}}/{{chat_id}}/locale"): replace(_CHAT, body=LocaleBody),
     ("DELETE", f"{V1}/chats/{{platform}}/{{chat_id}}/locale"): _CHAT,
@@ -356,6 +372,7 @@ DOCS: dict[tuple[str, str], Doc] = {
         note="Only a file GET /api/v1/logs/files lists; any other name is answered 404, or "
         "400 when it is not a plain file name.",
     ),
+    ("GET", f"{V1}/system/history"): Doc("system", (stats_shapes.SystemHistory,)),
     ("GET", f"{V1}/events"): Doc(
         "events",
         (shapes.StreamEvent,),

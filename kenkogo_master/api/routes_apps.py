@@ -8,7 +8,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from kenkogo_master.api.errors import request_locale
-from kenkogo_master.api.json import json_response, query_model
+from kenkogo_master.api.json import body_model, json_response, query_model
 from kenkogo_master.errors import ErrorCode, HubError
 from kenkogo_master.hub.hub import Hub
 from kenkogo_master.hub.sessions import AppSession
@@ -30,8 +30,33 @@ class AppListQuery(BaseModel):
 AppId = Annotated[str, Field(min_length=1, max_length=64)]
 
 
-def _describe(hub: Hub, session: AppSession) -> dict[str, Any]:
-    return {**session.describe(), "held": session.name in hub.apps.registry.held}
+class KickBody(BaseModel):
+    """Body of POST /api/v1/apps/{id}/kick (optional)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    # Told to the app in the `kicked` error's message, and kept in the audit trail.
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+
+
+def _in_flight(hub: Hub) -> dict[str, int]:
+    """Return each scheduling instance's unacknowledged messages."""
+    return {
+        instance: count
+        for name in hub.scheduler.describe()["names"].values()
+        for instance, count in name["instances"].items()
+    }
+
+
+def _describe(
+    hub: Hub, session: AppSession, in_flight: dict[str, int] | None = None
+) -> dict[str, Any]:
+    loads = _in_flight(hub) if in_flight is None else in_flight
+    return {
+        **session.describe(),
+        "held": session.name in hub.apps.registry.held,
+        "in_flight": loads.get(session.id, 0),
+    }
 
 
 @routes.get("/api/v1/apps")
@@ -39,8 +64,9 @@ async def list_apps(request: web.Request) -> web.Response:
     """List live app instances, optionally by state and name."""
     query = query_model(request, AppListQuery)
     hub = request.app[HUB]
+    in_flight = _in_flight(hub)
     items = [
-        _describe(hub, session)
+        _describe(hub, session, in_flight)
         for session in hub.apps.registry
         if (query.state is None or session.state is query.state)
         and (query.name is None or session.name == query.name)
@@ -88,9 +114,14 @@ async def resume_app(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/apps/{id}/kick")
 async def kick_app(request: web.Request) -> web.Response:
-    """Disconnect one instance."""
+    """Disconnect one instance; an optional `reason` is told to the app.
+
+    The app receives the `error` event `kicked` (with the reason in its message) before the
+    connection closes, and may not resume the instance.
+    """
     hub = request.app[HUB]
-    await hub.apps.kick(request.match_info["id"])
+    body = await body_model(request, KickBody) if request.can_read_body else KickBody()
+    await hub.apps.kick(request.match_info["id"], body.reason or None)
     return json_response({"id": request.match_info["id"], "state": AppState.DISCONNECTED.value})
 
 

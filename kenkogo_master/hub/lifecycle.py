@@ -22,6 +22,9 @@ from kenkogo_master.protocol.apps import DEFAULT_PRIORITY, RegisterRequest, Subs
 from kenkogo_master.settings import AppSettings
 from kenkogo_master.store.app_records import AppRecords
 
+# The message of `kicked` when the operator gave a reason (marked in i18n/keys.py).
+KICKED_WITH_REASON = "error.kicked_with_reason"
+
 log = logging.getLogger(__name__)
 
 TransitionListener = Callable[[AppSession, AppState, AppState], None]
@@ -213,11 +216,18 @@ class AppLifecycle:
         await self._notify_state(session, "state.resumed_by_operator")
         return session
 
-    async def kick(self, session_id: str) -> None:
-        """Disconnect one instance at an operator's request; it may not resume."""
+    async def kick(self, session_id: str, reason: str | None = None) -> None:
+        """Disconnect one instance at an operator's request; it may not resume.
+
+        The app hears `error` `kicked`, with the operator's reason in the message when given.
+        """
         session = self.session(session_id)
         session.resumable = False
-        await self._send_error(session, HubError(ErrorCode.KICKED))
+        if reason:
+            text = self._texts.text(KICKED_WITH_REASON, session.locale, reason=reason)
+            await session.peer.send("error", {"code": ErrorCode.KICKED.value, "message": text})
+        else:
+            await self._send_error(session, HubError(ErrorCode.KICKED))
         await self._disconnect(session, "state.kicked", close=True)
 
     async def hold(self, name: str) -> list[AppSession]:

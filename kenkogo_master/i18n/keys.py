@@ -38,6 +38,7 @@ OVERLOADED = N_("error.overloaded")
 SHUTTING_DOWN = N_("error.shutting_down")
 STORAGE_UNAVAILABLE = N_("error.storage_unavailable")
 KICKED = N_("error.kicked")
+KICKED_WITH_REASON = N_("error.kicked_with_reason")  # {reason}: `kicked` with the operator's why
 ACTION_FAILED = N_("error.action_failed")  # {driver} {detail}
 ACTION_TIMEOUT = N_("error.action_timeout")  # {driver} {detail}
 INVALID_ANSWER = N_("error.invalid_answer")  # {driver} {detail}

@@ -232,6 +232,16 @@ class TextAdmin:
                     views.append(view)
         return views
 
+    def texts_under(self, locale: str, prefixes: tuple[str, ...]) -> dict[str, str]:
+        """Return the texts `locale` uses for catalog keys under `prefixes`, overrides applied."""
+        keys = {key for flat in self._flat.values() for key in flat if key.startswith(prefixes)}
+        texts = {}
+        for key in sorted(keys):
+            text = self.view(locale, key).text
+            if text is not None:
+                texts[key] = text
+        return texts
+
     def locale_views(self) -> list[LocaleView]:
         """Describe every offered locale."""
         return [

@@ -25,6 +25,7 @@ from kenkogo_master.keys import (
     TELEMETRY,
     WRITER,
 )
+from kenkogo_master.observability.app_load import AppLoadPublisher
 from kenkogo_master.observability.live import LiveStreams
 from kenkogo_master.observability.logs import BusLogHandler, attach_ring, guarded, record_factory
 from kenkogo_master.observability.metrics import build_registry
@@ -65,7 +66,8 @@ async def logs_context(app: web.Application) -> AsyncIterator[None]:
 async def telemetry_context(app: web.Application) -> AsyncIterator[None]:
     """Create the event bus and the statistics and trace service (before the hub uses them)."""
     settings = app[SETTINGS]
-    bus = EventBus(settings.events.reader_queue_limit)
+    events = settings.events
+    bus = EventBus(events.reader_queue_limit, events.replay_size, events.replay_linger)
     service = TelemetryService(settings, app[ENGINE], app[WRITER], bus)
     app[EVENT_BUS] = bus
     app[TELEMETRY] = service
@@ -113,6 +115,7 @@ async def live_context(app: web.Application) -> AsyncIterator[None]:
         connections=lambda: connection_counts(app),
         messages_total=lambda: service.recorder.messages_total,
         bus=bus,
+        interval=settings.stats.system_interval,
     )
     sampler.sample()
     app[SYSTEM] = sampler
@@ -123,8 +126,12 @@ async def live_context(app: web.Application) -> AsyncIterator[None]:
     )
     sampling = Periodic("system-sample", settings.stats.system_interval, sampler.step)
     sampling.start()
+    load = AppLoadPublisher(lambda: app[HUB].scheduler.describe(), bus)
+    loads = Periodic("app-load", settings.stats.system_interval, load.step)
+    loads.start()
     handler = guarded(BusLogHandler(bus.publish, asyncio.get_running_loop(), bus.wanted))
     logging.getLogger().addHandler(handler)
     yield
     logging.getLogger().removeHandler(handler)
+    await loads.stop()
     await sampling.stop()

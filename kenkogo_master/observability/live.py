@@ -5,6 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from kenkogo_master.hub.events import EventBus, Subscription
+from kenkogo_master.ids import now_ms
+
+_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def base36(number: int) -> str:
+    """Return a non-negative number in base 36 (short, lower case)."""
+    text = ""
+    while True:
+        number, digit = divmod(number, 36)
+        text = _DIGITS[digit] + text
+        if not number:
+            return text
 
 
 def cut_off(subscription: Subscription, reason: str | None = None) -> None:
@@ -20,8 +33,10 @@ def cut_off(subscription: Subscription, reason: str | None = None) -> None:
 class LiveStreams:
     """Track the readers of the event bus, so that shutdown can end them."""
 
-    def __init__(self, bus: EventBus) -> None:
+    def __init__(self, bus: EventBus, boot: str | None = None) -> None:
         self.bus = bus
+        # Names this run of the Master in event ids: an id from before a restart is not ours.
+        self.boot = boot or base36(now_ms())
         self._open: set[Subscription] = set()
         # The browser session each stream was opened with, so that it ends with the session.
         self._owners: dict[Subscription, str] = {}

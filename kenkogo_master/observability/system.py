@@ -6,6 +6,7 @@ import os
 import platform
 import sys
 import time
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,22 @@ from kenkogo_master.hub.events import EventBus
 from kenkogo_master.ids import now_ms
 
 Connections = Callable[[], dict[str, Any]]
+HISTORY_SECONDS = 600  # the live charts look back this far when a page opens
+
+
+def point(sample: dict[str, Any]) -> dict[str, Any]:
+    """Return the few figures of a sample that live charts draw."""
+    connections = sample["connections"]
+    return {
+        "time_ms": sample["time_ms"],
+        "cpu_percent": sample["cpu"]["machine_percent"],
+        "process_cpu_percent": sample["cpu"]["process_percent"],
+        "memory_percent": sample["memory"]["machine_percent"],
+        "process_rss_bytes": sample["memory"]["process_rss_bytes"],
+        "apps": connections["apps"]["total"],
+        "drivers": connections["drivers"]["total"],
+        "messages_per_second": sample["messages_per_second"],
+    }
 
 
 def static_info() -> dict[str, Any]:
@@ -51,8 +68,11 @@ class SystemSampler:
         connections: Connections,
         messages_total: Callable[[], int],
         bus: EventBus,
+        interval: float = 2.0,
     ) -> None:
         self._data_dir = data_dir
+        self.interval = interval
+        self.history: deque[dict[str, Any]] = deque(maxlen=max(1, int(HISTORY_SECONDS / interval)))
         self._started = started_monotonic
         self._started_ms = now_ms() - int((time.monotonic() - started_monotonic) * 1000)
         self._connections = connections
@@ -122,5 +142,7 @@ class SystemSampler:
         return self.latest
 
     async def step(self) -> None:
-        """Sample and publish on the bus as `system.sample`."""
-        self._bus.publish("system.sample", self.sample())
+        """Sample, remember the sample's figures and publish it on the bus as `system.sample`."""
+        sample = self.sample()
+        self.history.append(point(sample))
+        self._bus.publish("system.sample", sample)

@@ -23,6 +23,8 @@ class SseReader:
     def __init__(self, response: aiohttp.ClientResponse) -> None:
         self.response = response
         self.comments: list[str] = []
+        self.replayed: list[dict[str, str]] = []
+        self.ready_id = ""
 
     async def frame(self, timeout: float = 5) -> dict[str, str]:
         """Return the next frame with data as a dict of its fields; comments are kept aside."""
@@ -55,16 +57,25 @@ class SseReader:
 
 
 @asynccontextmanager
-async def stream(master: RunningMaster, query: str = "") -> AsyncIterator[SseReader]:
-    """Open /api/v1/events and wait for its first comment (the subscription is live by then)."""
+async def stream(
+    master: RunningMaster, query: str = "", headers: dict[str, str] | None = None
+) -> AsyncIterator[SseReader]:
+    """Open /api/v1/events and read up to its `ready` event (the subscription is live by then).
+
+    The frames before `ready` (events missed since a Last-Event-ID, or a `reset`) are kept in
+    `reader.replayed`; `reader.ready_id` is where the stream started.
+    """
     async with master.http.get(
-        f"{master.url}/api/v1/events{query}", headers=master.auth()
+        f"{master.url}/api/v1/events{query}", headers={**master.auth(), **(headers or {})}
     ) as response:
         assert response.status == 200, await response.text()
         assert response.headers["Content-Type"].startswith("text/event-stream")
         reader = SseReader(response)
         first = await response.content.readline()
         assert first.startswith(b"retry:")
+        while (fields := await reader.frame()).get("event") != "ready":
+            reader.replayed.append(fields)
+        reader.ready_id = fields["id"]
         yield reader
 
 
@@ -165,3 +176,76 @@ async def test_open_streams_do_not_hold_the_shutdown(start_master: StartMaster) 
         except (EOFError, aiohttp.ClientPayloadError):
             pass
     await master.http.close()
+
+
+def _ticks(frames: list[dict[str, str]]) -> list[int]:
+    return [json.loads(fields["data"])["data"]["n"] for fields in frames if "id" in fields]
+
+
+async def test_a_reader_that_comes_back_gets_what_it_missed(start_master: StartMaster) -> None:
+    master = await start_master()
+    bus = master.hub.bus
+    async with stream(master, "?topics=tick") as reader:
+        bus.publish("tick.n", {"n": 1})
+        first = await reader.frame()
+        assert first["event"] == "tick.n" and first["id"].endswith(f".{bus.last_seq}")
+    # Nobody reads now; the ring keeps recording for a reader that comes back.
+    for n in (2, 3):
+        bus.publish("tick.n", {"n": n})
+    bus.publish("other.thing", {"n": 99})  # not asked for: not replayed
+    bus.publish("tick.n", {"n": 4})
+    async with stream(master, "?topics=tick", {"Last-Event-ID": first["id"]}) as reader:
+        assert _ticks(reader.replayed) == [2, 3, 4]
+        ids = [int(fields["id"].rsplit(".", 1)[1]) for fields in reader.replayed]
+        assert ids == sorted(ids) and reader.ready_id.endswith(f".{bus.last_seq}")
+        bus.publish("tick.n", {"n": 5})
+        assert (await reader.event("tick.n"))["data"]["n"] == 5
+    # The same through the query (a new EventSource cannot set the header); untyped frames.
+    query = f"?topics=tick&typed=false&last_event_id={first['id']}"
+    async with stream(master, query) as reader:
+        assert _ticks(reader.replayed) == [2, 3, 4, 5]
+        assert all("event" not in fields for fields in reader.replayed)
+    # Resuming from `ready` alone (no event seen yet) misses nothing either.
+    async with stream(master, "?topics=tick") as reader:
+        ready = reader.ready_id
+    bus.publish("tick.n", {"n": 6})
+    async with stream(master, "?topics=tick", {"Last-Event-ID": ready}) as reader:
+        assert _ticks(reader.replayed) == [6]
+
+
+async def test_a_reader_told_to_start_over(start_master: StartMaster) -> None:
+    master = await start_master(
+        events__replay_size="3", events__replay_linger="0.3", events__keepalive="0.1"
+    )
+    bus = master.hub.bus
+    async with stream(master, "?topics=tick") as reader:
+        bus.publish("tick.n", {"n": 0})
+        seen = (await reader.frame())["id"]
+    for n in range(1, 6):  # more than the ring holds
+        bus.publish("tick.n", {"n": n})
+    for last_id, reason in (
+        (seen, "too_old"),
+        ("zz." + seen.split(".")[1], "restarted"),  # another run of the Master
+        ("garbage", "restarted"),
+    ):
+        async with stream(master, "?topics=tick", {"Last-Event-ID": last_id}) as reader:
+            [reset] = reader.replayed
+            assert reset["event"] == "reset", last_id
+            assert json.loads(reset["data"]) == {"reason": reason}
+    # Once the last reader left long ago, nothing is recorded: a returning reader starts over.
+    async with stream(master, "?topics=tick") as reader:
+        bus.publish("tick.n", {"n": 7})
+        seen = (await reader.frame())["id"]
+    # (A server notices a reader gone at its next write: here a keep-alive.)
+    for _ in range(50):
+        await asyncio.sleep(0.1)
+        if bus.subscribers() == 0:
+            break
+    await asyncio.sleep(0.5)
+    bus.publish("tick.n", {"n": 8})  # unrecorded
+    async with stream(master, "?topics=tick", {"Last-Event-ID": seen}) as reader:
+        assert [fields["event"] for fields in reader.replayed] == ["reset"]
+    # A malformed id in the query is bad input.
+    for bad in ("nodot", "a.b", "x" * 41):
+        status, body = await master.api("GET", f"/api/v1/events?last_event_id={bad}")
+        assert (status, body["code"]) == (400, "invalid_payload"), bad
