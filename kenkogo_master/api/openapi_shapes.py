@@ -1,28 +1,20 @@
-"""Response bodies of the REST API as pydantic models, for the OpenAPI document only.
+"""Answers of the REST API as pydantic models: the handlers return them, the document shows them.
 
-Handlers build their answers as plain dicts; these models describe those dicts, and the
-schemathesis run in the test suite checks every answer of the running server against them.
+Each handler declares its models with `answers.answers`; the schemathesis run in the test
+suite checks every answer of the running server against the document as well.
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from kenkogo_master.api.answers import Shape as Shape  # where the shape modules import it
 from kenkogo_master.errors import ErrorCode
 from kenkogo_master.hub.messages import MessageStatus
 from kenkogo_master.hub.states import AppState
 from kenkogo_master.store.tokens import Scope
-
-
-class Shape(BaseModel):
-    """A response body, every key named: the run against the server catches one left out.
-
-    Clients should still ignore keys they do not know: later versions may add some.
-    """
-
-    model_config = ConfigDict(populate_by_name=True, extra="forbid")
 
 
 class Error(Shape):
