@@ -42,6 +42,11 @@ class Shape(BaseModel):
             raise AnswerError(f"{type(self).__name__} refused its data: {exc}") from exc
 
 
+def absent(value: object) -> bool:
+    """Tell whether an optional key is left out of its answer (`exclude_if`): it is when null."""
+    return value is None
+
+
 S = TypeVar("S", bound=Shape, covariant=True)
 M = TypeVar("M", bound=Shape)
 

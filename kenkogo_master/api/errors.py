@@ -121,7 +121,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         _refuse_oversized(request, hub.settings.limits.max_payload)
         return await handler(request)
     except HubError as exc:
-        return error_response(hub, request, exc)
+        response = error_response(hub, request, exc)
+        if "retry_after" in exc.params:  # a refusal for a while says how long (429)
+            response.headers["Retry-After"] = str(exc.params["retry_after"])
+        return response
     except StorageUnavailable:
         return error_response(hub, request, HubError(ErrorCode.STORAGE_UNAVAILABLE))
     except ValidationError as exc:

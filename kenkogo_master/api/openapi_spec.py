@@ -6,9 +6,6 @@ from dataclasses import replace
 from typing import Any
 
 from kenkogo_master.api import openapi_shapes as shapes
-from kenkogo_master.api import openapi_shapes_admin as admin_shapes
-from kenkogo_master.api import openapi_shapes_db as db_shapes
-from kenkogo_master.api import openapi_shapes_files as files_shapes
 from kenkogo_master.api import openapi_shapes_logs as logs_shapes
 from kenkogo_master.api import openapi_shapes_routing as routing_shapes
 from kenkogo_master.api import openapi_shapes_settings as settings_shapes
@@ -117,11 +114,10 @@ _MULTIPART = {
 }
 _MAINTENANCE = Doc(
     "database",
-    (db_shapes.MaintenanceResult,),
     errors=(409,),
     note="One database operation runs at a time: another one running is answered 409.",
 )
-_RETENTION = Doc("database", (db_shapes.RetentionInfo,))
+_RETENTION = Doc("database")
 
 DOCS: dict[tuple[str, str], Doc] = {
     ("GET", "/health"): Doc("meta", (shapes.Health,), public=True, success=(200, 503)),
@@ -134,18 +130,16 @@ DOCS: dict[tuple[str, str], Doc] = {
     # auth
     ("POST", f"{V1}/auth/login"): Doc(
         "auth",
-        (admin_shapes.SessionInfo,),
         body=LoginBody,
         public=True,
         errors=(401, 429),
         note="Sets the session cookie (HttpOnly, SameSite=Strict; Secure with the `__Host-` "
         "prefix over TLS). The body must be sent as application/json.",
     ),
-    ("POST", f"{V1}/auth/logout"): Doc("auth", (admin_shapes.SignedOut,)),
-    ("GET", f"{V1}/auth/me"): Doc("auth", (admin_shapes.Me,)),
+    ("POST", f"{V1}/auth/logout"): Doc("auth"),
+    ("GET", f"{V1}/auth/me"): Doc("auth"),
     ("POST", f"{V1}/auth/password"): Doc(
         "auth",
-        (admin_shapes.SessionInfo,),
         body=PasswordBody,
         errors=(429,),
         note="Needs a session (a bearer token is answered 403 `session_required`); a wrong "
@@ -153,7 +147,6 @@ DOCS: dict[tuple[str, str], Doc] = {
     ),
     ("GET", f"{V1}/audit"): Doc(
         "audit",
-        (admin_shapes.AuditPage,),
         query=AuditListQuery,
         admin=True,
         note="Every request but a GET is audited, refused ones included, with the operation's "
@@ -241,15 +234,9 @@ DOCS: dict[tuple[str, str], Doc] = {
         note="The token configured as api.token is not stored and cannot be deleted.",
     ),
     # files
-    ("GET", f"{V1}/files"): Doc(
-        "files", (files_shapes.FileList,), query=ListQuery, errors=_FILE_ERRORS
-    ),
-    ("DELETE", f"{V1}/files"): Doc(
-        "files", (files_shapes.FileDeleted,), query=FolderDeleteQuery, errors=_FILE_ERRORS
-    ),
-    ("GET", f"{V1}/files/usage"): Doc(
-        "files", (files_shapes.FileUsage,), query=UsageQuery, errors=_FILE_ERRORS
-    ),
+    ("GET", f"{V1}/files"): Doc("files", query=ListQuery, errors=_FILE_ERRORS),
+    ("DELETE", f"{V1}/files"): Doc("files", query=FolderDeleteQuery, errors=_FILE_ERRORS),
+    ("GET", f"{V1}/files/usage"): Doc("files", query=UsageQuery, errors=_FILE_ERRORS),
     ("GET", f"{V1}/files/content"): Doc(
         "files",
         query=DownloadQuery,
@@ -263,46 +250,30 @@ DOCS: dict[tuple[str, str], Doc] = {
     ),
     ("PUT", f"{V1}/files/content"): Doc(
         "files",
-        (files_shapes.FileEntry,),
         query=UploadQuery,
         body_media="application/octet-stream",
         body_schema=_BINARY,
-        success=(200, 201),
         errors=_WRITE_ERRORS,
         note="201 when the file is new, 200 when it replaced one (`overwrite=true`).",
     ),
-    ("DELETE", f"{V1}/files/content"): Doc(
-        "files", (files_shapes.FileDeleted,), query=FilePathQuery, errors=_FILE_ERRORS
-    ),
+    ("DELETE", f"{V1}/files/content"): Doc("files", query=FilePathQuery, errors=_FILE_ERRORS),
     ("POST", f"{V1}/files/upload"): Doc(
         "files",
-        (files_shapes.Uploaded,),
         query=FolderUploadQuery,
         body_media="multipart/form-data",
         body_schema=_MULTIPART,
-        success=(201,),
         errors=_WRITE_ERRORS,
     ),
-    ("POST", f"{V1}/files/folder"): Doc(
-        "files", (files_shapes.FileEntry,), body=FolderBody, success=(201,), errors=_WRITE_ERRORS
-    ),
-    ("POST", f"{V1}/files/move"): Doc(
-        "files", (files_shapes.FileEntry,), body=TransferBody, errors=_FILE_ERRORS
-    ),
-    ("POST", f"{V1}/files/copy"): Doc(
-        "files", (files_shapes.FileCopy,), body=TransferBody, success=(201,), errors=_WRITE_ERRORS
-    ),
-    ("GET", f"{V1}/files/text"): Doc(
-        "files", (files_shapes.TextFile,), query=FilePathQuery, errors=_FILE_ERRORS
-    ),
+    ("POST", f"{V1}/files/folder"): Doc("files", body=FolderBody, errors=_WRITE_ERRORS),
+    ("POST", f"{V1}/files/move"): Doc("files", body=TransferBody, errors=_FILE_ERRORS),
+    ("POST", f"{V1}/files/copy"): Doc("files", body=TransferBody, errors=_WRITE_ERRORS),
+    ("GET", f"{V1}/files/text"): Doc("files", query=FilePathQuery, errors=_FILE_ERRORS),
     ("PUT", f"{V1}/files/text"): Doc(
         "files",
-        (files_shapes.TextSaved,),
         query=FilePathQuery,
         body_media="text/plain",
         body_schema={"type": "string"},
         headers=(_IF_MATCH,),
-        success=(200, 201),
         errors=(*_WRITE_ERRORS, 412, 428),
     ),
     # stats
@@ -369,7 +340,7 @@ DOCS: dict[tuple[str, str], Doc] = {
         "simulate", (shapes.Simulation,), body=SimulateRequest, errors=(404,)
     ),
     # database
-    ("GET", f"{V1}/db"): Doc("database", (db_shapes.DbInfo,)),
+    ("GET", f"{V1}/db"): Doc("database"),
     ("POST", f"{V1}/db/vacuum"): _MAINTENANCE,
     ("POST", f"{V1}/db/analyze"): _MAINTENANCE,
     ("POST", f"{V1}/db/integrity-check"): _MAINTENANCE,
@@ -385,12 +356,11 @@ DOCS: dict[tuple[str, str], Doc] = {
     ("PUT", f"{V1}/db/retention"): replace(_RETENTION, body=RetentionUpdate),
     ("POST", f"{V1}/db/prune"): Doc(
         "database",
-        (db_shapes.PruneReport,),
         errors=(409,),
         note="409 while another database operation (a scheduled prune too) runs.",
     ),
     ("GET", f"{V1}/db/tables/{{name}}"): Doc(
-        "database", (db_shapes.TablePage,), query=TableQuery, path=TablePath, errors=(404,)
+        "database", query=TableQuery, path=TablePath, errors=(404,)
     ),
     # settings
     ("GET", f"{V1}/settings"): Doc("settings", (settings_shapes.SettingsInfo,), admin=True),
