@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, Self
 
+from babel import Locale
 from pydantic import Field
 
 from kenkogo_master.api.answers import Shape as Shape  # where the shape modules import it
@@ -16,6 +17,7 @@ from kenkogo_master.errors import ErrorCode
 from kenkogo_master.hub.messages import MessageStatus
 from kenkogo_master.hub.sessions import AppSession
 from kenkogo_master.hub.states import AppState
+from kenkogo_master.i18n.texts import LocaleView, TextView
 from kenkogo_master.protocol.drivers import format_time
 from kenkogo_master.store.driver_tokens import DriverTokenInfo
 from kenkogo_master.store.tokens import Scope
@@ -32,7 +34,7 @@ class StorageCheck(Shape):
     """Whether the database takes writes, and what it said when it did not."""
 
     ok: bool
-    error: str | None = None
+    error: str | None = Field(None, exclude_if=absent, description="left out while ok")
 
 
 class HealthChecks(Shape):
@@ -430,11 +432,29 @@ class Text(Shape):
 
     locale: str
     key: str
-    text: str
-    source: str = Field(description="the locale whose catalog or override gave the text")
+    text: str | None = Field(
+        description="null for a plural form no locale it falls back to has (a locale with "
+        "more forms than its fallback), until it is overridden"
+    )
+    source: str | None = Field(
+        description="the locale whose catalog or override gave the text; null without one"
+    )
     catalog_text: str | None
     overridden: bool
     updated_ms: int | None
+
+    @classmethod
+    def of(cls, view: TextView) -> Text:
+        """Describe one text of one locale."""
+        return cls(
+            locale=view.locale,
+            key=view.key,
+            text=view.text,
+            source=view.source,
+            catalog_text=view.catalog_text,
+            overridden=view.overridden,
+            updated_ms=view.updated_ms,
+        )
 
 
 class TextPage(Shape):
@@ -456,6 +476,20 @@ class LocaleInfo(Shape):
     default: bool
     added_ms: int | None
     overrides: int
+
+    @classmethod
+    def of(cls, view: LocaleView, viewer: str | None) -> LocaleInfo:
+        """Describe a locale, named in itself and in the viewer's locale."""
+        own = Locale.parse(view.locale)
+        return cls(
+            locale=view.locale,
+            name=own.get_display_name(own) or view.locale,
+            display_name=own.get_display_name(viewer or view.locale) or view.locale,
+            catalog=view.catalog,
+            default=view.default,
+            added_ms=view.added_ms,
+            overrides=view.overrides,
+        )
 
 
 class LocaleList(Shape):
@@ -496,7 +530,7 @@ class SimulatedReply(Shape):
     chat: dict[str, Any]
     platform_message_id: str
     at_ms: int
-    app: str | None = None
+    app: str | None = Field(None, exclude_if=absent, description="left out until known")
 
 
 class Simulation(Shape):
