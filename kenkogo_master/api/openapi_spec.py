@@ -6,8 +6,6 @@ from dataclasses import replace
 from typing import Any
 
 from kenkogo_master.api import openapi_shapes as shapes
-from kenkogo_master.api import openapi_shapes_logs as logs_shapes
-from kenkogo_master.api import openapi_shapes_settings as settings_shapes
 from kenkogo_master.api.events import EventsQuery
 from kenkogo_master.api.openapi_build import Doc, links
 from kenkogo_master.api.routes_apps import AppListQuery, NamePath
@@ -287,14 +285,13 @@ DOCS: dict[tuple[str, str], Doc] = {
     # logs
     ("GET", f"{V1}/logs"): Doc(
         "logs",
-        (logs_shapes.LogPage,),
         query=LogsQuery,
         admin=True,
         note="The newest records come from memory ([logging] ring_size), older ones from the "
         "rotating files. Secrets are masked in every record. The live tail is the event "
         "stream's `log` topic with the same filters.",
     ),
-    ("GET", f"{V1}/logs/files"): Doc("logs", (logs_shapes.LogFileList,), admin=True),
+    ("GET", f"{V1}/logs/files"): Doc("logs", admin=True),
     ("GET", f"{V1}/logs/files/{{name}}"): Doc(
         "logs",
         path=LogFilePath,
@@ -339,10 +336,9 @@ DOCS: dict[tuple[str, str], Doc] = {
         "database", query=TableQuery, path=TablePath, errors=(404,)
     ),
     # settings
-    ("GET", f"{V1}/settings"): Doc("settings", (settings_shapes.SettingsInfo,), admin=True),
+    ("GET", f"{V1}/settings"): Doc("settings", admin=True),
     ("PATCH", f"{V1}/settings"): Doc(
         "settings",
-        (settings_shapes.SettingsChanged,),
         body=SettingsPatch,
         errors=(409,),
         note="Only the keys listed in the body's schema change at run time: any other known "
@@ -351,7 +347,6 @@ DOCS: dict[tuple[str, str], Doc] = {
     ),
     ("DELETE", f"{V1}/settings/{{key}}"): Doc(
         "settings",
-        (settings_shapes.SettingsInfo,),
         path=SettingPath,
         errors=(404, 409),
         note="409 `restart_required` for a key only a restart changes.",
