@@ -192,6 +192,8 @@ def answer_of(route: web.AbstractRoute, doc: Doc) -> Declared:
         if doc.ok or doc.ok_schema is not None or doc.success or doc.media != JSON:
             raise ValueError(f"{name} declares its answer with @answers: its Doc must not")
         return found
+    if doc.media == JSON and doc.ok_schema is None:
+        raise ValueError(f"{name} answers JSON: declare its model with @answers")
     return Declared(doc.ok, doc.success or (200,))
 
 
