@@ -1,4 +1,7 @@
-"""What the OpenAPI document says of each route: its models, answers and scope."""
+"""What the OpenAPI document says of each route: its inputs, errors and scope.
+
+JSON answers are not here: each handler declares its models with `answers.answers`.
+"""
 
 from __future__ import annotations
 
