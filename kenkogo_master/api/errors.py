@@ -9,11 +9,12 @@ from typing import TypeVar
 from aiohttp import web
 from pydantic import ValidationError
 
+from kenkogo_master.api.answers import model_response
+from kenkogo_master.api.openapi_shapes import Error
 from kenkogo_master.errors import ErrorCode, HubError
 from kenkogo_master.hub.hub import Hub
 from kenkogo_master.keys import HUB, I18N
 from kenkogo_master.observability import log_context
-from kenkogo_master.protocol import codec
 from kenkogo_master.store.writer import StorageUnavailable
 from kenkogo_master.transport.app_events import describe_validation
 
@@ -79,9 +80,9 @@ def request_locale(request: web.Request) -> str | None:
 
 
 def error_response(hub: Hub, request: web.Request, error: HubError) -> web.Response:
-    """Render a HubError as a JSON response."""
-    body = hub.error(error, request_locale(request))
-    return web.json_response(body, status=STATUS.get(error.code, 500), dumps=codec.dumps)
+    """Render a HubError as its documented model, `{code, message}`."""
+    body = Error(**hub.error(error, request_locale(request)))
+    return model_response(body, STATUS.get(error.code, 500))
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -121,7 +122,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         _refuse_oversized(request, hub.settings.limits.max_payload)
         return await handler(request)
     except HubError as exc:
-        return error_response(hub, request, exc)
+        response = error_response(hub, request, exc)
+        if "retry_after" in exc.params:  # a refusal for a while says how long (429)
+            response.headers["Retry-After"] = str(exc.params["retry_after"])
+        return response
     except StorageUnavailable:
         return error_response(hub, request, HubError(ErrorCode.STORAGE_UNAVAILABLE))
     except ValidationError as exc:

@@ -1,8 +1,8 @@
-"""JSON in and out of REST handlers, validated at the edge."""
+"""JSON into REST handlers, validated at the edge (answers go out through `answers`)."""
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel
@@ -11,11 +11,6 @@ from kenkogo_master.errors import ErrorCode, HubError
 from kenkogo_master.protocol import codec
 
 M = TypeVar("M", bound=BaseModel)
-
-
-def json_response(body: Any, status: int = 200) -> web.Response:
-    """Serialize `body` with the fast codec."""
-    return web.json_response(body, status=status, dumps=codec.dumps)
 
 
 def query_model(request: web.Request, model: type[M]) -> M:

@@ -1,8 +1,9 @@
 """Build the OpenAPI 3.1 document from the router and the pydantic models at the edge.
 
 OpenAPI 3.1 speaks JSON Schema 2020-12, which is what pydantic's `model_json_schema` writes:
-query parameters, bodies and answers all come from the models the handlers validate with (and
-from `openapi_shapes` for answers), so the document follows the code when a model changes.
+query parameters and bodies come from the models the handlers validate with, JSON answers from
+the models the handlers return (their `@answers` declaration), so the document follows the code
+when a model changes.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import BaseModel
 
+from kenkogo_master.api.answers import Declared, declared
 from kenkogo_master.api.openapi_shapes import Error
 
 REF = "#/components/schemas/{model}"
@@ -62,10 +64,14 @@ _PLACEHOLDER = re.compile(r"\{([^}:]+)(?::[^}]*)?\}")
 
 @dataclass(frozen=True, slots=True)
 class Doc:
-    """How one operation is documented: its models, answers and scope."""
+    """How one operation is documented: its inputs, errors and scope.
+
+    A JSON answer is what the handler declares with `@answers`; `ok`, `ok_schema` and `success`
+    are for the few answers that are not JSON (downloads, the event stream, pages).
+    """
 
     tag: str
-    ok: tuple[type[BaseModel], ...] = ()  # the success body; several mean "one of these"
+    ok: tuple[type[BaseModel], ...] = ()  # a body that is not JSON but has a model (a stream)
     query: type[BaseModel] | None = None
     body: type[BaseModel] | None = None
     body_media: str = JSON
@@ -74,7 +80,7 @@ class Doc:
     headers: tuple[dict[str, Any], ...] = ()  # header parameters, as OpenAPI writes them
     path: type[BaseModel] | None = None  # validates the path's segments
     path_schemas: Mapping[str, dict[str, Any]] = field(default_factory=dict)
-    success: tuple[int, ...] = (200,)
+    success: tuple[int, ...] = ()  # of answers that are not JSON; none given: 200
     errors: tuple[int, ...] = ()  # beyond those the models and the scope imply
     admin: bool = False  # needs the admin scope even to read
     public: bool = False  # no token needed
@@ -179,10 +185,25 @@ def error_statuses(method: str, doc: Doc) -> list[int]:
     return sorted(statuses)
 
 
-def _success_schema(doc: Doc, components: Components) -> dict[str, Any] | None:
+def answer_of(route: web.AbstractRoute, doc: Doc) -> Declared:
+    """Return the models and statuses an operation answers with, from one place only."""
+    found = declared(route.handler)
+    name = getattr(route.handler, "__name__", route.method)
+    if found is not None:
+        if doc.ok or doc.ok_schema is not None or doc.success or doc.media != JSON:
+            raise ValueError(f"{name} declares its answer with @answers: its Doc must not")
+        return found
+    if doc.media == JSON and doc.ok_schema is None:
+        raise ValueError(f"{name} answers JSON: declare its model with @answers")
+    return Declared(doc.ok, doc.success or (200,))
+
+
+def _success_schema(
+    models: tuple[type[BaseModel], ...], doc: Doc, components: Components
+) -> dict[str, Any] | None:
     if doc.ok_schema is not None:
         return doc.ok_schema
-    refs = [components.ref(model, "serialization") for model in doc.ok]
+    refs = [components.ref(model, "serialization") for model in models]
     if not refs:
         return None
     return refs[0] if len(refs) == 1 else {"anyOf": refs}
@@ -233,8 +254,9 @@ def operation(
             "content": {doc.body_media: {"schema": doc.body_schema}},
         }
     responses: dict[str, Any] = {}
-    schema = _success_schema(doc, components)
-    for status in doc.success:
+    answer_models = answer_of(route, doc)
+    schema = _success_schema(answer_models.models, doc, components)
+    for status in answer_models.statuses:
         answer: dict[str, Any] = {"description": _STATUS_TEXT.get(status, "OK")}
         if schema is not None:
             answer["content"] = {doc.media: {"schema": schema}}

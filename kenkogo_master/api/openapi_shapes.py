@@ -1,28 +1,26 @@
-"""Response bodies of the REST API as pydantic models, for the OpenAPI document only.
+"""Answers of the REST API as pydantic models: the handlers return them, the document shows them.
 
-Handlers build their answers as plain dicts; these models describe those dicts, and the
-schemathesis run in the test suite checks every answer of the running server against them.
+Each handler declares its models with `answers.answers`; the schemathesis run in the test
+suite checks every answer of the running server against the document as well.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from babel import Locale
+from pydantic import Field
 
+from kenkogo_master.api.answers import Shape as Shape  # where the shape modules import it
+from kenkogo_master.api.answers import absent
 from kenkogo_master.errors import ErrorCode
 from kenkogo_master.hub.messages import MessageStatus
+from kenkogo_master.hub.sessions import AppSession
 from kenkogo_master.hub.states import AppState
+from kenkogo_master.i18n.texts import LocaleView, TextView
+from kenkogo_master.protocol.drivers import format_time
+from kenkogo_master.store.driver_tokens import DriverTokenInfo
 from kenkogo_master.store.tokens import Scope
-
-
-class Shape(BaseModel):
-    """A response body, every key named: the run against the server catches one left out.
-
-    Clients should still ignore keys they do not know: later versions may add some.
-    """
-
-    model_config = ConfigDict(populate_by_name=True, extra="forbid")
 
 
 class Error(Shape):
@@ -36,7 +34,7 @@ class StorageCheck(Shape):
     """Whether the database takes writes, and what it said when it did not."""
 
     ok: bool
-    error: str | None = None
+    error: str | None = Field(None, exclude_if=absent, description="left out while ok")
 
 
 class HealthChecks(Shape):
@@ -65,8 +63,8 @@ class Transition(Shape):
     at_ms: int
 
 
-class App(Shape):
-    """An app instance: live ones carry their registration, past ones how they ended."""
+class AppInstance(Shape):
+    """What every app instance shows, live or gone."""
 
     id: str
     name: str | None
@@ -79,21 +77,61 @@ class App(Shape):
     block: bool | None
     connected_ms: int
     registered_ms: int | None
-    description: str | None = Field(None, description="live instances only")
-    author: str | None = Field(None, description="live instances only")
-    subscribe: dict[str, Any] | None = Field(None, description="live instances only")
-    paused_by_operator: bool | None = Field(None, description="live instances only")
-    held: bool | None = Field(None, description="live instances only")
-    in_flight: int | None = Field(
-        None, ge=0, description="live instances only: messages sent to it and not yet acked"
-    )
-    subscription: dict[str, Any] | None = Field(None, description="past instances only")
-    disconnected_ms: int | None = Field(None, description="past instances only")
-    disconnect_reason: str | None = Field(None, description="past instances only")
+
+
+class App(AppInstance):
+    """A live app instance with its registration (null fields until it registers)."""
+
+    description: str | None
+    author: str | None
+    subscribe: dict[str, Any] | None
+    paused_by_operator: bool
+    held: bool = Field(description="its name is held")
+    in_flight: int = Field(0, ge=0, description="messages sent to it and not yet acked")
+
+    @classmethod
+    def of(cls, session: AppSession, held: bool, **more: Any) -> Self:
+        """Describe a live session (`more`: what a subclass adds)."""
+        registration = session.registration
+        return cls(
+            id=session.id,
+            name=session.name,
+            version=registration.version if registration else None,
+            description=registration.description if registration else None,
+            author=registration.author if registration else None,
+            state=session.state,
+            transport=session.peer.transport,
+            remote=session.peer.remote,
+            locale=session.locale,
+            priority=registration.priority if registration else None,
+            block=registration.block if registration else None,
+            subscribe=registration.subscribe.model_dump(exclude_none=True)
+            if registration
+            else None,
+            paused_by_operator=session.paused_by_operator,
+            connected_ms=session.connected_ms,
+            registered_ms=session.registered_ms,
+            held=held,
+            **more,
+        )
+
+
+class PastApp(AppInstance):
+    """An app instance no longer connected to this process, as it was recorded."""
+
+    subscription: dict[str, Any] | None
+    disconnected_ms: int | None
+    disconnect_reason: str | None
 
 
 class AppDetail(App):
-    """One app instance with every state change it went through."""
+    """A live app instance with every state change it went through."""
+
+    transitions: list[Transition]
+
+
+class PastAppDetail(PastApp):
+    """An app instance that is gone, with every state change it went through."""
 
     transitions: list[Transition]
 
@@ -159,14 +197,14 @@ class Chat(Shape):
 
     type: str
     id: str
-    name: str | None = None
+    name: str | None = Field(None, exclude_if=absent, description="left out when unknown")
 
 
 class Sender(Shape):
     """Who sent a message."""
 
     id: str
-    name: str | None = None
+    name: str | None = Field(None, exclude_if=absent, description="left out when unknown")
 
 
 class Message(Shape):
@@ -186,6 +224,27 @@ class Message(Shape):
     time_ms: int
     received_ms: int
     status: MessageStatus
+
+    @classmethod
+    def of(cls, row: dict[str, Any], **more: Any) -> Self:
+        """Describe a `messages` row in the shape apps know from the `message` event."""
+        return cls(
+            id=row["id"],
+            driver=row["driver_id"],
+            platform=row["platform"],
+            platform_message_id=row["platform_message_id"],
+            chat=Chat(type=row["chat_type"], id=row["chat_id"], name=row["chat_name"]),
+            sender=Sender(id=row["sender_id"], name=row["sender_name"]),
+            content=row["content"],
+            segments=row["segments"],
+            locale=row["locale"],
+            traceparent=row["traceparent"],
+            time=format_time(row["time_ms"]),
+            time_ms=row["time_ms"],
+            received_ms=row["received_ms"],
+            status=row["status"],
+            **more,
+        )
 
 
 class MessageList(Shape):
@@ -210,6 +269,23 @@ class Delivery(Shape):
     latency_ms: float | None
     blocked: bool
     error: str | None
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> Delivery:
+        """Describe a `deliveries` row."""
+        return cls(
+            id=row["id"],
+            app=row["app_name"],
+            instance_id=row["instance_id"],
+            attempt=row["attempt"],
+            status=row["status"],
+            created_ms=row["created_ms"],
+            sent_ms=row["sent_ms"],
+            answered_ms=row["answered_ms"],
+            latency_ms=row["latency_ms"],
+            blocked=row["blocked"],
+            error=row["error"],
+        )
 
 
 class ReplyError(Shape):
@@ -236,6 +312,28 @@ class Reply(Shape):
     created_ms: int
     done_ms: int | None
 
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> Reply:
+        """Describe a `replies` row."""
+        error = None
+        if row["error_code"] is not None:
+            error = ReplyError(code=row["error_code"], message=row["error_message"] or "")
+        return cls(
+            id=row["id"],
+            message_id=row["message_id"],
+            app=row["app_name"],
+            instance_id=row["instance_id"],
+            driver=row["driver_id"],
+            chat=Chat(type=row["chat_type"], id=row["chat_id"]),
+            content=row["content"],
+            template=row["template"],
+            status=row["status"],
+            platform_message_id=row["platform_message_id"],
+            error=error,
+            created_ms=row["created_ms"],
+            done_ms=row["done_ms"],
+        )
+
 
 class MessageDetail(Message):
     """One message with every delivery attempt and every reply."""
@@ -251,6 +349,17 @@ class DriverToken(Shape):
     name: str
     created_ms: int
     last_used_ms: int | None
+
+    @classmethod
+    def of(cls, info: DriverTokenInfo, **more: Any) -> Self:
+        """Describe a stored driver token (`more`: what a subclass adds)."""
+        return cls(
+            id=info.id,
+            name=info.name,
+            created_ms=info.created_ms,
+            last_used_ms=info.last_used_ms,
+            **more,
+        )
 
 
 class DriverTokenList(Shape):
@@ -286,7 +395,7 @@ class Driver(Shape):
     first_seen_ms: int
     last_seen_ms: int
     live: bool
-    connected_ms: int | None = Field(None, description="live drivers only")
+    connected_ms: int | None = Field(None, description="live drivers only", exclude_if=absent)
 
 
 class DriverList(Shape):
@@ -324,11 +433,29 @@ class Text(Shape):
 
     locale: str
     key: str
-    text: str
-    source: str = Field(description="the locale whose catalog or override gave the text")
+    text: str | None = Field(
+        description="null for a plural form no locale it falls back to has (a locale with "
+        "more forms than its fallback), until it is overridden"
+    )
+    source: str | None = Field(
+        description="the locale whose catalog or override gave the text; null without one"
+    )
     catalog_text: str | None
     overridden: bool
     updated_ms: int | None
+
+    @classmethod
+    def of(cls, view: TextView) -> Text:
+        """Describe one text of one locale."""
+        return cls(
+            locale=view.locale,
+            key=view.key,
+            text=view.text,
+            source=view.source,
+            catalog_text=view.catalog_text,
+            overridden=view.overridden,
+            updated_ms=view.updated_ms,
+        )
 
 
 class TextPage(Shape):
@@ -350,6 +477,20 @@ class LocaleInfo(Shape):
     default: bool
     added_ms: int | None
     overrides: int
+
+    @classmethod
+    def of(cls, view: LocaleView, viewer: str | None) -> LocaleInfo:
+        """Describe a locale, named in itself and in the viewer's locale."""
+        own = Locale.parse(view.locale)
+        return cls(
+            locale=view.locale,
+            name=own.get_display_name(own) or view.locale,
+            display_name=own.get_display_name(viewer or view.locale) or view.locale,
+            catalog=view.catalog,
+            default=view.default,
+            added_ms=view.added_ms,
+            overrides=view.overrides,
+        )
 
 
 class PanelLocale(Shape):
@@ -406,7 +547,7 @@ class SimulatedReply(Shape):
     chat: dict[str, Any]
     platform_message_id: str
     at_ms: int
-    app: str | None = None
+    app: str | None = Field(None, exclude_if=absent, description="left out until known")
 
 
 class Simulation(Shape):

@@ -1,4 +1,4 @@
-"""Answers of the account, session and audit operations: the handlers build these models."""
+"""Answers of the account, session and audit operations: the handlers return these models."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from kenkogo_master.admin.audit import ActorKind
+from kenkogo_master.api.answers import absent
 from kenkogo_master.api.openapi_shapes import Shape
 from kenkogo_master.store.tokens import Scope
 
@@ -32,11 +33,13 @@ class Me(Shape):
     id: str
     name: str
     scope: Scope
-    csrf_token: str | None = Field(None, description="accounts only")
-    created_ms: int | None = Field(None, description="accounts only: when the session began")
-    expires_ms: int | None = Field(None, description="accounts only")
-    idle_expires_ms: int | None = Field(None, description="accounts only")
-    password_generated: bool | None = Field(None, description="accounts only")
+    csrf_token: str | None = Field(None, description="accounts only", exclude_if=absent)
+    created_ms: int | None = Field(
+        None, description="accounts only: when the session began", exclude_if=absent
+    )
+    expires_ms: int | None = Field(None, description="accounts only", exclude_if=absent)
+    idle_expires_ms: int | None = Field(None, description="accounts only", exclude_if=absent)
+    password_generated: bool | None = Field(None, description="accounts only", exclude_if=absent)
 
 
 class SignedOut(Shape):

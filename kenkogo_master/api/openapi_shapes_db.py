@@ -1,4 +1,4 @@
-"""Answers of the database resources: the handlers build these models, the document shows them."""
+"""Answers of the database resources: the handlers return these models, the document shows them."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from kenkogo_master.api.openapi_shapes import Shape
+from kenkogo_master.store.maintenance import Outcome
 
 
 class DbTable(Shape):
@@ -52,6 +53,23 @@ class MaintenanceResult(Shape):
     problems: list[str] = Field(description="what a check found, at most 100")
     bytes_before: int | None
     bytes_after: int | None
+
+    @classmethod
+    def of(cls, outcome: Outcome) -> MaintenanceResult:
+        """Describe what an operation did."""
+        return cls(
+            operation=outcome.operation,
+            engine=outcome.engine,
+            ok=outcome.ok,
+            started_ms=outcome.started_ms,
+            duration_ms=round(outcome.duration_ms, 3),
+            writes_paused_ms=round(outcome.writes_paused_ms, 3),
+            result=outcome.result,
+            checked=outcome.checked,
+            problems=outcome.problems,
+            bytes_before=outcome.bytes_before,
+            bytes_after=outcome.bytes_after,
+        )
 
 
 class RetentionPolicy(Shape):

@@ -1,4 +1,4 @@
-"""The answers of the routing explanation (GET /messages/{id}/routing, POST /routing/explain)."""
+"""Answers of the routing explanation (GET /messages/{id}/routing, POST /routing/explain)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Response bodies of the statistics, trace and system resources, for the OpenAPI document."""
+"""Answers of the statistics, trace and system resources: the handlers return these models."""
 
 from __future__ import annotations
 

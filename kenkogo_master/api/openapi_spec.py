@@ -1,4 +1,7 @@
-"""What the OpenAPI document says of each route: its models, answers and scope."""
+"""What the OpenAPI document says of each route: its inputs, errors and scope.
+
+JSON answers are not here: each handler declares its models with `answers.answers`.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +9,6 @@ from dataclasses import replace
 from typing import Any
 
 from kenkogo_master.api import openapi_shapes as shapes
-from kenkogo_master.api import openapi_shapes_admin as admin_shapes
-from kenkogo_master.api import openapi_shapes_db as db_shapes
-from kenkogo_master.api import openapi_shapes_files as files_shapes
-from kenkogo_master.api import openapi_shapes_logs as logs_shapes
-from kenkogo_master.api import openapi_shapes_routing as routing_shapes
-from kenkogo_master.api import openapi_shapes_settings as settings_shapes
-from kenkogo_master.api import openapi_shapes_stats as stats_shapes
 from kenkogo_master.api.events import EventsQuery
 from kenkogo_master.api.openapi_build import Doc, links
 from kenkogo_master.api.routes_apps import AppListQuery, KickBody, NamePath
@@ -87,9 +83,9 @@ PATH_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 _LOCALE_PATH = {"locale": LocaleBody.model_json_schema()["properties"]["locale"]}
 _APP_OPS = ("get_app", "pause_app", "resume_app", "kick_app")
-_APPS = Doc("apps", (shapes.App,), errors=(404, 409), links=links("/id", "id", *_APP_OPS))
-_CHAT = Doc("i18n", (shapes.ChatLocale,), path=ChatPath, errors=(404,))
-_TEXT = Doc("i18n", (shapes.Text,), path=TextPath, errors=(404,))
+_APPS = Doc("apps", errors=(404, 409), links=links("/id", "id", *_APP_OPS))
+_CHAT = Doc("i18n", path=ChatPath, errors=(404,))
+_TEXT = Doc("i18n", path=TextPath, errors=(404,))
 _BINARY = {"type": "string", "format": "binary"}
 _FILE_ERRORS = (404, 409)
 _WRITE_ERRORS = (404, 409, 507)
@@ -118,14 +114,13 @@ _MULTIPART = {
 }
 _MAINTENANCE = Doc(
     "database",
-    (db_shapes.MaintenanceResult,),
     errors=(409,),
     note="One database operation runs at a time: another one running is answered 409.",
 )
-_RETENTION = Doc("database", (db_shapes.RetentionInfo,))
+_RETENTION = Doc("database")
 
 DOCS: dict[tuple[str, str], Doc] = {
-    ("GET", "/health"): Doc("meta", (shapes.Health,), public=True, success=(200, 503)),
+    ("GET", "/health"): Doc("meta", public=True),
     ("GET", f"{V1}/openapi.json"): Doc(
         "meta", public=True, ok_schema={"type": "object", "description": "this document"}
     ),
@@ -135,18 +130,16 @@ DOCS: dict[tuple[str, str], Doc] = {
     # auth
     ("POST", f"{V1}/auth/login"): Doc(
         "auth",
-        (admin_shapes.SessionInfo,),
         body=LoginBody,
         public=True,
         errors=(401, 429),
         note="Sets the session cookie (HttpOnly, SameSite=Strict; Secure with the `__Host-` "
         "prefix over TLS). The body must be sent as application/json.",
     ),
-    ("POST", f"{V1}/auth/logout"): Doc("auth", (admin_shapes.SignedOut,)),
-    ("GET", f"{V1}/auth/me"): Doc("auth", (admin_shapes.Me,)),
+    ("POST", f"{V1}/auth/logout"): Doc("auth"),
+    ("GET", f"{V1}/auth/me"): Doc("auth"),
     ("POST", f"{V1}/auth/password"): Doc(
         "auth",
-        (admin_shapes.SessionInfo,),
         body=PasswordBody,
         errors=(429,),
         note="Needs a session (a bearer token is answered 403 `session_required`); a wrong "
@@ -154,7 +147,6 @@ DOCS: dict[tuple[str, str], Doc] = {
     ),
     ("GET", f"{V1}/audit"): Doc(
         "audit",
-        (admin_shapes.AuditPage,),
         query=AuditListQuery,
         admin=True,
         note="Every request but a GET is audited, refused ones included, with the operation's "
@@ -162,78 +154,67 @@ DOCS: dict[tuple[str, str], Doc] = {
     ),
     # apps
     ("GET", f"{V1}/apps"): Doc(
-        "apps", (shapes.AppList,), query=AppListQuery, links=links("/items/0/id", "id", *_APP_OPS)
+        "apps", query=AppListQuery, links=links("/items/0/id", "id", *_APP_OPS)
     ),
-    ("GET", f"{V1}/apps/{{id}}"): Doc("apps", (shapes.AppDetail,), errors=(404,)),
+    ("GET", f"{V1}/apps/{{id}}"): Doc("apps", errors=(404,)),
     ("POST", f"{V1}/apps/{{id}}/pause"): _APPS,
     ("POST", f"{V1}/apps/{{id}}/resume"): _APPS,
     ("POST", f"{V1}/apps/{{id}}/kick"): Doc(
         "apps",
-        (shapes.Kicked,),
         body=KickBody,
         body_optional=True,
         errors=(404,),
         note="Without a body (or a reason) the app hears the plain `kicked` message.",
     ),
-    ("GET", f"{V1}/app-names"): Doc("apps", (shapes.AppNameList,)),
-    ("POST", f"{V1}/app-names/{{name}}/hold"): Doc("apps", (shapes.Held,), path=NamePath),
-    ("POST", f"{V1}/app-names/{{name}}/release"): Doc("apps", (shapes.Released,), path=NamePath),
+    ("GET", f"{V1}/app-names"): Doc("apps"),
+    ("POST", f"{V1}/app-names/{{name}}/hold"): Doc("apps", path=NamePath),
+    ("POST", f"{V1}/app-names/{{name}}/release"): Doc("apps", path=NamePath),
     # messages
     ("GET", f"{V1}/messages"): Doc(
         "messages",
-        (shapes.MessageList,),
         query=MessageListQuery,
         links=links("/items/0/id", "id", "get_message", "message_trace"),
     ),
-    ("GET", f"{V1}/messages/{{id}}"): Doc("messages", (shapes.MessageDetail,), errors=(404,)),
+    ("GET", f"{V1}/messages/{{id}}"): Doc("messages", errors=(404,)),
     ("GET", f"{V1}/messages/{{id}}/routing"): Doc(
         "messages",
-        (routing_shapes.RoutingExplanation,),
         errors=(404,),
         note="Where the message would go now, name by name (filters, levels, blocks, the "
         "instance chosen), beside what really happened to it.",
     ),
     ("POST", f"{V1}/routing/explain"): Doc(
         "messages",
-        (routing_shapes.RoutingExplanation,),
         body=ExplainRequest,
         note="Where a message typed in would go now; nothing is stored or sent.",
     ),
-    ("GET", f"{V1}/messages/{{id}}/trace"): Doc(
-        "traces", (stats_shapes.MessageTrace,), errors=(404,)
-    ),
+    ("GET", f"{V1}/messages/{{id}}/trace"): Doc("traces", errors=(404,)),
     # drivers
-    ("GET", f"{V1}/drivers"): Doc("drivers", (shapes.DriverList,)),
-    ("GET", f"{V1}/driver-tokens"): Doc("drivers", (shapes.DriverTokenList,), admin=True),
+    ("GET", f"{V1}/drivers"): Doc("drivers"),
+    ("GET", f"{V1}/driver-tokens"): Doc("drivers", admin=True),
     ("POST", f"{V1}/driver-tokens"): Doc(
         "drivers",
-        (shapes.NewDriverToken,),
         body=DriverTokenCreate,
-        success=(201,),
         links=links("/id", "id", "delete_driver_token"),
     ),
-    ("DELETE", f"{V1}/driver-tokens/{{id}}"): Doc("drivers", (shapes.Deleted,), errors=(404,)),
+    ("DELETE", f"{V1}/driver-tokens/{{id}}"): Doc("drivers", errors=(404,)),
     # i18n
-    ("GET", f"{V1}/i18n/texts"): Doc("i18n", (shapes.TextPage,), query=TextQuery),
+    ("GET", f"{V1}/i18n/texts"): Doc("i18n", query=TextQuery),
     ("GET", f"{V1}/i18n/texts/{{locale}}/{{key}}"): _TEXT,
     ("PUT", f"{V1}/i18n/texts/{{locale}}/{{key}}"): replace(_TEXT, body=TextBody),
     ("DELETE", f"{V1}/i18n/texts/{{locale}}/{{key}}"): _TEXT,
-    ("GET", f"{V1}/i18n/locales"): Doc("i18n", (shapes.LocaleList,)),
+    ("GET", f"{V1}/i18n/locales"): Doc("i18n"),
     ("POST", f"{V1}/i18n/locales"): Doc(
         "i18n",
-        (shapes.LocaleInfo,),
         body=LocaleBody,
-        success=(200, 201),
         note="201 when the locale is new, 200 when it was already offered.",
     ),
     ("DELETE", f"{V1}/i18n/locales/{{locale}}"): Doc(
-        "i18n", (shapes.LocaleRemoved,), path_schemas=_LOCALE_PATH, errors=(400, 404)
+        "i18n", path_schemas=_LOCALE_PATH, errors=(400, 404)
     ),
-    ("GET", f"{V1}/i18n/chat-locales"): Doc("i18n", (shapes.ChatLocaleList,)),
-    ("GET", f"{V1}/i18n/panel"): Doc("i18n", (shapes.PanelTexts,), query=PanelTextsQuery),
+    ("GET", f"{V1}/i18n/chat-locales"): Doc("i18n"),
+    ("GET", f"{V1}/i18n/panel"): Doc("i18n", query=PanelTextsQuery),
     ("GET", f"{V1}/i18n/panel/login"): Doc(
         "i18n",
-        (shapes.PanelTexts,),
         query=PanelTextsQuery,
         public=True,
         note="Only the sign-in page's texts (`panel.login.*`, `panel.shell.*`).",
@@ -242,30 +223,21 @@ DOCS: dict[tuple[str, str], Doc] = {
     ("PUT", f"{V1}/chats/{{platform}}/{{chat_id}}/locale"): replace(_CHAT, body=LocaleBody),
     ("DELETE", f"{V1}/chats/{{platform}}/{{chat_id}}/locale"): _CHAT,
     # tokens
-    ("GET", f"{V1}/tokens"): Doc("tokens", (shapes.ApiTokenList,), admin=True),
+    ("GET", f"{V1}/tokens"): Doc("tokens", admin=True),
     ("POST", f"{V1}/tokens"): Doc(
         "tokens",
-        (shapes.NewApiToken,),
         body=TokenCreate,
-        success=(201,),
         links=links("/id", "id", "delete_token"),
     ),
     ("DELETE", f"{V1}/tokens/{{id}}"): Doc(
         "tokens",
-        (shapes.Deleted,),
         errors=(404,),
         note="The token configured as api.token is not stored and cannot be deleted.",
     ),
     # files
-    ("GET", f"{V1}/files"): Doc(
-        "files", (files_shapes.FileList,), query=ListQuery, errors=_FILE_ERRORS
-    ),
-    ("DELETE", f"{V1}/files"): Doc(
-        "files", (files_shapes.FileDeleted,), query=FolderDeleteQuery, errors=_FILE_ERRORS
-    ),
-    ("GET", f"{V1}/files/usage"): Doc(
-        "files", (files_shapes.FileUsage,), query=UsageQuery, errors=_FILE_ERRORS
-    ),
+    ("GET", f"{V1}/files"): Doc("files", query=ListQuery, errors=_FILE_ERRORS),
+    ("DELETE", f"{V1}/files"): Doc("files", query=FolderDeleteQuery, errors=_FILE_ERRORS),
+    ("GET", f"{V1}/files/usage"): Doc("files", query=UsageQuery, errors=_FILE_ERRORS),
     ("GET", f"{V1}/files/content"): Doc(
         "files",
         query=DownloadQuery,
@@ -279,89 +251,64 @@ DOCS: dict[tuple[str, str], Doc] = {
     ),
     ("PUT", f"{V1}/files/content"): Doc(
         "files",
-        (files_shapes.FileEntry,),
         query=UploadQuery,
         body_media="application/octet-stream",
         body_schema=_BINARY,
-        success=(200, 201),
         errors=_WRITE_ERRORS,
         note="201 when the file is new, 200 when it replaced one (`overwrite=true`).",
     ),
-    ("DELETE", f"{V1}/files/content"): Doc(
-        "files", (files_shapes.FileDeleted,), query=FilePathQuery, errors=_FILE_ERRORS
-    ),
+    ("DELETE", f"{V1}/files/content"): Doc("files", query=FilePathQuery, errors=_FILE_ERRORS),
     ("POST", f"{V1}/files/upload"): Doc(
         "files",
-        (files_shapes.Uploaded,),
         query=FolderUploadQuery,
         body_media="multipart/form-data",
         body_schema=_MULTIPART,
-        success=(201,),
         errors=_WRITE_ERRORS,
     ),
-    ("POST", f"{V1}/files/folder"): Doc(
-        "files", (files_shapes.FileEntry,), body=FolderBody, success=(201,), errors=_WRITE_ERRORS
-    ),
-    ("POST", f"{V1}/files/move"): Doc(
-        "files", (files_shapes.FileEntry,), body=TransferBody, errors=_FILE_ERRORS
-    ),
-    ("POST", f"{V1}/files/copy"): Doc(
-        "files", (files_shapes.FileCopy,), body=TransferBody, success=(201,), errors=_WRITE_ERRORS
-    ),
-    ("GET", f"{V1}/files/text"): Doc(
-        "files", (files_shapes.TextFile,), query=FilePathQuery, errors=_FILE_ERRORS
-    ),
+    ("POST", f"{V1}/files/folder"): Doc("files", body=FolderBody, errors=_WRITE_ERRORS),
+    ("POST", f"{V1}/files/move"): Doc("files", body=TransferBody, errors=_FILE_ERRORS),
+    ("POST", f"{V1}/files/copy"): Doc("files", body=TransferBody, errors=_WRITE_ERRORS),
+    ("GET", f"{V1}/files/text"): Doc("files", query=FilePathQuery, errors=_FILE_ERRORS),
     ("PUT", f"{V1}/files/text"): Doc(
         "files",
-        (files_shapes.TextSaved,),
         query=FilePathQuery,
         body_media="text/plain",
         body_schema={"type": "string"},
         headers=(_IF_MATCH,),
-        success=(200, 201),
         errors=(*_WRITE_ERRORS, 412, 428),
     ),
     # stats
-    ("GET", f"{V1}/stats/overview"): Doc("stats", (stats_shapes.Overview,), query=NoQuery),
-    ("GET", f"{V1}/stats/messages"): Doc(
-        "stats", (stats_shapes.MessageSeries,), query=MessagesQuery
-    ),
-    ("GET", f"{V1}/stats/apps"): Doc("stats", (stats_shapes.AppTotalsList,), query=TotalsQuery),
-    ("GET", f"{V1}/stats/apps/{{name}}"): Doc(
-        "stats", (stats_shapes.AppSeries,), query=AppSeriesQuery, errors=(404,)
-    ),
-    ("GET", f"{V1}/stats/commands"): Doc(
-        "stats", (stats_shapes.CommandTotalsList,), query=TotalsQuery
-    ),
+    ("GET", f"{V1}/stats/overview"): Doc("stats", query=NoQuery),
+    ("GET", f"{V1}/stats/messages"): Doc("stats", query=MessagesQuery),
+    ("GET", f"{V1}/stats/apps"): Doc("stats", query=TotalsQuery),
+    ("GET", f"{V1}/stats/apps/{{name}}"): Doc("stats", query=AppSeriesQuery, errors=(404,)),
+    ("GET", f"{V1}/stats/commands"): Doc("stats", query=TotalsQuery),
     ("GET", f"{V1}/stats/users/active"): Doc(
         "stats",
-        (stats_shapes.ActiveCount, stats_shapes.ActiveSeries),
         query=ActiveQuery,
         note="With `window`: one count over the window. With `interval`: one per bucket.",
     ),
-    ("GET", f"{V1}/stats/top-senders"): Doc("stats", (stats_shapes.TopSenders,), query=TopQuery),
-    ("GET", f"{V1}/stats/top-chats"): Doc("stats", (stats_shapes.TopChats,), query=TopQuery),
-    ("GET", f"{V1}/stats/storage"): Doc("stats", (stats_shapes.Storage,), query=NoQuery),
+    ("GET", f"{V1}/stats/top-senders"): Doc("stats", query=TopQuery),
+    ("GET", f"{V1}/stats/top-chats"): Doc("stats", query=TopQuery),
+    ("GET", f"{V1}/stats/storage"): Doc("stats", query=NoQuery),
     # traces, system, events, simulate
     ("GET", f"{V1}/traces"): Doc(
         "traces",
-        (stats_shapes.TraceList,),
         query=TraceListQuery,
         links=links("/items/0/trace_id", "trace_id", "get_trace"),
     ),
-    ("GET", f"{V1}/traces/{{trace_id}}"): Doc("traces", (stats_shapes.Trace,), errors=(400, 404)),
-    ("GET", f"{V1}/system"): Doc("system", (stats_shapes.System,)),
+    ("GET", f"{V1}/traces/{{trace_id}}"): Doc("traces", errors=(400, 404)),
+    ("GET", f"{V1}/system"): Doc("system"),
     # logs
     ("GET", f"{V1}/logs"): Doc(
         "logs",
-        (logs_shapes.LogPage,),
         query=LogsQuery,
         admin=True,
         note="The newest records come from memory ([logging] ring_size), older ones from the "
         "rotating files. Secrets are masked in every record. The live tail is the event "
         "stream's `log` topic with the same filters.",
     ),
-    ("GET", f"{V1}/logs/files"): Doc("logs", (logs_shapes.LogFileList,), admin=True),
+    ("GET", f"{V1}/logs/files"): Doc("logs", admin=True),
     ("GET", f"{V1}/logs/files/{{name}}"): Doc(
         "logs",
         path=LogFilePath,
@@ -372,7 +319,7 @@ DOCS: dict[tuple[str, str], Doc] = {
         note="Only a file GET /api/v1/logs/files lists; any other name is answered 404, or "
         "400 when it is not a plain file name.",
     ),
-    ("GET", f"{V1}/system/history"): Doc("system", (stats_shapes.SystemHistory,)),
+    ("GET", f"{V1}/system/history"): Doc("system"),
     ("GET", f"{V1}/events"): Doc(
         "events",
         (shapes.StreamEvent,),
@@ -382,11 +329,9 @@ DOCS: dict[tuple[str, str], Doc] = {
         note="Each event's type is its topic and its data a JSON object; a reader too slow "
         "to keep up gets a `dropped` event and the stream ends.",
     ),
-    ("POST", f"{V1}/simulate"): Doc(
-        "simulate", (shapes.Simulation,), body=SimulateRequest, errors=(404,)
-    ),
+    ("POST", f"{V1}/simulate"): Doc("simulate", body=SimulateRequest, errors=(404,)),
     # database
-    ("GET", f"{V1}/db"): Doc("database", (db_shapes.DbInfo,)),
+    ("GET", f"{V1}/db"): Doc("database"),
     ("POST", f"{V1}/db/vacuum"): _MAINTENANCE,
     ("POST", f"{V1}/db/analyze"): _MAINTENANCE,
     ("POST", f"{V1}/db/integrity-check"): _MAINTENANCE,
@@ -402,18 +347,16 @@ DOCS: dict[tuple[str, str], Doc] = {
     ("PUT", f"{V1}/db/retention"): replace(_RETENTION, body=RetentionUpdate),
     ("POST", f"{V1}/db/prune"): Doc(
         "database",
-        (db_shapes.PruneReport,),
         errors=(409,),
         note="409 while another database operation (a scheduled prune too) runs.",
     ),
     ("GET", f"{V1}/db/tables/{{name}}"): Doc(
-        "database", (db_shapes.TablePage,), query=TableQuery, path=TablePath, errors=(404,)
+        "database", query=TableQuery, path=TablePath, errors=(404,)
     ),
     # settings
-    ("GET", f"{V1}/settings"): Doc("settings", (settings_shapes.SettingsInfo,), admin=True),
+    ("GET", f"{V1}/settings"): Doc("settings", admin=True),
     ("PATCH", f"{V1}/settings"): Doc(
         "settings",
-        (settings_shapes.SettingsChanged,),
         body=SettingsPatch,
         errors=(409,),
         note="Only the keys listed in the body's schema change at run time: any other known "
@@ -422,7 +365,6 @@ DOCS: dict[tuple[str, str], Doc] = {
     ),
     ("DELETE", f"{V1}/settings/{{key}}"): Doc(
         "settings",
-        (settings_shapes.SettingsInfo,),
         path=SettingPath,
         errors=(404, 409),
         note="409 `restart_required` for a key only a restart changes.",

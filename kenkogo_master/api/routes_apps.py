@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from kenkogo_master.api import openapi_shapes as shapes
+from kenkogo_master.api.answers import answers
 from kenkogo_master.api.errors import request_locale
-from kenkogo_master.api.json import body_model, json_response, query_model
+from kenkogo_master.api.json import body_model, query_model
 from kenkogo_master.errors import ErrorCode, HubError
 from kenkogo_master.hub.hub import Hub
 from kenkogo_master.hub.sessions import AppSession
@@ -48,72 +50,79 @@ def _in_flight(hub: Hub) -> dict[str, int]:
     }
 
 
-def _describe(
-    hub: Hub, session: AppSession, in_flight: dict[str, int] | None = None
-) -> dict[str, Any]:
+def _app(hub: Hub, session: AppSession, in_flight: dict[str, int] | None = None) -> shapes.App:
     loads = _in_flight(hub) if in_flight is None else in_flight
-    return {
-        **session.describe(),
-        "held": session.name in hub.apps.registry.held,
-        "in_flight": loads.get(session.id, 0),
-    }
+    return shapes.App.of(
+        session,
+        held=session.name in hub.apps.registry.held,
+        in_flight=loads.get(session.id, 0),
+    )
 
 
 @routes.get("/api/v1/apps")
-async def list_apps(request: web.Request) -> web.Response:
+@answers(shapes.AppList)
+async def list_apps(request: web.Request) -> shapes.AppList:
     """List live app instances, optionally by state and name."""
     query = query_model(request, AppListQuery)
     hub = request.app[HUB]
     in_flight = _in_flight(hub)
     items = [
-        _describe(hub, session, in_flight)
+        _app(hub, session, in_flight)
         for session in hub.apps.registry
         if (query.state is None or session.state is query.state)
         and (query.name is None or session.name == query.name)
     ]
-    return json_response({"items": items, "count": len(items)})
+    return shapes.AppList(items=items, count=len(items))
 
 
 @routes.get("/api/v1/apps/{id}")
-async def get_app(request: web.Request) -> web.Response:
+@answers(shapes.AppDetail, shapes.PastAppDetail)
+async def get_app(request: web.Request) -> shapes.AppDetail | shapes.PastAppDetail:
     """Show one instance, live or from history, with its transitions."""
     hub = request.app[HUB]
     records = request.app[APP_RECORDS]
     instance_id = request.match_info["id"]
     live = hub.apps.registry.get(instance_id)
-    body = _describe(hub, live) if live is not None else await records.instance(instance_id)
-    if body is None:
+    past = None if live is not None else await records.instance(instance_id)
+    if live is None and past is None:
         raise HubError(ErrorCode.NOT_FOUND, what="app", id=instance_id)
     locale = request_locale(request)
-    body["transitions"] = [
-        {
-            "from": row.from_state,
-            "to": row.to_state,
-            "reason_key": row.reason,
-            "reason": hub.texts.text(row.reason, locale),
-            "at_ms": row.at_ms,
-        }
+    transitions = [
+        shapes.Transition(
+            from_state=row.from_state,
+            to=row.to_state,
+            reason_key=row.reason,
+            reason=hub.texts.text(row.reason, locale),
+            at_ms=row.at_ms,
+        )
         for row in await records.transitions(instance_id)
     ]
-    return json_response(body)
+    if live is not None:
+        held = live.name in hub.apps.registry.held
+        return shapes.AppDetail.of(live, held, transitions=transitions)
+    assert past is not None
+    return shapes.PastAppDetail(**past, transitions=transitions)
 
 
 @routes.post("/api/v1/apps/{id}/pause")
-async def pause_app(request: web.Request) -> web.Response:
+@answers(shapes.App)
+async def pause_app(request: web.Request) -> shapes.App:
     """Pause one instance."""
     hub = request.app[HUB]
-    return json_response(_describe(hub, await hub.apps.pause(request.match_info["id"])))
+    return _app(hub, await hub.apps.pause(request.match_info["id"]))
 
 
 @routes.post("/api/v1/apps/{id}/resume")
-async def resume_app(request: web.Request) -> web.Response:
+@answers(shapes.App)
+async def resume_app(request: web.Request) -> shapes.App:
     """Resume one paused instance."""
     hub = request.app[HUB]
-    return json_response(_describe(hub, await hub.apps.resume(request.match_info["id"])))
+    return _app(hub, await hub.apps.resume(request.match_info["id"]))
 
 
 @routes.post("/api/v1/apps/{id}/kick")
-async def kick_app(request: web.Request) -> web.Response:
+@answers(shapes.Kicked)
+async def kick_app(request: web.Request) -> shapes.Kicked:
     """Disconnect one instance; an optional `reason` is told to the app.
 
     The app receives the `error` event `kicked` (with the reason in its message) before the
@@ -122,7 +131,7 @@ async def kick_app(request: web.Request) -> web.Response:
     hub = request.app[HUB]
     body = await body_model(request, KickBody) if request.can_read_body else KickBody()
     await hub.apps.kick(request.match_info["id"], body.reason or None)
-    return json_response({"id": request.match_info["id"], "state": AppState.DISCONNECTED.value})
+    return shapes.Kicked(id=request.match_info["id"], state=AppState.DISCONNECTED.value)
 
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=64)]
@@ -135,31 +144,39 @@ class NamePath(BaseModel):
 
 
 @routes.get("/api/v1/app-names")
-async def list_names(request: web.Request) -> web.Response:
+@answers(shapes.AppNameList)
+async def list_names(request: web.Request) -> shapes.AppNameList:
     """List every app name ever seen: hold flag, live instances, whether away, queue depth."""
     hub = request.app[HUB]
-    rows = await request.app[APP_RECORDS].names()
     queues = hub.scheduler.describe()["names"]
-    for row in rows:
-        row["instances"] = len(hub.apps.registry.named(row["name"]))
+    items = []
+    for row in await request.app[APP_RECORDS].names():
         queue = queues.get(row["name"], {})
-        row["away"] = queue.get("away", False)
-        row["away_since_ms"] = queue.get("away_since_ms")
-        row["queued"] = queue.get("queued", 0)
-    return json_response({"items": rows, "count": len(rows)})
+        items.append(
+            shapes.AppName(
+                **row,
+                instances=len(hub.apps.registry.named(row["name"])),
+                away=queue.get("away", False),
+                away_since_ms=queue.get("away_since_ms"),
+                queued=queue.get("queued", 0),
+            )
+        )
+    return shapes.AppNameList(items=items, count=len(items))
 
 
 @routes.post("/api/v1/app-names/{name}/hold")
-async def hold_name(request: web.Request) -> web.Response:
+@answers(shapes.Held)
+async def hold_name(request: web.Request) -> shapes.Held:
     """Hold a name: its instances pause and new ones stay paused."""
     name = NamePath(name=request.match_info["name"]).name
     paused = await request.app[HUB].apps.hold(name)
-    return json_response({"name": name, "held": True, "paused": [s.id for s in paused]})
+    return shapes.Held(name=name, held=True, paused=[s.id for s in paused])
 
 
 @routes.post("/api/v1/app-names/{name}/release")
-async def release_name(request: web.Request) -> web.Response:
+@answers(shapes.Released)
+async def release_name(request: web.Request) -> shapes.Released:
     """Release a held name: the instances the hold paused resume."""
     name = NamePath(name=request.match_info["name"]).name
     resumed = await request.app[HUB].apps.release(name)
-    return json_response({"name": name, "held": False, "resumed": [s.id for s in resumed]})
+    return shapes.Released(name=name, held=False, resumed=[s.id for s in resumed])

@@ -8,7 +8,8 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from kenkogo_master.admin.audit import AuditQuery
-from kenkogo_master.api.json import json_response, query_model
+from kenkogo_master.api.answers import answers
+from kenkogo_master.api.json import query_model
 from kenkogo_master.api.openapi_shapes_admin import AuditEntry, AuditPage
 from kenkogo_master.api.routes_tokens import require_admin
 from kenkogo_master.api.stats_params import EpochMs
@@ -38,12 +39,12 @@ class AuditListQuery(BaseModel):
 
 
 @routes.get("/api/v1/audit")
-async def list_audit(request: web.Request) -> web.Response:
+@answers(AuditPage)
+async def list_audit(request: web.Request) -> AuditPage:
     """List audited actions, newest first, by actor, action, target and time."""
     require_admin(request)
     query = query_model(request, AuditListQuery)
     rows = await request.app[AUDIT].search(AuditQuery(**query.model_dump()))
-    items = [AuditEntry.model_validate(row) for row in rows]
+    items = [AuditEntry(**row) for row in rows]
     next_cursor = items[-1].id if len(items) == query.limit else None
-    page = AuditPage(items=items, count=len(items), next_cursor=next_cursor)
-    return json_response(page.model_dump(mode="json"))
+    return AuditPage(items=items, count=len(items), next_cursor=next_cursor)

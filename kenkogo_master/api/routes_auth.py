@@ -16,14 +16,14 @@ from kenkogo_master.admin.bootstrap import forget_generated_password
 from kenkogo_master.admin.csrf import csrf_token
 from kenkogo_master.admin.sessions import Session
 from kenkogo_master.admin.throttle import Verdict
+from kenkogo_master.api.answers import Reply, answers
 from kenkogo_master.api.audit_trail import record_request
 from kenkogo_master.api.auth import ACTOR, SESSION, client_address, token_of
 from kenkogo_master.api.cookies import clear_session_cookie, set_session_cookie
-from kenkogo_master.api.errors import error_response
-from kenkogo_master.api.json import body_model, json_response
+from kenkogo_master.api.json import body_model
 from kenkogo_master.api.openapi_shapes_admin import Me, SessionInfo, SignedOut
 from kenkogo_master.errors import ErrorCode, HubError
-from kenkogo_master.keys import ACCOUNTS, HUB, LOGIN_THROTTLE, SESSIONS, SETTINGS
+from kenkogo_master.keys import ACCOUNTS, LOGIN_THROTTLE, SESSIONS, SETTINGS
 
 log = logging.getLogger(__name__)
 
@@ -63,20 +63,20 @@ def _session_answer(session: Session, secret: str) -> SessionInfo:
     )
 
 
-def _signed_in(request: web.Request, session: Session, secret: str) -> web.Response:
+def _signed_in(request: web.Request, session: Session, secret: str) -> Reply[SessionInfo]:
     """Answer with the session and give the browser its cookie."""
-    response = json_response(_session_answer(session, secret).model_dump(mode="json"))
     # Rounded up: a browser that dropped the cookie early would end the session early.
     max_age = math.ceil(request.app[SETTINGS].admin.absolute_timeout)
-    set_session_cookie(response, request.secure, secret, max_age)
-    return response
+    secure = request.secure
+    return Reply(
+        _session_answer(session, secret),
+        finish=lambda response: set_session_cookie(response, secure, secret, max_age),
+    )
 
 
-def _too_many(request: web.Request, verdict: Verdict) -> web.Response:
-    error = HubError(ErrorCode.TOO_MANY_ATTEMPTS, retry_after=verdict.retry_after)
-    response = error_response(request.app[HUB], request, error)
-    response.headers["Retry-After"] = str(verdict.retry_after)
-    return response
+def _too_many(verdict: Verdict) -> HubError:
+    """Refuse for a while; the error funnel sends Retry-After."""
+    return HubError(ErrorCode.TOO_MANY_ATTEMPTS, retry_after=verdict.retry_after)
 
 
 def _require_json(request: web.Request) -> None:
@@ -87,7 +87,8 @@ def _require_json(request: web.Request) -> None:
 
 
 @routes.post("/api/v1/auth/login")
-async def login(request: web.Request) -> web.Response:
+@answers(SessionInfo)
+async def login(request: web.Request) -> Reply[SessionInfo]:
     """Sign in with an account's name and password: sets the session cookie.
 
     The answer's `csrf_token` must be sent as `X-CSRF-Token` with every request that is not a
@@ -104,7 +105,7 @@ async def login(request: web.Request) -> web.Response:
         log.warning("login as %r from %s refused: too many failures", body.name, address)
         code = ErrorCode.TOO_MANY_ATTEMPTS.value
         await record_request(request, "login", actor=tried, target=body.name, result=code)
-        return _too_many(request, verdict)
+        raise _too_many(verdict)
     if verdict.delay:
         await asyncio.sleep(verdict.delay)
     account = await request.app[ACCOUNTS].authenticate(body.name, body.password)
@@ -123,33 +124,33 @@ async def login(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/auth/logout")
-async def logout(request: web.Request) -> web.Response:
+@answers(SignedOut)
+async def logout(request: web.Request) -> Reply[SignedOut]:
     """End this browser session (its event streams close too); a bearer token has none."""
     context = request.get(SESSION)
-    if context is not None:
-        await request.app[SESSIONS].end(context.session.id)
     body = SignedOut(signed_out=context is not None, name=request[ACTOR].name)
-    response = json_response(body.model_dump(mode="json"))
-    if context is not None:
-        clear_session_cookie(response, request.secure)
-    return response
+    if context is None:
+        return Reply(body)
+    await request.app[SESSIONS].end(context.session.id)
+    secure = request.secure
+    return Reply(body, finish=lambda response: clear_session_cookie(response, secure))
 
 
 @routes.get("/api/v1/auth/me")
-async def me(request: web.Request) -> web.Response:
+@answers(Me)
+async def me(request: web.Request) -> Me:
     """Tell who is calling: the signed-in account with its session, or the bearer token."""
     context = request.get(SESSION)
     if context is None:
         info = token_of(request)
-        body = Me(kind="token", id=info.id, name=info.name, scope=info.scope)
-    else:
-        session = _session_answer(context.session, context.secret)
-        body = Me(kind="account", scope="admin", **session.model_dump())
-    return json_response(body.model_dump(mode="json", exclude_none=True))
+        return Me(kind="token", id=info.id, name=info.name, scope=info.scope)
+    session = _session_answer(context.session, context.secret)
+    return Me(kind="account", scope="admin", **session.model_dump())
 
 
 @routes.post("/api/v1/auth/password")
-async def change_password(request: web.Request) -> web.Response:
+@answers(SessionInfo)
+async def change_password(request: web.Request) -> Reply[SessionInfo]:
     """Change the signed-in account's password: every session of it ends, this one is renewed.
 
     The old password is required, and a wrong one counts as a failed login.
@@ -168,7 +169,7 @@ async def change_password(request: web.Request) -> web.Response:
     throttle = request.app[LOGIN_THROTTLE]
     verdict = throttle.begin(account.name, address)
     if verdict.refused:
-        return _too_many(request, verdict)
+        raise _too_many(verdict)
     if verdict.delay:
         await asyncio.sleep(verdict.delay)
     if not await accounts.verify(account.id, body.old_password):

@@ -21,15 +21,14 @@ from pydantic import (
 )
 
 from kenkogo_master.api import openapi_shapes_db as shapes
-from kenkogo_master.api.json import body_model, json_response, query_model
-from kenkogo_master.api.openapi_shapes import Shape
+from kenkogo_master.api.answers import answers
+from kenkogo_master.api.json import body_model, query_model
 from kenkogo_master.api.routes_tokens import require_admin
 from kenkogo_master.errors import ErrorCode, HubError
 from kenkogo_master.keys import MAINTENANCE, PRUNER, RETENTION, SETTINGS
 from kenkogo_master.settings import RetentionDays
 from kenkogo_master.store import table_browser
 from kenkogo_master.store.backup import snapshot, sqlite_path
-from kenkogo_master.store.maintenance import Outcome
 from kenkogo_master.store.retention import POLICIES
 
 routes = web.RouteTableDef()
@@ -91,49 +90,45 @@ def _retention_update() -> type[BaseModel]:
 RetentionUpdate = _retention_update()
 
 
-def _answer(model: type[Shape], body: dict[str, Any]) -> web.Response:
-    """Answer `body` as validated by its documented model, so that the two cannot drift."""
-    return json_response(model.model_validate(body).model_dump(mode="json", by_alias=True))
-
-
-def _outcome(outcome: Outcome) -> web.Response:
-    return _answer(shapes.MaintenanceResult, outcome.as_dict())
-
-
 @routes.get("/api/v1/db")
-async def database_info(request: web.Request) -> web.Response:
+@answers(shapes.DbInfo)
+async def database_info(request: web.Request) -> shapes.DbInfo:
     """Describe the database: engine, version, size, schema revision and every table."""
     info = await request.app[MAINTENANCE].info()
     browsable = set(table_browser.browsable_names())
-    for item in info["tables"]:
-        item["browsable"] = item["name"] in browsable
-    return _answer(shapes.DbInfo, info)
+    tables = [
+        shapes.DbTable(**item, browsable=item["name"] in browsable) for item in info.pop("tables")
+    ]
+    return shapes.DbInfo(**info, tables=tables)
 
 
 @routes.post("/api/v1/db/vacuum")
-async def vacuum_database(request: web.Request) -> web.Response:
+@answers(shapes.MaintenanceResult)
+async def vacuum_database(request: web.Request) -> shapes.MaintenanceResult:
     """Rebuild the database, giving back free space.
 
     SQLite holds new writes back meanwhile (they queue and are committed afterwards);
     PostgreSQL runs a plain VACUUM beside them.
     """
-    return _outcome(await request.app[MAINTENANCE].vacuum())
+    return shapes.MaintenanceResult.of(await request.app[MAINTENANCE].vacuum())
 
 
 @routes.post("/api/v1/db/analyze")
-async def analyze_database(request: web.Request) -> web.Response:
+@answers(shapes.MaintenanceResult)
+async def analyze_database(request: web.Request) -> shapes.MaintenanceResult:
     """Refresh the query planner's statistics."""
-    return _outcome(await request.app[MAINTENANCE].analyze())
+    return shapes.MaintenanceResult.of(await request.app[MAINTENANCE].analyze())
 
 
 @routes.post("/api/v1/db/integrity-check")
-async def check_database_integrity(request: web.Request) -> web.Response:
+@answers(shapes.MaintenanceResult)
+async def check_database_integrity(request: web.Request) -> shapes.MaintenanceResult:
     """Check the database's structure; `problems` lists what was found.
 
     SQLite: PRAGMA integrity_check and foreign_key_check. PostgreSQL: amcheck's B-tree and
     heap checks where the extension is installed, else a read of every row.
     """
-    return _outcome(await request.app[MAINTENANCE].integrity_check())
+    return shapes.MaintenanceResult.of(await request.app[MAINTENANCE].integrity_check())
 
 
 @routes.get("/api/v1/db/backup")
@@ -178,29 +173,28 @@ async def _stream(request: web.Request, path: Path) -> web.StreamResponse:
     return response
 
 
-def _retention_info(request: web.Request) -> web.Response:
+def _retention_info(request: web.Request) -> shapes.RetentionInfo:
     settings = request.app[SETTINGS].retention
-    pruner = request.app[PRUNER]
-    return _answer(
-        shapes.RetentionInfo,
-        {
-            "interval_s": settings.interval,
-            "batch_rows": settings.batch_rows,
-            "items": request.app[RETENTION].describe(),
-            "last_prune": pruner.last,
-            "prune_running": request.app[MAINTENANCE].running == "prune",
-        },
+    last = request.app[PRUNER].last
+    return shapes.RetentionInfo(
+        interval_s=settings.interval,
+        batch_rows=settings.batch_rows,
+        items=[shapes.RetentionPolicy(**item) for item in request.app[RETENTION].describe()],
+        last_prune=None if last is None else shapes.PruneReport(**last),
+        prune_running=request.app[MAINTENANCE].running == "prune",
     )
 
 
 @routes.get("/api/v1/db/retention")
-async def get_retention(request: web.Request) -> web.Response:
+@answers(shapes.RetentionInfo)
+async def get_retention(request: web.Request) -> shapes.RetentionInfo:
     """List how long each kind of row is kept, and the last prune."""
     return _retention_info(request)
 
 
 @routes.put("/api/v1/db/retention")
-async def update_retention(request: web.Request) -> web.Response:
+@answers(shapes.RetentionInfo)
+async def update_retention(request: web.Request) -> shapes.RetentionInfo:
     """Change retentions at run time; they are kept across restarts.
 
     Keys left out stay as they are; `null` goes back to the configured value. The next prune
@@ -213,14 +207,15 @@ async def update_retention(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/db/prune")
-async def prune_database(request: web.Request) -> web.Response:
+@answers(shapes.PruneReport)
+async def prune_database(request: web.Request) -> shapes.PruneReport:
     """Delete every row past its retention now; report what went from each table."""
-    report = await request.app[PRUNER].prune("request")
-    return _answer(shapes.PruneReport, report)
+    return shapes.PruneReport(**await request.app[PRUNER].prune("request"))
 
 
 @routes.get("/api/v1/db/tables/{name}")
-async def browse_table(request: web.Request) -> web.Response:
+@answers(shapes.TablePage)
+async def browse_table(request: web.Request) -> shapes.TablePage:
     """Read a page of a table; secret columns (token hashes and the like) are never shown."""
     name = request.match_info["name"]
     view = table_browser.browsable(name)
@@ -235,17 +230,16 @@ async def browse_table(request: web.Request) -> web.Response:
         request.app[MAINTENANCE].engine, view, order, query.limit, query.offset
     )
     columns = [
-        {"name": column.name, "type": str(column.type), "primary_key": column.primary_key}
+        shapes.TableColumn(name=column.name, type=str(column.type), primary_key=column.primary_key)
         for column in view.columns
     ]
-    body = {
-        "table": name,
-        "columns": columns,
-        "hidden": list(view.hidden),
-        "order": query.order,
-        "items": items,
-        "total": total,
-        "limit": query.limit,
-        "offset": query.offset,
-    }
-    return _answer(shapes.TablePage, body)
+    return shapes.TablePage(
+        table=name,
+        columns=columns,
+        hidden=list(view.hidden),
+        order=query.order,
+        items=items,
+        total=total,
+        limit=query.limit,
+        offset=query.offset,
+    )

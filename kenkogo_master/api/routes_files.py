@@ -15,6 +15,7 @@ from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import BaseModel, ConfigDict, Field
 
+from kenkogo_master.api.answers import Reply, answers
 from kenkogo_master.api.errors import error_response, streams_body
 from kenkogo_master.api.file_transfer import (
     SEND_CHUNK,
@@ -29,8 +30,7 @@ from kenkogo_master.api.file_transfer import (
     refuse_declared,
     send_file,
 )
-from kenkogo_master.api.json import body_model, json_response, query_model
-from kenkogo_master.api.openapi_shapes import Shape
+from kenkogo_master.api.json import body_model, query_model
 from kenkogo_master.api.openapi_shapes_files import (
     FileCopy,
     FileDeleted,
@@ -141,13 +141,6 @@ def _area(request: web.Request) -> FileArea:
     return area
 
 
-def _answer(model: Shape, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    response = json_response(model.model_dump(mode="json", by_alias=True), status=status)
-    if headers:
-        response.headers.update(headers)
-    return response
-
-
 def _sorted(entries: list[Entry], query: ListQuery) -> list[Entry]:
     """Return entries in the asked order; folders first unless told otherwise."""
     keys = {
@@ -163,7 +156,8 @@ def _sorted(entries: list[Entry], query: ListQuery) -> list[Entry]:
 
 
 @routes.get("/api/v1/files")
-async def list_files(request: web.Request) -> web.Response:
+@answers(FileList)
+async def list_files(request: web.Request) -> FileList:
     """List a folder: files, folders, links and special files, sorted and paged."""
     query = query_model(request, ListQuery)
     area = _area(request)
@@ -177,17 +171,18 @@ async def list_files(request: web.Request) -> web.Response:
         offset=query.offset,
         limit=query.limit,
     )
-    return _answer(listing)
+    return listing
 
 
 @routes.get("/api/v1/files/usage")
-async def file_usage(request: web.Request) -> web.Response:
+@answers(FileUsage)
+async def file_usage(request: web.Request) -> FileUsage:
     """Add up a folder's size and files, within a time and entry budget."""
     query = query_model(request, UsageQuery)
     area = _area(request)
     parts = parse(query.path)
     usage = await area.run(area.sandbox.usage, parts, query.max_seconds, query.max_entries)
-    return _answer(FileUsage.of(usage))
+    return FileUsage.of(usage)
 
 
 def _if_range_holds(header: str | None, tag: str, modified: str) -> bool:
@@ -238,7 +233,8 @@ async def _drop(area: FileArea, upload: Upload) -> None:
 
 @routes.put("/api/v1/files/content")
 @streams_body
-async def upload_file(request: web.Request) -> web.Response:
+@answers(FileEntry, status=(200, 201))
+async def upload_file(request: web.Request) -> Reply[FileEntry]:
     """Write a file from the raw body; it appears only once complete (201 new, 200 replaced).
 
     The body streams to a hidden temporary file beside the target, refused with 413 as soon
@@ -254,7 +250,7 @@ async def upload_file(request: web.Request) -> web.Response:
         entry = await area.run(upload.commit)
     finally:
         await _drop(area, upload)
-    return _answer(FileEntry.of(entry), 200 if upload.existed else 201)
+    return Reply(FileEntry.of(entry), 200 if upload.existed else 201)
 
 
 def _multipart_error(detail: str) -> HubError:
@@ -263,7 +259,8 @@ def _multipart_error(detail: str) -> HubError:
 
 @routes.post("/api/v1/files/upload")
 @streams_body
-async def upload_files(request: web.Request) -> web.Response:
+@answers(Uploaded, status=201)
+async def upload_files(request: web.Request) -> Uploaded:
     """Upload files (multipart/form-data) into a folder: all of them, or none.
 
     Each part with a file name becomes a file of that name; files.max_upload bounds the files
@@ -301,60 +298,66 @@ async def upload_files(request: web.Request) -> web.Response:
         for upload in uploads:
             await _drop(area, upload)
     items = [FileEntry.of(entry) for entry in entries]
-    return _answer(Uploaded(items=items, count=len(items)), 201)
+    return Uploaded(items=items, count=len(items))
 
 
 @routes.post("/api/v1/files/folder")
-async def create_folder(request: web.Request) -> web.Response:
+@answers(FileEntry, status=201)
+async def create_folder(request: web.Request) -> FileEntry:
     """Create a folder; its parent must exist."""
     body = await body_model(request, FolderBody)
     area = _area(request)
     entry = await area.run(area.sandbox.make_folder, parse(body.path))
-    return _answer(FileEntry.of(entry), 201)
+    return FileEntry.of(entry)
 
 
 @routes.post("/api/v1/files/move")
-async def move_file(request: web.Request) -> web.Response:
+@answers(FileEntry)
+async def move_file(request: web.Request) -> FileEntry:
     """Rename or move a file or folder (a link moves as itself)."""
     body = await body_model(request, TransferBody)
     area = _area(request)
     source, target = parse(body.source), parse(body.target)
     entry = await area.run(area.sandbox.move, source, target, body.overwrite)
-    return _answer(FileEntry.of(entry))
+    return FileEntry.of(entry)
 
 
 @routes.post("/api/v1/files/copy")
-async def copy_file(request: web.Request) -> web.Response:
+@answers(FileCopy, status=201)
+async def copy_file(request: web.Request) -> FileCopy:
     """Copy a file or a folder tree; links and special files inside are left out."""
     body = await body_model(request, TransferBody)
     area = _area(request)
     source, target = parse(body.source), parse(body.target)
     copied = await area.run(area.sandbox.copy, source, target, body.overwrite)
-    return _answer(FileCopy.of(copied), 201)
+    return FileCopy.of(copied)
 
 
 @routes.delete("/api/v1/files/content")
-async def delete_file(request: web.Request) -> web.Response:
+@answers(FileDeleted)
+async def delete_file(request: web.Request) -> FileDeleted:
     """Delete a file, or a symbolic link itself (never what it points at)."""
     query = query_model(request, FilePathQuery)
     area = _area(request)
     parts = parse(query.path)
     await area.run(area.sandbox.remove_file, parts)
-    return _answer(FileDeleted(path=join(parts), deleted=True))
+    return FileDeleted(path=join(parts), deleted=True)
 
 
 @routes.delete("/api/v1/files")
-async def delete_folder(request: web.Request) -> web.Response:
+@answers(FileDeleted)
+async def delete_folder(request: web.Request) -> FileDeleted:
     """Delete a folder; one with contents only with `recursive=true`."""
     query = query_model(request, FolderDeleteQuery)
     area = _area(request)
     parts = parse(query.path)
     await area.run(area.sandbox.remove_folder, parts, query.recursive)
-    return _answer(FileDeleted(path=join(parts), deleted=True))
+    return FileDeleted(path=join(parts), deleted=True)
 
 
 @routes.get("/api/v1/files/text")
-async def read_text(request: web.Request) -> web.Response:
+@answers(TextFile)
+async def read_text(request: web.Request) -> Reply[TextFile]:
     """Open a UTF-8 text file for editing; its version comes as `version` and ETag."""
     query = query_model(request, FilePathQuery)
     area = _area(request)
@@ -367,12 +370,13 @@ async def read_text(request: web.Request) -> web.Response:
         size=entry.size,
         modified_ms=entry.modified_ns // 1_000_000,
     )
-    return _answer(answer, headers={"ETag": f'"{version}"'})
+    return Reply(answer, headers={"ETag": f'"{version}"'})
 
 
 @routes.put("/api/v1/files/text")
 @streams_body
-async def write_text(request: web.Request) -> web.Response:
+@answers(TextSaved, status=(200, 201))
+async def write_text(request: web.Request) -> Reply[TextSaved]:
     """Save a text file from the raw UTF-8 body, if `If-Match` names its current version.
 
     A new file needs no If-Match (201); an existing one needs the version it was read at, or
@@ -395,4 +399,4 @@ async def write_text(request: web.Request) -> web.Response:
         size=entry.size,
         modified_ms=entry.modified_ns // 1_000_000,
     )
-    return _answer(answer, 201 if created else 200, {"ETag": f'"{version}"'})
+    return Reply(answer, 201 if created else 200, {"ETag": f'"{version}"'})

@@ -7,8 +7,10 @@ from typing import Annotated
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from kenkogo_master.api import openapi_shapes as shapes
+from kenkogo_master.api.answers import Reply, answers
 from kenkogo_master.api.errors import request_locale
-from kenkogo_master.api.json import body_model, json_response, query_model
+from kenkogo_master.api.json import body_model, query_model
 from kenkogo_master.errors import ErrorCode, HubError
 from kenkogo_master.i18n.validate import KEY_MAX, KEY_PATTERN, TEXT_MAX
 from kenkogo_master.keys import I18N
@@ -77,104 +79,114 @@ def _chat_path(request: web.Request) -> ChatPath:
 
 
 @routes.get("/api/v1/i18n/texts")
-async def list_texts(request: web.Request) -> web.Response:
+@answers(shapes.TextPage)
+async def list_texts(request: web.Request) -> shapes.TextPage:
     """List texts of a locale (or every locale), searching keys and texts, a page at a time."""
     query = query_model(request, TextQuery)
     views = request.app[I18N].texts.list_texts(query.locale, query.q)
     page = views[query.offset : query.offset + query.limit]
-    return json_response(
-        {
-            "items": [view.as_json() for view in page],
-            "count": len(views),
-            "offset": query.offset,
-            "limit": query.limit,
-        }
+    return shapes.TextPage(
+        items=[shapes.Text.of(view) for view in page],
+        count=len(views),
+        offset=query.offset,
+        limit=query.limit,
     )
 
 
 @routes.get("/api/v1/i18n/texts/{locale}/{key}")
-async def get_text(request: web.Request) -> web.Response:
+@answers(shapes.Text)
+async def get_text(request: web.Request) -> shapes.Text:
     """Show the text a locale uses for one key."""
     path = _text_path(request)
     texts = request.app[I18N].texts
-    view = texts.view_checked(path.locale, path.key)
-    return json_response(view.as_json())
+    return shapes.Text.of(texts.view_checked(path.locale, path.key))
 
 
 @routes.put("/api/v1/i18n/texts/{locale}/{key}")
-async def put_text(request: web.Request) -> web.Response:
+@answers(shapes.Text)
+async def put_text(request: web.Request) -> shapes.Text:
     """Override a text; it is used from the next message or error on."""
     path = _text_path(request)
     body = await body_model(request, TextBody)
     view = await request.app[I18N].texts.set_text(path.locale, path.key, body.text)
-    return json_response(view.as_json())
+    return shapes.Text.of(view)
 
 
 @routes.delete("/api/v1/i18n/texts/{locale}/{key}")
-async def delete_text(request: web.Request) -> web.Response:
+@answers(shapes.Text)
+async def delete_text(request: web.Request) -> shapes.Text:
     """Drop an override: the catalog's text is used again."""
     path = _text_path(request)
     view = await request.app[I18N].texts.reset_text(path.locale, path.key)
-    return json_response(view.as_json())
+    return shapes.Text.of(view)
 
 
 @routes.get("/api/v1/i18n/locales")
-async def list_locales(request: web.Request) -> web.Response:
+@answers(shapes.LocaleList)
+async def list_locales(request: web.Request) -> shapes.LocaleList:
     """List the offered locales, named in themselves and in the caller's language."""
     viewer = request_locale(request)
-    items = [view.as_json(viewer) for view in request.app[I18N].texts.locale_views()]
-    return json_response({"items": items, "count": len(items)})
+    views = request.app[I18N].texts.locale_views()
+    items = [shapes.LocaleInfo.of(view, viewer) for view in views]
+    return shapes.LocaleList(items=items, count=len(items))
 
 
 @routes.post("/api/v1/i18n/locales")
-async def add_locale(request: web.Request) -> web.Response:
+@answers(shapes.LocaleInfo, status=(200, 201))
+async def add_locale(request: web.Request) -> Reply[shapes.LocaleInfo]:
     """Offer a new locale; its texts fall back until overridden."""
     body = await body_model(request, LocaleBody)
     view, created = await request.app[I18N].texts.add_locale(body.locale)
-    return json_response(view.as_json(request_locale(request)), status=201 if created else 200)
+    info = shapes.LocaleInfo.of(view, request_locale(request))
+    return Reply(info, 201 if created else 200)
 
 
 @routes.delete("/api/v1/i18n/locales/{locale}")
-async def remove_locale(request: web.Request) -> web.Response:
+@answers(shapes.LocaleRemoved)
+async def remove_locale(request: web.Request) -> shapes.LocaleRemoved:
     """Stop offering a locale an operator added, with its overrides."""
     locale = LocaleBody(locale=request.match_info["locale"]).locale
     await request.app[I18N].texts.remove_locale(locale)
-    return json_response({"locale": locale, "removed": True})
+    return shapes.LocaleRemoved(locale=locale, removed=True)
 
 
 @routes.get("/api/v1/i18n/chat-locales")
-async def list_chat_locales(request: web.Request) -> web.Response:
+@answers(shapes.ChatLocaleList)
+async def list_chat_locales(request: web.Request) -> shapes.ChatLocaleList:
     """List the chats an operator set a locale for."""
     items = [
-        {"platform": platform, "chat_id": chat_id, "locale": locale}
+        shapes.ChatLocale(platform=platform, chat_id=chat_id, locale=locale)
         for platform, chat_id, locale in request.app[I18N].chats.items()
     ]
-    return json_response({"items": items, "count": len(items)})
+    return shapes.ChatLocaleList(items=items, count=len(items))
 
 
 @routes.get("/api/v1/chats/{platform}/{chat_id}/locale")
-async def get_chat_locale(request: web.Request) -> web.Response:
+@answers(shapes.ChatLocale)
+async def get_chat_locale(request: web.Request) -> shapes.ChatLocale:
     """Show the locale an operator set for a chat."""
     chat = _chat_path(request)
     locale = request.app[I18N].chats.get(chat.platform, chat.chat_id)
     if locale is None:
         raise HubError(ErrorCode.NOT_FOUND, what="chat locale", id=chat.chat_id)
-    return json_response({"platform": chat.platform, "chat_id": chat.chat_id, "locale": locale})
+    return shapes.ChatLocale(platform=chat.platform, chat_id=chat.chat_id, locale=locale)
 
 
 @routes.put("/api/v1/chats/{platform}/{chat_id}/locale")
-async def put_chat_locale(request: web.Request) -> web.Response:
+@answers(shapes.ChatLocale)
+async def put_chat_locale(request: web.Request) -> shapes.ChatLocale:
     """Speak to a chat in a locale, ahead of what its events and driver say."""
     chat = _chat_path(request)
     body = await body_model(request, LocaleBody)
     locale = await request.app[I18N].chats.set(chat.platform, chat.chat_id, body.locale)
-    return json_response({"platform": chat.platform, "chat_id": chat.chat_id, "locale": locale})
+    return shapes.ChatLocale(platform=chat.platform, chat_id=chat.chat_id, locale=locale)
 
 
 @routes.delete("/api/v1/chats/{platform}/{chat_id}/locale")
-async def delete_chat_locale(request: web.Request) -> web.Response:
+@answers(shapes.ChatLocale)
+async def delete_chat_locale(request: web.Request) -> shapes.ChatLocale:
     """Forget a chat's locale: its events and driver decide again."""
     chat = _chat_path(request)
     if not await request.app[I18N].chats.clear(chat.platform, chat.chat_id):
         raise HubError(ErrorCode.NOT_FOUND, what="chat locale", id=chat.chat_id)
-    return json_response({"platform": chat.platform, "chat_id": chat.chat_id, "locale": None})
+    return shapes.ChatLocale(platform=chat.platform, chat_id=chat.chat_id, locale=None)

@@ -9,8 +9,9 @@ from typing import Annotated
 from aiohttp import web
 from pydantic import BaseModel, Field, StringConstraints
 
+from kenkogo_master.api.answers import answers
 from kenkogo_master.api.file_transfer import content_disposition
-from kenkogo_master.api.json import json_response, query_model
+from kenkogo_master.api.json import query_model
 from kenkogo_master.api.log_params import Level, LogMatch
 from kenkogo_master.api.openapi_shapes_logs import LogFileItem, LogFileList, LogItem, LogPage
 from kenkogo_master.api.routes_tokens import require_admin
@@ -53,7 +54,8 @@ class LogFilePath(BaseModel):
 
 
 @routes.get("/api/v1/logs")
-async def list_logs(request: web.Request) -> web.Response:
+@answers(LogPage)
+async def list_logs(request: web.Request) -> LogPage:
     """Page through the log records newest first: the ring, then the rotating files."""
     require_admin(request)
     query = query_model(request, LogsQuery)
@@ -65,7 +67,7 @@ async def list_logs(request: web.Request) -> web.Response:
     wanted = query.log_filter(query.level, query.since, query.until)
     page = await asyncio.to_thread(search, ring, folder, wanted, query.limit, query.cursor)
     items = [LogItem(**entry.as_dict(), source=source) for entry, source in page.items]
-    answer = LogPage(
+    return LogPage(
         items=items,
         count=len(items),
         next_cursor=page.next_cursor,
@@ -73,18 +75,17 @@ async def list_logs(request: web.Request) -> web.Response:
         ring_size=ring.size,
         ring_held=len(ring),
     )
-    return json_response(answer.model_dump(mode="json"))
 
 
 @routes.get("/api/v1/logs/files")
-async def list_log_files(request: web.Request) -> web.Response:
+@answers(LogFileList)
+async def list_log_files(request: web.Request) -> LogFileList:
     """List the files of the log folder: name, size, last change."""
     require_admin(request)
     settings = request.app[SETTINGS]
     files = await asyncio.to_thread(list_files, log_dir(settings.storage.data_dir))
-    items = [LogFileItem.model_validate(item.as_dict()) for item in files]
-    answer = LogFileList(items=items, count=len(items), enabled=settings.logging.file)
-    return json_response(answer.model_dump(mode="json"))
+    items = [LogFileItem(**item.as_dict()) for item in files]
+    return LogFileList(items=items, count=len(items), enabled=settings.logging.file)
 
 
 @routes.get("/api/v1/logs/files/{name}")

@@ -11,9 +11,10 @@ from typing import Annotated
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from kenkogo_master.api.answers import answers
 from kenkogo_master.api.errors import request_locale
-from kenkogo_master.api.json import json_response, query_model
-from kenkogo_master.api.openapi_shapes import PanelTexts
+from kenkogo_master.api.json import query_model
+from kenkogo_master.api.openapi_shapes import LocaleInfo, PanelTexts
 from kenkogo_master.i18n.locale import fallback_chain
 from kenkogo_master.i18n.service import I18n
 from kenkogo_master.i18n.validate import check_locale
@@ -57,7 +58,7 @@ def _locale(request: web.Request, i18n: I18n, asked: str | None) -> str:
     return next((step for step in chain if step in offered), translator.default_locale)
 
 
-def _answer(request: web.Request, prefixes: tuple[str, ...]) -> web.Response:
+def _answer(request: web.Request, prefixes: tuple[str, ...]) -> PanelTexts:
     query = query_model(request, PanelTextsQuery)
     i18n = request.app[I18N]
     locale = _locale(request, i18n, query.locale)
@@ -65,21 +66,23 @@ def _answer(request: web.Request, prefixes: tuple[str, ...]) -> web.Response:
         locale=locale,
         default_locale=i18n.translator.default_locale,
         locales=[
-            {"locale": view["locale"], "name": view["name"]}
-            for view in (item.as_json(locale) for item in i18n.texts.locale_views())
+            {"locale": info.locale, "name": info.name}
+            for info in (LocaleInfo.of(view, locale) for view in i18n.texts.locale_views())
         ],
         texts=i18n.texts.texts_under(locale, prefixes),
     )
-    return json_response(body.model_dump(mode="json"))
+    return body
 
 
 @routes.get(PANEL_TEXTS_PATH)
-async def panel_texts(request: web.Request) -> web.Response:
+@answers(PanelTexts)
+async def panel_texts(request: web.Request) -> PanelTexts:
     """Return every text of the admin panel in one locale, operators' overrides applied."""
     return _answer(request, (PANEL_PREFIX,))
 
 
 @routes.get(SIGN_IN_TEXTS_PATH)
-async def panel_sign_in_texts(request: web.Request) -> web.Response:
+@answers(PanelTexts)
+async def panel_sign_in_texts(request: web.Request) -> PanelTexts:
     """Return the texts of the panel's sign-in page (no token needed)."""
     return _answer(request, SIGN_IN_PREFIXES)

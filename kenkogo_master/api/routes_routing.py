@@ -7,7 +7,9 @@ from typing import Annotated, Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from kenkogo_master.api.json import body_model, json_response
+from kenkogo_master.api.answers import answers
+from kenkogo_master.api.json import body_model
+from kenkogo_master.api.openapi_shapes_routing import DeliverySummary, RoutingExplanation
 from kenkogo_master.errors import ErrorCode, HubError
 from kenkogo_master.hub.messages import InboundMessage
 from kenkogo_master.ids import now_ms
@@ -51,7 +53,7 @@ def _typed_in(body: ExplainRequest) -> InboundMessage:
     )
 
 
-def _deliveries(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _deliveries(rows: list[dict[str, Any]]) -> list[DeliverySummary]:
     """Sum a stored message's attempts up per app name: what really happened to it."""
     by_name: dict[str, dict[str, Any]] = {}
     for row in rows:
@@ -62,11 +64,12 @@ def _deliveries(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         entry["instance_id"] = row["instance_id"]
         entry["error"] = row["error"]
         entry["blocked"] = entry["blocked"] or bool(row["blocked"])
-    return list(by_name.values())
+    return [DeliverySummary(**entry) for entry in by_name.values()]
 
 
 @routes.get("/api/v1/messages/{id}/routing")
-async def message_routing(request: web.Request) -> web.Response:
+@answers(RoutingExplanation)
+async def message_routing(request: web.Request) -> RoutingExplanation:
     """Explain where a stored message goes now, name by name, beside where it went."""
     message_id = request.match_info["id"]
     detail = await request.app[MESSAGES].detail(message_id)
@@ -75,19 +78,18 @@ async def message_routing(request: web.Request) -> web.Response:
     row = await request.app[MESSAGES].message(message_id)
     assert row is not None
     explanation = request.app[HUB].scheduler.explain(InboundMessage.from_row(row))
-    return json_response(
-        {
-            "message_id": message_id,
-            "status": detail["status"],
-            **explanation,
-            "deliveries": _deliveries(detail["deliveries"]),
-        }
+    return RoutingExplanation(
+        message_id=message_id,
+        status=detail["status"],
+        **explanation,
+        deliveries=_deliveries(detail["deliveries"]),
     )
 
 
 @routes.post("/api/v1/routing/explain")
-async def explain_routing(request: web.Request) -> web.Response:
+@answers(RoutingExplanation)
+async def explain_routing(request: web.Request) -> RoutingExplanation:
     """Explain where a message typed in would go now, name by name; nothing is sent."""
     body = await body_model(request, ExplainRequest)
     explanation = request.app[HUB].scheduler.explain(_typed_in(body))
-    return json_response({"message_id": None, "status": None, **explanation, "deliveries": []})
+    return RoutingExplanation(message_id=None, status=None, **explanation, deliveries=[])

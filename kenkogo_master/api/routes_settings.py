@@ -10,9 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel, create_model
 
 from kenkogo_master.admin.runtime_settings import KEYS, Change
 from kenkogo_master.api import openapi_shapes_settings as shapes
+from kenkogo_master.api.answers import answers
 from kenkogo_master.api.audit_trail import record_request
 from kenkogo_master.api.auth import ACTOR
-from kenkogo_master.api.json import body_model, json_response
+from kenkogo_master.api.json import body_model
 from kenkogo_master.api.routes_tokens import require_admin
 from kenkogo_master.errors import ErrorCode, HubError
 from kenkogo_master.keys import RUNTIME_SETTINGS
@@ -64,7 +65,8 @@ class SettingPath(BaseModel):
 
 
 def _info(request: web.Request) -> dict[str, Any]:
-    items = request.app[RUNTIME_SETTINGS].describe()
+    """Return the fields of SettingsInfo: every key as it now is."""
+    items = [shapes.SettingItem(**item) for item in request.app[RUNTIME_SETTINGS].describe()]
     config_file = request.app[RUNTIME_SETTINGS].settings.config_file
     return {
         "config_file": None if config_file is None else str(config_file),
@@ -74,10 +76,11 @@ def _info(request: web.Request) -> dict[str, Any]:
 
 
 @routes.get("/api/v1/settings")
-async def get_settings(request: web.Request) -> web.Response:
+@answers(shapes.SettingsInfo)
+async def get_settings(request: web.Request) -> shapes.SettingsInfo:
     """List every configuration key in effect: value, source, whether it may change; no secrets."""
     require_admin(request)
-    return json_response(shapes.SettingsInfo.model_validate(_info(request)).model_dump(mode="json"))
+    return shapes.SettingsInfo(**_info(request))
 
 
 async def _change(request: web.Request, action: str, changes: dict[str, Any]) -> list[Change]:
@@ -106,7 +109,8 @@ async def _change(request: web.Request, action: str, changes: dict[str, Any]) ->
 
 
 @routes.patch("/api/v1/settings")
-async def update_settings(request: web.Request) -> web.Response:
+@answers(shapes.SettingsChanged)
+async def update_settings(request: web.Request) -> shapes.SettingsChanged:
     """Change keys while the Master runs, at once and kept across restarts.
 
     The body maps `section.key` to a value, validated as the configuration file is; `null`
@@ -116,15 +120,16 @@ async def update_settings(request: web.Request) -> web.Response:
     """
     changes = (await body_model(request, SettingsBody)).root
     done = await _change(request, "update_settings", changes)
-    body = {**_info(request), "changed": [change.describe() for change in done]}
-    return json_response(shapes.SettingsChanged.model_validate(body).model_dump(mode="json"))
+    changed = [shapes.SettingChange(**change.describe()) for change in done]
+    return shapes.SettingsChanged(**_info(request), changed=changed)
 
 
 @routes.delete("/api/v1/settings/{key}")
-async def reset_setting(request: web.Request) -> web.Response:
+@answers(shapes.SettingsInfo)
+async def reset_setting(request: web.Request) -> shapes.SettingsInfo:
     """Return a key to its configured value (file, environment or default)."""
     name = request.match_info["key"]
     if name not in KEYS:
         raise HubError(ErrorCode.NOT_FOUND, what="setting", id=name)
     await _change(request, "reset_setting", {name: None})
-    return json_response(shapes.SettingsInfo.model_validate(_info(request)).model_dump(mode="json"))
+    return shapes.SettingsInfo(**_info(request))

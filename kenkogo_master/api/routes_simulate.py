@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from kenkogo_master.api.json import body_model, json_response
+from kenkogo_master.api.answers import answers
+from kenkogo_master.api.json import body_model
+from kenkogo_master.api.openapi_shapes import SimulatedReply, Simulation
 from kenkogo_master.errors import ErrorCode, HubError
 from kenkogo_master.protocol.drivers import MAX_CONTENT, ChatInfo, SenderInfo
 from kenkogo_master.transport.simulator import SIMULATOR
@@ -30,7 +30,8 @@ class SimulateRequest(BaseModel):
 
 
 @routes.post("/api/v1/simulate")
-async def simulate(request: web.Request) -> web.Response:
+@answers(Simulation)
+async def simulate(request: web.Request) -> Simulation:
     """Inject a message from the simulator and return the replies that came within wait_ms."""
     body = await body_model(request, SimulateRequest)
     simulator = request.app.get(SIMULATOR)
@@ -39,5 +40,6 @@ async def simulate(request: web.Request) -> web.Response:
     outcome = await simulator.inject(
         body.content, body.chat, body.sender, body.wait_ms, locale=body.locale
     )
-    replies: list[dict[str, Any]] = [reply.describe() for reply in outcome.replies]
-    return json_response({"id": outcome.message_id, "replies": replies})
+    # The event bus shows replies the same way: one description for both.
+    replies = [SimulatedReply(**reply.describe()) for reply in outcome.replies]
+    return Simulation(id=outcome.message_id, replies=replies)

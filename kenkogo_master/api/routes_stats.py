@@ -7,7 +7,9 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 
-from kenkogo_master.api.json import json_response, query_model
+from kenkogo_master.api import openapi_shapes_stats as shapes
+from kenkogo_master.api.answers import answers
+from kenkogo_master.api.json import query_model
 from kenkogo_master.api.stats_params import (
     DEFAULT_SPAN_MS,
     ActiveQuery,
@@ -65,20 +67,20 @@ def _range(start: int, end: int, service: TelemetryService) -> dict[str, Any]:
     return {"from_ms": start, "to_ms": end, "timezone": service.calendar.zone}
 
 
-async def _totals(service: TelemetryService, start: int, end: int, now: int) -> dict[str, Any]:
+async def _totals(service: TelemetryService, start: int, end: int, now: int) -> shapes.Totals:
     rows = await service.stats.counter_totals(OVERVIEW_METRICS, start, end, now)
-    totals: dict[str, Any] = dict.fromkeys((metric.value for metric in OVERVIEW_METRICS), 0)
+    totals: dict[str, int] = dict.fromkeys((metric.value for metric in OVERVIEW_METRICS), 0)
     by_platform: dict[str, int] = {}
     for row in rows:
         totals[row["metric"]] += row["count"]
         if row["metric"] == Metric.MESSAGES.value:
             by_platform[row["dim1"]] = by_platform.get(row["dim1"], 0) + row["count"]
-    totals["messages_by_platform"] = by_platform
-    return totals
+    return shapes.Totals(from_ms=start, **totals, messages_by_platform=by_platform)
 
 
 @routes.get("/api/v1/stats/overview")
-async def overview(request: web.Request) -> web.Response:
+@answers(shapes.Overview)
+async def overview(request: web.Request) -> shapes.Overview:
     """Today and the last 24 hours at a glance, active senders, connections and storage."""
     query_model(request, NoQuery)
     service = await _service(request)
@@ -86,31 +88,27 @@ async def overview(request: web.Request) -> web.Response:
     today = service.calendar.floor(Period.DAY, now)
     stats = service.stats
     sample = request.app[SYSTEM].latest or {}
-    return json_response(
-        {
-            "now_ms": now,
-            "timezone": service.calendar.zone,
-            "today": {"from_ms": today, **await _totals(service, today, now + 1, now)},
-            "last_24h": {
-                "from_ms": now - DAY_MS,
-                **await _totals(service, now - DAY_MS, now + 1, now),
-            },
-            "active_senders": {
-                "dau": await stats.active_senders(now - DAY_MS, now + 1, now),
-                "wau": await stats.active_senders(now - 7 * DAY_MS, now + 1, now),
-                "mau": await stats.active_senders(now - 30 * DAY_MS, now + 1, now),
-            },
-            "senders_total": await stats.senders_known(),
-            "messages_since_start": service.recorder.messages_total,
-            "messages_per_second": sample.get("messages_per_second", 0.0),
-            "connections": connection_counts(request.app),
-            "storage": await service.storage.describe(),
-        }
+    return shapes.Overview(
+        now_ms=now,
+        timezone=service.calendar.zone,
+        today=await _totals(service, today, now + 1, now),
+        last_24h=await _totals(service, now - DAY_MS, now + 1, now),
+        active_senders=shapes.ActiveSenders(
+            dau=await stats.active_senders(now - DAY_MS, now + 1, now),
+            wau=await stats.active_senders(now - 7 * DAY_MS, now + 1, now),
+            mau=await stats.active_senders(now - 30 * DAY_MS, now + 1, now),
+        ),
+        senders_total=await stats.senders_known(),
+        messages_since_start=service.recorder.messages_total,
+        messages_per_second=sample.get("messages_per_second", 0.0),
+        connections=connection_counts(request.app),
+        storage=await service.storage.describe(),
     )
 
 
 @routes.get("/api/v1/stats/messages")
-async def messages(request: web.Request) -> web.Response:
+@answers(shapes.MessageSeries)
+async def messages(request: web.Request) -> shapes.MessageSeries:
     """Messages per minute, hour or day, overall or for a platform, chat or sender."""
     query = query_model(request, MessagesQuery)
     now = now_ms()
@@ -125,14 +123,14 @@ async def messages(request: web.Request) -> web.Response:
         chat=query.chat,
         sender=query.sender,
     )
-    return json_response(
-        {
-            **_range(start, end, service),
-            "interval": query.interval.value,
-            "filters": {"platform": query.platform, "chat": query.chat, "sender": query.sender},
-            "total": sum(point["count"] for point in points),
-            "points": points,
-        }
+    return shapes.MessageSeries(
+        **_range(start, end, service),
+        interval=query.interval,
+        filters=shapes.MessageFilters(
+            platform=query.platform, chat=query.chat, sender=query.sender
+        ),
+        total=sum(point["count"] for point in points),
+        points=points,
     )
 
 
@@ -142,7 +140,8 @@ async def _known_apps(request: web.Request) -> list[str]:
 
 
 @routes.get("/api/v1/stats/apps")
-async def apps(request: web.Request) -> web.Response:
+@answers(shapes.AppTotalsList)
+async def apps(request: web.Request) -> shapes.AppTotalsList:
     """Deliveries, replies, retries and failures per app name over a range."""
     query = query_model(request, TotalsQuery)
     now = now_ms()
@@ -158,12 +157,16 @@ async def apps(request: web.Request) -> web.Response:
             row["dim1"], {"app": row["dim1"], **dict.fromkeys((m.value for m in APP_METRICS), 0)}
         )
         item[row["metric"]] += row["count"]
-    items = sorted(table.values(), key=lambda item: (-item["deliveries"], item["app"]))
-    return json_response({**_range(start, end, service), "items": items, "count": len(items)})
+    items = [
+        shapes.AppTotals(**item)
+        for item in sorted(table.values(), key=lambda item: (-item["deliveries"], item["app"]))
+    ]
+    return shapes.AppTotalsList(**_range(start, end, service), items=items, count=len(items))
 
 
 @routes.get("/api/v1/stats/apps/{name}")
-async def app_series(request: web.Request) -> web.Response:
+@answers(shapes.AppSeries)
+async def app_series(request: web.Request) -> shapes.AppSeries:
     """One app name's deliveries, replies and failures per minute, hour or day."""
     name = request.match_info["name"]
     query = query_model(request, AppSeriesQuery)
@@ -176,21 +179,18 @@ async def app_series(request: web.Request) -> web.Response:
     ):
         raise HubError(ErrorCode.NOT_FOUND, what="app name", id=name)
     series = await service.stats.counter_series(APP_METRICS, query.interval, start, end, name)
-    return json_response(
-        {
-            **_range(start, end, service),
-            "app": name,
-            "interval": query.interval.value,
-            "totals": {
-                metric: sum(p["count"] for p in points) for metric, points in series.items()
-            },
-            "series": series,
-        }
+    return shapes.AppSeries(
+        **_range(start, end, service),
+        app=name,
+        interval=query.interval,
+        totals={metric: sum(p["count"] for p in points) for metric, points in series.items()},
+        series=series,
     )
 
 
 @routes.get("/api/v1/stats/commands")
-async def commands(request: web.Request) -> web.Response:
+@answers(shapes.CommandTotalsList)
+async def commands(request: web.Request) -> shapes.CommandTotalsList:
     """Deliveries and replies per app name and matched command over a range."""
     query = query_model(request, TotalsQuery)
     now = now_ms()
@@ -208,12 +208,16 @@ async def commands(request: web.Request) -> web.Response:
             key, {"app": key[0], "command": key[1], "deliveries": 0, "replies": 0}
         )
         item[row["metric"]] += row["count"]
-    items = sorted(table.values(), key=lambda i: (-i["deliveries"], i["app"], i["command"]))
-    return json_response({**_range(start, end, service), "items": items, "count": len(items)})
+    items = [
+        shapes.CommandTotals(**item)
+        for item in sorted(table.values(), key=lambda i: (-i["deliveries"], i["app"], i["command"]))
+    ]
+    return shapes.CommandTotalsList(**_range(start, end, service), items=items, count=len(items))
 
 
 @routes.get("/api/v1/stats/users/active")
-async def active_users(request: web.Request) -> web.Response:
+@answers(shapes.ActiveCount, shapes.ActiveSeries)
+async def active_users(request: web.Request) -> shapes.ActiveCount | shapes.ActiveSeries:
     """Distinct senders over a window ending now (or at `to`), or per bucket of an interval."""
     query = query_model(request, ActiveQuery)
     now = now_ms()
@@ -227,8 +231,8 @@ async def active_users(request: web.Request) -> web.Response:
         points = await service.stats.active_series(
             query.interval, start, end, platform=query.platform
         )
-        return json_response(
-            {**_range(start, end, service), "interval": query.interval.value, "points": points}
+        return shapes.ActiveSeries(
+            **_range(start, end, service), interval=query.interval, points=points
         )
     if query.start is not None:
         detail = "from: a window ends at `to` (default now); use interval for a series"
@@ -237,18 +241,14 @@ async def active_users(request: web.Request) -> web.Response:
     end = query.to if query.to is not None else now
     start = end - window
     count = await service.stats.active_senders(start, end + 1, now, platform=query.platform)
-    return json_response(
-        {
-            **_range(start, end, service),
-            "window_ms": window,
-            "platform": query.platform,
-            "active": count,
-        }
+    return shapes.ActiveCount(
+        **_range(start, end, service), window_ms=window, platform=query.platform, active=count
     )
 
 
 @routes.get("/api/v1/stats/top-senders")
-async def top_senders(request: web.Request) -> web.Response:
+@answers(shapes.TopSenders)
+async def top_senders(request: web.Request) -> shapes.TopSenders:
     """The senders with most messages over a range, with their latest names."""
     query = query_model(request, TopQuery)
     now = now_ms()
@@ -257,11 +257,12 @@ async def top_senders(request: web.Request) -> web.Response:
     items = await service.stats.top_senders(
         start, end, now, query.limit, platform=query.platform, chat=query.chat
     )
-    return json_response({**_range(start, end, service), "items": items, "count": len(items)})
+    return shapes.TopSenders(**_range(start, end, service), items=items, count=len(items))
 
 
 @routes.get("/api/v1/stats/top-chats")
-async def top_chats(request: web.Request) -> web.Response:
+@answers(shapes.TopChats)
+async def top_chats(request: web.Request) -> shapes.TopChats:
     """The chats with most messages over a range, and how many people spoke in each."""
     query = query_model(request, TopQuery)
     if query.chat is not None:
@@ -270,11 +271,12 @@ async def top_chats(request: web.Request) -> web.Response:
     start, end = query.span(now, DAY_MS)
     service = await _service(request)
     items = await service.stats.top_chats(start, end, now, query.limit, platform=query.platform)
-    return json_response({**_range(start, end, service), "items": items, "count": len(items)})
+    return shapes.TopChats(**_range(start, end, service), items=items, count=len(items))
 
 
 @routes.get("/api/v1/stats/storage")
-async def storage(request: web.Request) -> web.Response:
+@answers(shapes.Storage)
+async def storage(request: web.Request) -> shapes.Storage:
     """Database size, data-directory usage and the disk's free and total bytes."""
     query_model(request, NoQuery)
-    return json_response(await request.app[TELEMETRY].storage.describe())
+    return shapes.Storage(**await request.app[TELEMETRY].storage.describe())

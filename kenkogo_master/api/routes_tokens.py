@@ -7,8 +7,10 @@ from typing import Annotated
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
+from kenkogo_master.api import openapi_shapes as shapes
+from kenkogo_master.api.answers import answers
 from kenkogo_master.api.auth import token_of
-from kenkogo_master.api.json import body_model, json_response
+from kenkogo_master.api.json import body_model
 from kenkogo_master.errors import ErrorCode, HubError
 from kenkogo_master.keys import TOKENS
 from kenkogo_master.store.tokens import Scope
@@ -32,29 +34,32 @@ def require_admin(request: web.Request) -> None:
 
 
 @routes.get("/api/v1/tokens")
-async def list_tokens(request: web.Request) -> web.Response:
+@answers(shapes.ApiTokenList)
+async def list_tokens(request: web.Request) -> shapes.ApiTokenList:
     """List stored tokens with their scope and last use; never their secrets."""
     require_admin(request)
-    items = await request.app[TOKENS].listing()
-    return json_response({"items": items, "count": len(items)})
+    items = [shapes.ApiToken(**row) for row in await request.app[TOKENS].listing()]
+    return shapes.ApiTokenList(items=items, count=len(items))
 
 
 @routes.post("/api/v1/tokens")
-async def create_token(request: web.Request) -> web.Response:
+@answers(shapes.NewApiToken, status=201)
+async def create_token(request: web.Request) -> shapes.NewApiToken:
     """Create a token; the answer is the only time its secret is shown."""
     require_admin(request)
     body = await body_model(request, TokenCreate)
     tokens = request.app[TOKENS]
     info, secret = await tokens.create(body.name, body.scope)
     item = next(row for row in await tokens.listing() if row["id"] == info.id)
-    return json_response({**item, "token": secret}, status=201)
+    return shapes.NewApiToken(**item, token=secret)
 
 
 @routes.delete("/api/v1/tokens/{id}")
-async def delete_token(request: web.Request) -> web.Response:
+@answers(shapes.Deleted)
+async def delete_token(request: web.Request) -> shapes.Deleted:
     """Delete a stored token; it stops working at once."""
     require_admin(request)
     token_id = request.match_info["id"]
     if not await request.app[TOKENS].delete(token_id):
         raise HubError(ErrorCode.NOT_FOUND, what="token", id=token_id)
-    return json_response({"id": token_id, "deleted": True})
+    return shapes.Deleted(id=token_id, deleted=True)

@@ -9,7 +9,9 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import select
 
-from kenkogo_master.api.json import json_response, query_model
+from kenkogo_master.api import openapi_shapes_stats as shapes
+from kenkogo_master.api.answers import answers
+from kenkogo_master.api.json import query_model
 from kenkogo_master.api.stats_params import EpochMs
 from kenkogo_master.errors import ErrorCode, HubError
 from kenkogo_master.keys import ENGINE, TELEMETRY
@@ -43,7 +45,8 @@ async def _service(request: web.Request) -> TelemetryService:
 
 
 @routes.get("/api/v1/traces")
-async def list_traces(request: web.Request) -> web.Response:
+@answers(shapes.TraceList)
+async def list_traces(request: web.Request) -> shapes.TraceList:
     """List traces, newest first: slower than a duration, failed, of a message..."""
     query = query_model(request, TraceListQuery)
     if query.start is not None and query.to is not None and query.start > query.to:
@@ -58,11 +61,12 @@ async def list_traces(request: web.Request) -> web.Response:
         end_ms=query.to,
         limit=query.limit,
     )
-    return json_response({"items": items, "count": len(items)})
+    return shapes.TraceList(items=items, count=len(items))
 
 
 @routes.get("/api/v1/traces/{trace_id}")
-async def get_trace(request: web.Request) -> web.Response:
+@answers(shapes.Trace)
+async def get_trace(request: web.Request) -> shapes.Trace:
     """Return one trace's spans in waterfall order, with parents, times and attributes."""
     trace_id = request.match_info["trace_id"].lower()
     if not _TRACE_ID.fullmatch(trace_id):
@@ -72,11 +76,12 @@ async def get_trace(request: web.Request) -> web.Response:
     body = await service.traces.trace(trace_id)
     if body is None:
         raise HubError(ErrorCode.NOT_FOUND, what="trace", id=trace_id)
-    return json_response(body)
+    return shapes.Trace(**body)
 
 
 @routes.get("/api/v1/messages/{id}/trace")
-async def message_trace(request: web.Request) -> web.Response:
+@answers(shapes.MessageTrace)
+async def message_trace(request: web.Request) -> shapes.MessageTrace:
     """Return the trace of one message (404 when the message is unknown or was not traced)."""
     message_id = request.match_info["id"]
     service = await _service(request)
@@ -91,4 +96,4 @@ async def message_trace(request: web.Request) -> web.Response:
     body = await service.traces.trace(trace_id)
     if body is None:
         raise HubError(ErrorCode.NOT_FOUND, what="trace", id=trace_id)
-    return json_response({**body, "message_id": message_id})
+    return shapes.MessageTrace(**(body | {"message_id": message_id}))

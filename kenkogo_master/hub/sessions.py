@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 from kenkogo_master.hub.ports import Peer
 from kenkogo_master.hub.states import AppState
@@ -39,26 +38,3 @@ class AppSession:
     def registered(self) -> bool:
         """Tell whether the session is registered and still connected."""
         return self.state in (AppState.PAUSED, AppState.SCHEDULING)
-
-    def describe(self) -> dict[str, Any]:
-        """Return the session as operators see it over REST."""
-        registration = self.registration
-        return {
-            "id": self.id,
-            "name": self.name,
-            "version": registration.version if registration else None,
-            "description": registration.description if registration else None,
-            "author": registration.author if registration else None,
-            "state": self.state.value,
-            "transport": self.peer.transport,
-            "remote": self.peer.remote,
-            "locale": self.locale,
-            "priority": registration.priority if registration else None,
-            "block": registration.block if registration else None,
-            "subscribe": registration.subscribe.model_dump(exclude_none=True)
-            if registration
-            else None,
-            "paused_by_operator": self.paused_by_operator,
-            "connected_ms": self.connected_ms,
-            "registered_ms": self.registered_ms,
-        }

@@ -7,8 +7,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from babel import Locale
-
 from kenkogo_master.errors import ErrorCode, HubError
 from kenkogo_master.i18n.catalogs import plural_key, split_plural_key
 from kenkogo_master.i18n.locale import fallback_chain
@@ -74,18 +72,6 @@ class TextView:
     overridden: bool
     updated_ms: int | None
 
-    def as_json(self) -> dict[str, Any]:
-        """Return the REST shape."""
-        return {
-            "locale": self.locale,
-            "key": self.key,
-            "text": self.text,
-            "source": self.source,
-            "catalog_text": self.catalog_text,
-            "overridden": self.overridden,
-            "updated_ms": self.updated_ms,
-        }
-
 
 @dataclass(frozen=True, slots=True)
 class LocaleView:
@@ -96,19 +82,6 @@ class LocaleView:
     default: bool
     added_ms: int | None
     overrides: int
-
-    def as_json(self, viewer: str | None) -> dict[str, Any]:
-        """Return the REST shape, with the locale's name in itself and in the viewer's locale."""
-        own = Locale.parse(self.locale)
-        return {
-            "locale": self.locale,
-            "name": own.get_display_name(own) or self.locale,
-            "display_name": own.get_display_name(viewer or self.locale) or self.locale,
-            "catalog": self.catalog,
-            "default": self.default,
-            "added_ms": self.added_ms,
-            "overrides": self.overrides,
-        }
 
 
 class TextAdmin:

@@ -26,15 +26,6 @@ class DriverTokenInfo:
     created_ms: int
     last_used_ms: int | None = None
 
-    def describe(self) -> dict[str, object]:
-        """Return the token as the REST API shows it."""
-        return {
-            "id": self.id,
-            "name": self.name,
-            "created_ms": self.created_ms,
-            "last_used_ms": self.last_used_ms,
-        }
-
 
 RevokeListener = Callable[[str], None]
 
@@ -83,10 +74,9 @@ class DriverTokenStore:
         info.last_used_ms = now_ms()
         return info.id
 
-    def listing(self) -> list[dict[str, object]]:
+    def listing(self) -> list[DriverTokenInfo]:
         """Return the stored tokens, oldest first."""
-        items = sorted(self._by_digest.values(), key=lambda info: (info.created_ms, info.id))
-        return [info.describe() for info in items]
+        return sorted(self._by_digest.values(), key=lambda info: (info.created_ms, info.id))
 
     async def create(self, name: str) -> tuple[DriverTokenInfo, str]:
         """Store a new random token; return it and its secret (shown once)."""

@@ -106,22 +106,6 @@ class Outcome:
     bytes_before: int | None = None
     bytes_after: int | None = None
 
-    def as_dict(self) -> dict[str, Any]:
-        """Return the outcome as the API shows it."""
-        return {
-            "operation": self.operation,
-            "engine": self.engine,
-            "ok": self.ok,
-            "started_ms": self.started_ms,
-            "duration_ms": round(self.duration_ms, 3),
-            "writes_paused_ms": round(self.writes_paused_ms, 3),
-            "result": self.result,
-            "checked": self.checked,
-            "problems": self.problems,
-            "bytes_before": self.bytes_before,
-            "bytes_after": self.bytes_after,
-        }
-
 
 class Maintenance:
     """Run one maintenance operation at a time, holding the writer back only where SQLite must."""

@@ -8,6 +8,7 @@ import pytest
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from kenkogo_master.api.answers import Reply, Shape, answers
 from kenkogo_master.api.openapi_build import Components, Doc, build_document, query_parameters
 
 
@@ -29,13 +30,27 @@ class Filter(BaseModel):
     limit: int = Field(10, ge=1, le=100)
 
 
-class Listing(BaseModel):
+class Listing(Shape):
     """What a listing answers."""
 
     items: list[Colour]
 
 
-async def list_things(request: web.Request) -> web.Response:
+class Painted(Shape):
+    """What painting answers."""
+
+    colour: str
+
+
+class Repainted(Shape):
+    """What painting answers when the thing had a colour already."""
+
+    colour: str
+    was: str
+
+
+@answers(Listing)
+async def list_things(request: web.Request) -> Listing:
     """List things.
 
     Newest first.
@@ -43,8 +58,14 @@ async def list_things(request: web.Request) -> web.Response:
     raise NotImplementedError
 
 
-async def paint_thing(request: web.Request) -> web.Response:
+@answers(Painted, Repainted, status=(200, 201))
+async def paint_thing(request: web.Request) -> Reply[Painted | Repainted]:
     """Paint one thing."""
+    raise NotImplementedError
+
+
+async def download_thing(request: web.Request) -> web.StreamResponse:
+    """Download one thing: not JSON, so its Doc says what it is."""
     raise NotImplementedError
 
 
@@ -57,6 +78,7 @@ def build(docs: dict[tuple[str, str], Doc]) -> dict[str, object]:
     app = web.Application()
     app.router.add_get("/things", list_things)
     app.router.add_put("/things/{id}", paint_thing)
+    app.router.add_get("/things/{id}/content", download_thing)
     app.router.add_get("/secret", undocumented)
     return build_document(app.router.routes(), docs, {"title": "t", "version": "1"}, [], {})
 
@@ -89,8 +111,8 @@ def test_query_parameters_come_from_the_model_with_aliases_and_without_null() ->
 def test_operations_carry_models_statuses_and_docstrings() -> None:
     document = build(
         {
-            ("GET", "/things"): Doc("things", (Listing,), query=Filter),
-            ("PUT", "/things/{id}"): Doc("things", (Colour,), body=Colour, errors=(404,)),
+            ("GET", "/things"): Doc("things", query=Filter),
+            ("PUT", "/things/{id}"): Doc("things", body=Colour, errors=(404,)),
         }
     )
     paths = document["paths"]
@@ -109,10 +131,16 @@ def test_operations_carry_models_statuses_and_docstrings() -> None:
         "required": True,
         "schema": {"type": "string", "minLength": 1},
     }
-    assert set(paint["responses"]) == {"200", "400", "401", "403", "404", "413"}
+    assert set(paint["responses"]) == {"200", "201", "400", "401", "403", "404", "413"}
+    assert paint["responses"]["201"]["content"]["application/json"]["schema"] == {
+        "anyOf": [
+            {"$ref": "#/components/schemas/Painted"},
+            {"$ref": "#/components/schemas/Repainted"},
+        ]
+    }
     assert "Needs a token with the `admin` scope, or a signed-in session." in paint["description"]
     schemas = document["components"]["schemas"]  # type: ignore[index]
-    assert {"Listing", "Colour", "Error"} <= set(schemas)
+    assert {"Listing", "Colour", "Painted", "Repainted", "Error"} <= set(schemas)
     assert "/secret" not in paths
 
 
@@ -126,3 +154,39 @@ def test_two_models_with_one_name_are_refused() -> None:
     Colour2.__name__ = "Colour"
     with pytest.raises(ValueError, match="Colour"):
         components.ref(Colour2, "validation")
+
+
+def test_an_answer_that_is_not_json_is_described_by_its_doc() -> None:
+    binary = {"type": "string", "format": "binary"}
+    document = build(
+        {
+            ("GET", "/things/{id}/content"): Doc(
+                "things", media="*/*", ok_schema=binary, success=(200, 206)
+            )
+        }
+    )
+    paths = document["paths"]
+    assert isinstance(paths, dict)
+    download = paths["/things/{id}/content"]["get"]
+    assert download["responses"]["206"]["content"] == {"*/*": {"schema": binary}}
+
+
+def test_a_json_operation_without_a_declared_model_is_refused() -> None:
+    with pytest.raises(ValueError, match="download_thing answers JSON: declare its model"):
+        build({("GET", "/things/{id}/content"): Doc("things")})
+    with pytest.raises(ValueError, match="download_thing answers JSON"):
+        build({("GET", "/things/{id}/content"): Doc("things", (Listing,))})
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        Doc("things", (Listing,)),
+        Doc("things", success=(201,)),
+        Doc("things", ok_schema={"type": "object"}),
+        Doc("things", media="text/plain"),
+    ],
+)
+def test_an_answer_is_declared_in_one_place_only(doc: Doc) -> None:
+    with pytest.raises(ValueError, match="list_things declares its answer with @answers"):
+        build({("GET", "/things"): doc})

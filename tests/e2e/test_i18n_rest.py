@@ -9,6 +9,7 @@ import pytest
 
 from kenkogo_master.keys import I18N
 from tests.conftest import RunningMaster, StartMaster, stop_master
+from tests.e2e.test_openapi import check_answer, fetch_document
 
 NOT_FOUND = {"en": "Not found", "zh_Hans": "未找到", "ja": "見つかりません"}
 
@@ -139,6 +140,25 @@ async def test_an_added_locale_falls_back_until_its_texts_are_overridden(
     assert await missing_app(master, "fr-FR") == NOT_FOUND["en"]
     status, locales = await master.api("GET", "/api/v1/i18n/locales")
     assert [item["locale"] for item in locales["items"]] == ["en", "ja", "zh_Hans"]
+
+
+async def test_a_plural_form_no_fallback_has_is_null_as_documented(master: RunningMaster) -> None:
+    # Russian has three plural forms, English two: the third has no text to fall back on.
+    status, _ = await master.api("POST", "/api/v1/i18n/locales", json={"locale": "ru"})
+    assert status == 201
+    document = await fetch_document(master)
+    path = "/api/v1/i18n/texts/ru/template.items_count[2]"
+    status, view = await master.api("GET", path)
+    assert status == 200, view
+    assert (view["text"], view["source"], view["overridden"]) == (None, None, False)
+    check_answer(document, "GET", "/api/v1/i18n/texts/{locale}/{key}", status, view)
+    status, page = await master.api(
+        "GET", "/api/v1/i18n/texts", params={"locale": "ru", "q": "items_count"}
+    )
+    assert status == 200 and None in [item["text"] for item in page["items"]], page
+    check_answer(document, "GET", "/api/v1/i18n/texts", status, page)
+    status, view = await master.api("PUT", path, json={"text": "{count} штук"})
+    assert status == 200 and (view["text"], view["source"]) == ("{count} штук", "ru"), view
 
 
 async def test_chat_locales_are_set_read_and_cleared(master: RunningMaster) -> None:

@@ -10,6 +10,8 @@ import pytest
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
+from kenkogo_master.api.answers import declared
+from kenkogo_master.api.openapi_build import JSON
 from kenkogo_master.api.openapi_spec import DOCS
 from kenkogo_master.errors import ErrorCode
 from tests.conftest import RunningMaster, StartMaster
@@ -70,6 +72,50 @@ async def test_every_rest_route_is_documented_and_nothing_else(master: RunningMa
     assert served - documented(document) == set(), "routes missing from the document"
     assert documented(document) - served == set(), "documented routes the Master lacks"
     assert set(DOCS) == served, "entries of the documentation table with no route"
+
+
+async def test_every_json_operation_declares_the_models_the_document_shows(
+    master: RunningMaster,
+) -> None:
+    document = await fetch_document(master)
+    checked = set()
+    for route in master.app.router.routes():
+        path = route.resource.canonical if route.resource is not None else ""
+        doc = DOCS.get((route.method, path))
+        if doc is None:
+            continue
+        found = declared(route.handler)
+        if doc.media != JSON or doc.ok_schema is not None:
+            assert found is None, f"{route.method} {path} is not JSON but declares a model"
+            continue
+        assert found is not None, f"{route.method} {path} answers JSON without @answers"
+        responses = document["paths"][path][route.method.lower()]["responses"]
+        # Failures point at the shared `{code, message}` answers; the rest are the handler's.
+        successes = {int(status) for status, answer in responses.items() if "$ref" not in answer}
+        assert successes == set(found.statuses), (route.method, path)
+        for status in found.statuses:
+            schema = responses[str(status)]["content"][JSON]["schema"]
+            refs = schema.get("anyOf", [schema])
+            names = [ref["$ref"].rsplit("/", 1)[-1] for ref in refs]
+            assert names == [model.__name__ for model in found.models], (route.method, path)
+        checked.add((route.method, path))
+    assert ("GET", "/api/v1/messages") in checked and ("GET", "/health") in checked
+    json_docs = {key for key, doc in DOCS.items() if doc.media == JSON and doc.ok_schema is None}
+    assert checked == json_docs
+
+
+async def test_every_get_without_a_path_parameter_answers_as_documented(
+    master: RunningMaster,
+) -> None:
+    document = await fetch_document(master)
+    for path, item in document["paths"].items():
+        operation = item.get("get")
+        if operation is None or "{" in path:
+            continue
+        if JSON not in operation["responses"]["200"].get("content", {}):
+            continue  # a page, a download or the event stream
+        status, body = await master.api("GET", path)
+        check_answer(document, "GET", path, status, body)
 
 
 async def test_the_document_is_valid_openapi_3_1(master: RunningMaster) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from kenkogo_master.api.openapi_shapes import App
 from kenkogo_master.errors import ErrorCode, HubError
 from kenkogo_master.hub.events import EventBus
 from kenkogo_master.hub.lifecycle import AppLifecycle
@@ -207,7 +208,7 @@ async def test_instances_registering_the_same_request_share_one_copy(setup: Setu
     assert first.registration is second.registration
     assert other.registration is not first.registration
     assert other.registration is not None and other.registration.subscribe.keywords == ["snow"]
-    assert first.describe()["subscribe"] == {"keywords": ["rain"]}
+    assert App.of(first, held=False).subscribe == {"keywords": ["rain"]}
     assert [s.id for s in setup.lifecycle.registry.named("weather")] == [
         first.id,
         second.id,
