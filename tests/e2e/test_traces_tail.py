@@ -267,6 +267,16 @@ async def test_a_message_unrouted_while_its_app_was_held_keeps_its_trace(
     assert (await settled(master, again))["status"] == "handled"
     status, body = await master.api("GET", f"/api/v1/messages/{again}/trace")
     assert status == 200 and body["source"] == "timeline"
+    # An instance paused by an operator counts like a held name.
+    status, listed = await master.api("GET", "/api/v1/apps?name=weather")
+    [instance] = listed["items"]
+    status, _ = await master.api("POST", f"/api/v1/apps/{instance['id']}/pause")
+    assert status == 200
+    assert (await weather.next_state())["state"] == "paused"
+    paused = (await driver.send("/weather paused"))["id"]
+    assert (await settled(master, paused))["status"] == "unrouted"
+    body = await message_trace(master, paused, 2)
+    assert (body["source"], body["kept"]) == ("trace", ["unrouted"])
 
 
 async def test_a_slow_message_keeps_its_trace(
