@@ -235,6 +235,10 @@ class TraceSettings(Section):
     # costs about 200 us of CPU in the OpenTelemetry SDK (six spans), an untraced one nothing;
     # 1 % keeps the throughput target, and a driver's sampled traceparent is always traced.
     sample_ratio: Annotated[float, Field(ge=0, le=1)] = 0.01
+    # Tail-based keeping: an untraced message slower than this from receipt until every app
+    # acked it keeps its trace anyway (so do retried, undelivered and mistakenly unrouted ones).
+    # A second is far beyond a healthy hub's milliseconds and short of the ack timeout.
+    slow_ms: float = Field(1000.0, gt=0, le=86_400_000)
     retention_days: RetentionDays = 7
     batch_size: int = Field(512, ge=1, le=100_000)
     batch_delay_ms: float = Field(1000, gt=0, le=60_000)

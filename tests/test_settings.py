@@ -53,6 +53,7 @@ def test_defaults_are_the_documented_ones() -> None:
     ) == (10, 45, 60, 10)
     assert (apps.max_attempts, apps.max_in_flight, apps.queue_limit) == (5, 64, 10_000)
     assert settings.limits.max_payload == 65_536
+    assert (settings.traces.sample_ratio, settings.traces.slow_ms) == (0.01, 1000.0)
 
 
 def test_every_key_outside_tools_rely_on_exists_under_its_name() -> None:
@@ -75,6 +76,7 @@ def test_every_key_outside_tools_rely_on_exists_under_its_name() -> None:
             "queue_limit",
         },
         "limits": {"max_payload"},
+        "traces": {"sample_ratio", "slow_ms"},
     }
     for section, names in keys.items():
         model = Settings.model_fields[section].annotation
@@ -175,6 +177,10 @@ def test_missing_file_means_defaults(tmp_path: Path) -> None:
         pytest.param("[api]\ntoken = 'short'\n", {}, "api.token", id="short-token"),
         pytest.param("server = 1\n", {"KENKOGO_SERVER__PORT": "1"}, "server", id="not-a-table"),
         pytest.param("[server\nport = 1\n", {}, "not valid TOML", id="broken-toml"),
+        pytest.param("[traces]\nslow_ms = 0\n", {}, "traces.slow_ms", id="slow-zero"),
+        pytest.param("[traces]\nslow_ms = -5\n", {}, "traces.slow_ms", id="slow-negative"),
+        pytest.param("", {"KENKOGO_TRACES__SLOW_MS": "fast"}, "traces.slow_ms", id="slow-text"),
+        pytest.param("[traces]\nslow_ms = 86400001\n", {}, "traces.slow_ms", id="slow-huge"),
     ],
 )
 def test_bad_configuration_is_refused_naming_the_key(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -304,9 +304,19 @@ class Trace(Shape):
 
 
 class MessageTrace(Trace):
-    """GET /api/v1/messages/{id}/trace."""
+    """GET /api/v1/messages/{id}/trace: its trace, or its timeline when it kept none."""
 
     message_id: str | None
+    source: Literal["trace", "timeline"] = Field(
+        description="`trace`: the spans recorded for the message (head-sampled, or kept at the"
+        " tail); `timeline`: no trace was kept, the spans are made from its message, delivery"
+        " and reply rows (same names and parents; no route levels, driver actions or"
+        " transports; `trace_id` is the one of the message's traceparent, with no spans stored)"
+    )
+    kept: list[Literal["retried", "failed", "expired", "dropped", "unrouted", "slow"]] = Field(
+        description="why a trace that head sampling passed over was kept; empty for a"
+        " head-sampled trace and for a timeline"
+    )
 
 
 class Cpu(Shape):

@@ -187,7 +187,14 @@ DOCS: dict[tuple[str, str], Doc] = {
         body=ExplainRequest,
         note="Where a message typed in would go now; nothing is stored or sent.",
     ),
-    ("GET", f"{V1}/messages/{{id}}/trace"): Doc("traces", errors=(404,)),
+    ("GET", f"{V1}/messages/{{id}}/trace"): Doc(
+        "traces",
+        errors=(404,),
+        note="A message keeps its trace when head sampling chose it, or at the tail when it was"
+        " retried, failed, expired, dropped, unrouted while a paused or held app would have"
+        " taken it, or slower than `[traces] slow_ms`; any other message is answered with its"
+        " timeline, made from its rows (`source` says which). 404 only for an unknown message.",
+    ),
     # drivers
     ("GET", f"{V1}/drivers"): Doc("drivers"),
     ("GET", f"{V1}/driver-tokens"): Doc("drivers", admin=True),

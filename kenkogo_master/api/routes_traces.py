@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from sqlalchemy import select
 
 from kenkogo_master.api import openapi_shapes_stats as shapes
 from kenkogo_master.api.answers import answers
 from kenkogo_master.api.json import query_model
 from kenkogo_master.api.stats_params import EpochMs
 from kenkogo_master.errors import ErrorCode, HubError
-from kenkogo_master.keys import ENGINE, TELEMETRY
+from kenkogo_master.keys import MESSAGES, TELEMETRY
 from kenkogo_master.observability.service import TelemetryService
-from kenkogo_master.store.models import MessageRow
+from kenkogo_master.observability.tail import KEPT
+from kenkogo_master.observability.timeline import timeline
+from kenkogo_master.observability.trace_export import MESSAGE_ID
 
 routes = web.RouteTableDef()
 
@@ -82,18 +83,25 @@ async def get_trace(request: web.Request) -> shapes.Trace:
 @routes.get("/api/v1/messages/{id}/trace")
 @answers(shapes.MessageTrace)
 async def message_trace(request: web.Request) -> shapes.MessageTrace:
-    """Return the trace of one message (404 when the message is unknown or was not traced)."""
+    """Return a message's trace, or its timeline from its rows when it kept none (404: unknown)."""
     message_id = request.match_info["id"]
     service = await _service(request)
     trace_id = await service.traces.trace_of_message(message_id)
-    if trace_id is None:
-        async with request.app[ENGINE].connect() as connection:
-            known = await connection.scalar(
-                select(MessageRow.id).where(MessageRow.id == message_id)
-            )
-        what = "trace of message" if known is not None else "message"
-        raise HubError(ErrorCode.NOT_FOUND, what=what, id=message_id)
-    body = await service.traces.trace(trace_id)
-    if body is None:
-        raise HubError(ErrorCode.NOT_FOUND, what="trace", id=trace_id)
-    return shapes.MessageTrace(**(body | {"message_id": message_id}))
+    body = await service.traces.trace(trace_id) if trace_id is not None else None
+    if body is not None:
+        kept = _kept(body["spans"], message_id)
+        return shapes.MessageTrace(**(body | {"message_id": message_id}), source="trace", kept=kept)
+    detail = await request.app[MESSAGES].detail(message_id)
+    if detail is None:
+        raise HubError(ErrorCode.NOT_FOUND, what="message", id=message_id)
+    return shapes.MessageTrace(**timeline(detail), source="timeline", kept=[])
+
+
+def _kept(spans: list[dict[str, Any]], message_id: str) -> list[str]:
+    """Return why a trace was kept at the tail (from its ingest span); [] when head-sampled."""
+    for span in spans:
+        attributes = span["attributes"] or {}
+        if span["name"] == "ingest" and attributes.get(MESSAGE_ID) == message_id:
+            kept = attributes.get(KEPT)
+            return [str(reason) for reason in kept] if isinstance(kept, list) else []
+    return []

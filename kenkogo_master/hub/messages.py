@@ -61,6 +61,8 @@ class InboundMessage:
     time_ms: int
     received_ms: int
     time_text: str = ""  # time_ms as RFC 3339, when the maker had it at hand (messages of a batch)
+    # Scheduling is over (handled, failed or unrouted): replies to it no longer change its fate.
+    settled: bool = False
 
     def payload(self) -> dict[str, Any]:
         """Return the `message` event data without `attempt` (added per delivery)."""
@@ -121,4 +123,5 @@ class InboundMessage:
             traceparent=row.traceparent,
             time_ms=row.time_ms,
             received_ms=row.received_ms,
+            settled=row.status != MessageStatus.PENDING.value,
         )

@@ -47,6 +47,7 @@ class Attempt:
     blocked: bool = False
     error: str | None = None
     written: bool = field(default=False)
+    transport: str = ""  # the instance's, for a trace built after the fact (not a column)
 
     def values(self) -> tuple[Any, ...]:
         """Return the full row, for its first write, in DELIVERY_COLUMNS order."""

@@ -80,7 +80,10 @@ class Flight:
     outstanding: int = 0  # jobs of every level not finished
     blocked: bool = False
     failed: bool = False
+    retried: bool = False  # some attempt went unanswered and another followed
     done: frozenset[str] = frozenset()  # names that acked it before a restart: not sent again
+    # Every job of every level opened so far: what a trace built after the fact reads.
+    jobs: list[Job] = field(default_factory=list)
 
 
 @dataclass(eq=False, slots=True)
@@ -92,6 +95,7 @@ class Job:
     gating: bool = True  # lower levels wait for it (False: an away name that does not block)
     blocks_once_acked: bool = False  # an away name registered with block: it blocks if it acks
     attempt: Attempt | None = None
+    earlier: list[Attempt] | None = None  # attempts the current one followed (retries only)
     instance: Instance | None = None  # where the current attempt is in flight
     deadline: float = 0.0  # loop time at which the attempt in flight goes unanswered
     timer: asyncio.TimerHandle | None = None  # the back-off before a retry
@@ -151,6 +155,10 @@ class Scheduler:
         self._telemetry = telemetry or Telemetry.standalone(EventBus())
         self._names: dict[str, NameState] = {}
         self._instances: dict[AppSession, Instance] = {}
+        # Registered sessions that are paused (by an operator, or their name is held), with what
+        # they subscribe to (prepared when first needed: every registration passes through
+        # paused): a message nobody routes but one of these would take is worth a trace.
+        self._held_back: dict[AppSession, Matcher | None] = {}
         self._flights: set[Flight] = set()
         self._closed = False
         self._stopping = False  # nothing new is handed out; what is in flight may still be acked
@@ -287,8 +295,10 @@ class Scheduler:
             where = (message.platform, chat["type"], chat["id"], message.sender["id"])
             cached = routes.get(where)
             levels = routes[where] = self._route(message) if cached is None else cached
-        self._telemetry.message_routed(message, levels)
+        missed = self._missed(message) if not levels and self._held_back else ()
+        self._telemetry.message_routed(message, levels, missed)
         if not levels:
+            message.settled = True
             self.counters["unrouted"] += 1
             self._recorder.message_status(message.id, MessageStatus.UNROUTED.value)
             return
@@ -297,6 +307,21 @@ class Scheduler:
         flight = Flight(message, payload, levels, blocked=blocked, done=done)
         self._flights.add(flight)
         self._open_level(flight)
+
+    def _missed(self, message: InboundMessage) -> tuple[str, ...]:
+        """Return the names of paused (or held) sessions that would have taken `message`."""
+        names: set[str] = set()
+        for session, matcher in self._held_back.items():
+            registration = session.registration
+            if session.name is None or registration is None:
+                continue
+            if matcher is None:
+                matcher = self._held_back[session] = Matcher.build(
+                    registration.subscribe, session.regexes
+                )
+            if matcher.matches(message):
+                names.add(session.name)
+        return tuple(sorted(names))
 
     @contextmanager
     def _pumping_later(self) -> Iterator[None]:
@@ -394,6 +419,7 @@ class Scheduler:
                 # the message waits in its queue for it alone. One that blocks holds them
                 # until it acks (and blocks) or its away window ends (and it never saw it).
                 job = Job(flight, name, gating=block or not away, blocks_once_acked=block and away)
+                flight.jobs.append(job)
                 flight.outstanding += 1
                 flight.open += job.gating
                 self._new_attempt(job)
@@ -429,8 +455,11 @@ class Scheduler:
         self._flights.discard(flight)
         status = MessageStatus.FAILED if flight.failed else MessageStatus.HANDLED
         self.counters[status.value] += 1
+        flight.message.settled = True
         self._recorder.message_status(flight.message.id, status.value)
-        self._telemetry.message_settled(flight.message.id, status.value)
+        self._telemetry.message_settled(flight, status.value)
+        # Its jobs point back at it: without that cycle it is freed at once, not by the collector.
+        flight.jobs.clear()
 
     # -- queues and instances ---------------------------------------------------------------------
 
@@ -442,6 +471,11 @@ class Scheduler:
 
     def _new_attempt(self, job: Job) -> Attempt:
         previous = job.attempt
+        if previous is not None:  # a retry: the attempts before it are kept for the trace
+            if job.earlier is None:
+                job.earlier = []
+            job.earlier.append(previous)
+            job.flight.retried = True
         attempt = Attempt(
             id=new_id(),
             message_id=job.flight.message.id,
@@ -536,7 +570,9 @@ class Scheduler:
         attempt = job.attempt
         assert attempt is not None
         attempt.status = DeliveryStatus.SENT
-        attempt.instance_id = instance.session.id
+        session = instance.session
+        attempt.instance_id = session.id
+        attempt.transport = session.peer.transport
         attempt.sent_ms, attempt.sent_at, job.deadline = clocks
         self._recorder.attempt(attempt)
         job.instance = instance
@@ -745,6 +781,10 @@ class Scheduler:
         """Follow the app state machine (an AppLifecycle transition listener)."""
         if self._closed or session.name is None:
             return
+        if to_state is AppState.PAUSED:
+            self._held_back[session] = None
+        elif from_state is AppState.PAUSED:
+            self._held_back.pop(session, None)
         if to_state is AppState.SCHEDULING:
             self._scheduling(session)
         elif from_state is AppState.SCHEDULING and to_state is AppState.PAUSED:

@@ -22,6 +22,7 @@ from kenkogo_master.observability.periodic import Periodic
 from kenkogo_master.observability.stats import StatsRecorder, StatsWriter
 from kenkogo_master.observability.stats_queries import StatsQueries
 from kenkogo_master.observability.storage import StorageMeter
+from kenkogo_master.observability.tail import TailKeeper
 from kenkogo_master.observability.telemetry import Telemetry
 from kenkogo_master.observability.trace_export import SqlSpanExporter
 from kenkogo_master.observability.trace_queries import TraceQueries
@@ -90,7 +91,8 @@ class TelemetryService:
                 exporter = otlp_exporter(traces.otlp_endpoint)
                 self.provider.add_span_processor(_processor(exporter, traces))
         self.tracer = MessageTracer(self.provider, traces.sample_ratio, traces.open_seconds)
-        self.telemetry = Telemetry(self.recorder, self.tracer, bus)
+        self.tail = TailKeeper(self.tracer, traces.slow_ms) if self.tracer.enabled else None
+        self.telemetry = Telemetry(self.recorder, self.tracer, bus, self.tail)
         self._stats_flush = Periodic(
             "stats-flush",
             stats.flush_interval,
@@ -128,6 +130,8 @@ class TelemetryService:
         """Write what is counted, end open spans and export them."""
         for loop in self._loops:
             await loop.stop()
+        if self.tail is not None:
+            self.tail.build_all()
         self.tracer.close_all()
         if self.provider is not None:
             await asyncio.to_thread(self.provider.shutdown)
@@ -143,6 +147,8 @@ class TelemetryService:
         """Export and commit every finished span (before reading traces)."""
         if self.provider is None or self.exporter is None:
             return
+        if self.tail is not None:
+            self.tail.build_all()
         await asyncio.to_thread(self.provider.force_flush)
         await self.exporter.stored()
         await self._writer.flush()

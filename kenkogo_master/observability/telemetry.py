@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 from kenkogo_master.hub.events import EventBus
 from kenkogo_master.observability.stats import Metric, StatsRecorder, matched_command
-from kenkogo_master.observability.traces import MessageTracer
+from kenkogo_master.observability.tail import TailKeeper
+from kenkogo_master.observability.traces import MessageTracer, message_attributes
 
 if TYPE_CHECKING:
     from kenkogo_master.hub.messages import InboundMessage
+    from kenkogo_master.hub.scheduler import Flight
 
 # Why a delivery ended without an ack, as the scheduler says it, and what it counts as.
 _FAILURE_METRICS = {
@@ -27,9 +29,16 @@ PREVIEW = 200  # characters of content shown on the live event stream
 class Telemetry:
     """Count, trace and publish what happens to messages; never blocks, never touches SQL."""
 
-    def __init__(self, stats: StatsRecorder, tracer: MessageTracer, bus: EventBus) -> None:
+    def __init__(
+        self,
+        stats: StatsRecorder,
+        tracer: MessageTracer,
+        bus: EventBus,
+        tail: TailKeeper | None = None,
+    ) -> None:
         self.stats = stats
         self.tracer = tracer
+        self.tail = tail  # None: only head-sampled messages are traced
         self._bus = bus
 
     @classmethod
@@ -46,14 +55,7 @@ class Telemetry:
         message.traceparent = self.tracer.received(
             message.id,
             driver_traceparent,
-            {
-                "kenkogo.platform": message.platform,
-                "kenkogo.driver.id": message.driver_id,
-                "kenkogo.chat.type": str(message.chat.get("type", "")),
-                "kenkogo.chat.id": str(message.chat.get("id", "")),
-                "kenkogo.sender.id": str(message.sender.get("id", "")),
-                "kenkogo.platform_message_id": message.platform_message_id,
-            },
+            message_attributes(message),
             start_ns=message.received_ms * 1_000_000,
         )
 
@@ -78,15 +80,22 @@ class Telemetry:
             )
 
     def message_routed(
-        self, message: InboundMessage, levels: Sequence[Sequence[tuple[str, bool, bool]]]
+        self,
+        message: InboundMessage,
+        levels: Sequence[Sequence[tuple[str, bool, bool]]],
+        missed: tuple[str, ...] = (),
     ) -> None:
-        """Record where a message goes: (app name, block, away) by level, or unrouted."""
+        """Record where a message goes: (app name, block, away) by level, or unrouted (`missed`:
+        the paused or held apps that would have taken it)."""
         if not levels:
             self.stats.count(Metric.UNROUTED, message.platform)
             if self._bus.wanted("message.unrouted"):
                 self._bus.publish("message.unrouted", {"id": message.id})
         if self.tracer.traces(message.id):
-            self.tracer.routed(message.id, [[name for name, *_ in level] for level in levels])
+            names = [[name for name, *_ in level] for level in levels]
+            self.tracer.routed(message.id, names, missed=missed)
+        elif missed and self.tail is not None:
+            self.tail.unrouted(message, missed)
 
     # -- deliveries -------------------------------------------------------------------------------
 
@@ -134,9 +143,13 @@ class Telemetry:
         for platform, count in by_platform.items():
             self.stats.count(Metric.INTERRUPTED, platform, n=count)
 
-    def message_settled(self, message_id: str, status: str) -> None:
+    def message_settled(self, flight: Flight, status: str) -> None:
         """Record that scheduling of a message is over (handled or failed)."""
-        self.tracer.message_done(message_id)
+        message_id = flight.message.id
+        if self.tracer.traces(message_id):
+            self.tracer.message_done(message_id)
+        elif self.tail is not None:
+            self.tail.settled(flight)
         if self._bus.wanted("message.settled"):
             self._bus.publish("message.settled", {"id": message_id, "status": status})
 
@@ -153,11 +166,15 @@ class Telemetry:
         """Count a reply (message given) or a send (none) from an app and start its span."""
         command = matched_command(commands, message.content) if message else ""
         self.stats.replied(app, command)
-        self.tracer.reply(reply_id, message.id if message else None, app, app_traceparent)
+        traced = self.tracer.reply(reply_id, message.id if message else None, app, app_traceparent)
+        if traced is None and message is not None and self.tail is not None:
+            self.tail.reply(reply_id, message, app, app_traceparent)
 
     def action_sent(self, reply_id: str, driver_id: str) -> None:
         """Record a reply handed to its driver."""
         self.tracer.action(reply_id, driver_id)
+        if self.tail is not None:
+            self.tail.action(reply_id, driver_id)
 
     def action_done(
         self, reply_id: str, app: str, driver_id: str, success: bool, error_code: str | None
@@ -169,7 +186,12 @@ class Telemetry:
             else:
                 self.stats.count(Metric.ACTIONS_FAILED, driver_id)
         self.tracer.action_done(reply_id, success, error_code)
+        if self.tail is not None:
+            self.tail.action_done(reply_id, success, error_code)
 
     def describe(self) -> dict[str, Any]:
         """Return live figures, for operators."""
-        return {"messages_total": self.stats.messages_total, "traces": self.tracer.describe()}
+        traces = self.tracer.describe()
+        if self.tail is not None:
+            traces["tail"] = self.tail.describe()
+        return {"messages_total": self.stats.messages_total, "traces": traces}

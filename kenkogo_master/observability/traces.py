@@ -13,7 +13,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import trace
 from opentelemetry.context import Context
@@ -22,6 +22,9 @@ from opentelemetry.trace import Link, NonRecordingSpan, Span, SpanContext, SpanK
 from opentelemetry.trace.status import Status, StatusCode
 
 from kenkogo_master.observability.trace_export import MESSAGE_ID, span_hex, trace_hex
+
+if TYPE_CHECKING:
+    from kenkogo_master.hub.messages import InboundMessage
 
 _TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
 SAMPLED = TraceFlags(TraceFlags.SAMPLED)
@@ -120,7 +123,7 @@ class MessageTracer:
             return remote.trace_flags.sampled
         return self.sample_ratio > 0 and random.random() < self.sample_ratio
 
-    def _start(
+    def start(
         self,
         name: str,
         parent: Span | SpanContext | None,
@@ -130,6 +133,7 @@ class MessageTracer:
         links: list[Link] | None = None,
         start_ns: int | None = None,
     ) -> Span:
+        """Start a span (now, or at `start_ns`) under a span or span context (tracing is on)."""
         assert self._tracer is not None
         if isinstance(parent, SpanContext):
             context: Context | None = _parent(parent)
@@ -164,7 +168,7 @@ class MessageTracer:
     ) -> str:
         """Start tracing a new message (one `sampled` chose); return its traceparent."""
         remote = parse_traceparent(driver_traceparent)
-        span = self._start(
+        span = self.start(
             "ingest",
             remote,
             {MESSAGE_ID: message_id, **attributes},
@@ -186,25 +190,21 @@ class MessageTracer:
         if entry is not None:
             _end(entry.ingest)
 
-    def routed(self, message_id: str, levels: list[list[str]], start_ns: int | None = None) -> None:
-        """Record the routing decision: the app names matched, by priority level."""
+    def routed(
+        self,
+        message_id: str,
+        levels: list[list[str]],
+        start_ns: int | None = None,
+        missed: tuple[str, ...] = (),
+    ) -> None:
+        """Record the routing decision: the app names matched, by priority level (`missed`: the
+        paused or held apps that would have taken an unrouted message)."""
         entry = self._messages.get(message_id)
         if entry is None:
             return
-        names = [name for level in levels for name in level]
-        span = self._start(
-            "route",
-            entry.ingest,
-            {
-                MESSAGE_ID: message_id,
-                "kenkogo.route.apps": names,
-                "kenkogo.route.levels": len(levels),
-                "kenkogo.route.unrouted": not names,
-            },
-            start_ns=start_ns,
-        )
-        span.end()
-        if not names:
+        attributes = route_attributes(message_id, levels, missed)
+        self.start("route", entry.ingest, attributes, start_ns=start_ns).end()
+        if attributes["kenkogo.route.unrouted"]:
             self._finish_message(message_id, entry)
 
     # -- deliveries -------------------------------------------------------------------------------
@@ -219,7 +219,7 @@ class MessageTracer:
         delivery = entry.deliveries.get(app)
         if delivery is None:
             delivery = entry.deliveries[app] = _Delivery(
-                self._start(
+                self.start(
                     f"deliver {app}",
                     entry.ingest,
                     {MESSAGE_ID: message_id, "kenkogo.app.name": app},
@@ -228,7 +228,7 @@ class MessageTracer:
             )
         if delivery.attempt is not None:  # an attempt nobody closed: it was superseded
             _end(delivery.attempt)
-        delivery.attempt = self._start(
+        delivery.attempt = self.start(
             "attempt",
             delivery.span,
             {
@@ -250,7 +250,7 @@ class MessageTracer:
         if delivery is None or delivery.attempt is None:
             return
         attempt, delivery.attempt = delivery.attempt, None
-        ack = self._start("ack", attempt, {MESSAGE_ID: message_id, "kenkogo.ack.block": blocked})
+        ack = self.start("ack", attempt, {MESSAGE_ID: message_id, "kenkogo.ack.block": blocked})
         ack.end()
         attempt.set_status(Status(StatusCode.OK))
         attempt.end()
@@ -283,11 +283,23 @@ class MessageTracer:
         if delivery is not None:
             self.attempt_failed(message_id, app, reason, final=True)
             return
-        span = self._start(
+        span = self.start(
             f"deliver {app}", entry.ingest, {MESSAGE_ID: message_id, "kenkogo.app.name": app}
         )
         span.set_status(Status(StatusCode.ERROR, reason))
         span.end()
+
+    def adopt_message(
+        self, message_id: str, ingest: SpanContext, acked: dict[str, SpanContext]
+    ) -> None:
+        """Parent later replies of a message whose spans were made after the fact, as if traced."""
+        self._settled[message_id] = _Settled(ingest, acked)
+        self._expiry.append((self._clock() + self._open_seconds, self._settled, message_id))
+
+    def adopt_reply(self, reply_id: str, span: Span, action: Span | None) -> None:
+        """Carry on a reply (and its driver action) whose spans were started after the fact."""
+        self._replies[reply_id] = _ReplyTrace(span, action)
+        self._expiry.append((self._clock() + self._open_seconds, self._replies, reply_id))
 
     def message_done(self, message_id: str) -> None:
         """Note that scheduling is over; the trace stays open a while for replies."""
@@ -343,7 +355,7 @@ class MessageTracer:
         attributes: Attributes = {"kenkogo.reply.id": reply_id, "kenkogo.app.name": app}
         if message_id is not None:
             attributes[MESSAGE_ID] = message_id
-        span = self._start(
+        span = self.start(
             "reply" if message_id is not None else "send",
             parent,
             attributes,
@@ -361,7 +373,7 @@ class MessageTracer:
             return
         if entry.action is not None:
             _end(entry.action)
-        entry.action = self._start(
+        entry.action = self.start(
             "driver action",
             entry.span,
             {
@@ -428,6 +440,34 @@ class MessageTracer:
             "traced": self.traced,
             "open": self.open_count(),
         }
+
+
+def message_attributes(message: InboundMessage) -> Attributes:
+    """Return the attributes of a message's `ingest` span (besides its id)."""
+    return {
+        "kenkogo.platform": message.platform,
+        "kenkogo.driver.id": message.driver_id,
+        "kenkogo.chat.type": str(message.chat.get("type", "")),
+        "kenkogo.chat.id": str(message.chat.get("id", "")),
+        "kenkogo.sender.id": str(message.sender.get("id", "")),
+        "kenkogo.platform_message_id": message.platform_message_id,
+    }
+
+
+def route_attributes(
+    message_id: str, levels: list[list[str]], missed: tuple[str, ...] = ()
+) -> Attributes:
+    """Return the attributes of a `route` span."""
+    names = [name for level in levels for name in level]
+    attributes: Attributes = {
+        MESSAGE_ID: message_id,
+        "kenkogo.route.apps": names,
+        "kenkogo.route.levels": len(levels),
+        "kenkogo.route.unrouted": not names,
+    }
+    if missed:
+        attributes["kenkogo.route.paused"] = list(missed)
+    return attributes
 
 
 def _end(span: Span) -> None:

@@ -70,6 +70,7 @@ async def test_two_apps_and_one_retry_make_one_ordered_trace(start_master: Start
     status, body = await master.api("GET", f"/api/v1/messages/{message_id}/trace")
     assert status == 200, body
     assert body["trace_id"] == DRIVER_TRACE and body["message_id"] == message_id
+    assert (body["source"], body["kept"]) == ("trace", [])
     spans = body["spans"]
     ids = {span["span_id"]: span for span in spans}
     names = by_name(spans)
@@ -157,10 +158,13 @@ async def test_sampling_follows_the_driver_and_the_ratio(start_master: StartMast
     for ack in (untraced, wanted, declined):
         await settled(master, ack["id"])
     status, body = await master.api("GET", f"/api/v1/messages/{wanted['id']}/trace")
-    assert status == 200 and body["trace_id"] == DRIVER_TRACE
+    assert status == 200 and body["trace_id"] == DRIVER_TRACE and body["source"] == "trace"
+    # The others kept no trace: their timelines, from their rows, stand in for one.
     for ack in (untraced, declined):
         status, body = await master.api("GET", f"/api/v1/messages/{ack['id']}/trace")
-        assert (status, body["code"]) == (404, "not_found")
+        assert (status, body["source"], body["kept"]) == (200, "timeline", []), body
+    status, listed = await master.api("GET", "/api/v1/traces")
+    assert [item["trace_id"] for item in listed["items"]] == [DRIVER_TRACE]
     await app.close()
     await driver.close()
 
