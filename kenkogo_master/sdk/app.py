@@ -294,6 +294,7 @@ class App:
         self._stop.set()
         await self._dispatcher.settle(self.stop_grace)
         if self._connection is not None:
+            await self._connection.flush()
             await self._connection.close()
         await asyncio.gather(runner, return_exceptions=True)
         self._runner = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -69,7 +70,7 @@ class Connection:
                 wait_timeout=CONNECT_TIMEOUT,
             )
         except sio_errors.ConnectionError as exc:
-            self.closed.set()
+            await self.close()  # a failed attempt still holds an HTTP session to release
             if self._refusal is not None and self._refusal.code == "unauthorized":
                 raise Refused(self._refusal.code, self._refusal.message) from None
             raise Gone(str(exc) or "connection failed") from None
@@ -84,6 +85,14 @@ class Connection:
             raise Gone(f"no answer to {event} within {timeout} s") from None
         except (sio_errors.BadNamespaceError, sio_errors.DisconnectedError):
             raise Gone("not connected") from None
+
+    async def flush(self, timeout: float = 1.0) -> None:
+        """Wait until what was emitted (acks included) has been written to the socket."""
+        if self.closed.is_set():
+            return
+        # Engine.IO's write loop marks each packet done once written; a close does not wait.
+        with contextlib.suppress(TimeoutError, AttributeError):
+            await asyncio.wait_for(self.client.eio.queue.join(), timeout)
 
     async def close(self) -> None:
         """Disconnect (a no-op when already closed)."""

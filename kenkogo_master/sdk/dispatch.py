@@ -60,6 +60,7 @@ class Dispatcher:
         self.recent = RecentAnswers(remember)
         self.stats = Stats()
         self.tasks: set[asyncio.Task[None]] = set()
+        self._answering = 0  # deliveries whose ack has not been handed to the socket yet
 
     async def on_message(self, data: Any) -> Answer:
         """Answer one `message` event."""
@@ -77,6 +78,13 @@ class Dispatcher:
         return list(await asyncio.gather(*(self._take(item) for item in items)))
 
     async def _take(self, data: Any) -> Answer:
+        self._answering += 1
+        try:
+            return await self._answer(data)
+        finally:
+            self._answering -= 1
+
+    async def _answer(self, data: Any) -> Answer:
         try:
             message = self._read(data)
         except BadMessage as exc:
@@ -152,12 +160,17 @@ class Dispatcher:
             )
 
     async def settle(self, grace: float) -> None:
-        """Give running handlers `grace` seconds to finish, then cancel the rest."""
+        """Give running handlers `grace` seconds to finish and answer, then cancel the rest."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
         if self.tasks and grace > 0:
             await asyncio.wait(tuple(self.tasks), timeout=grace)
         for task in tuple(self.tasks):
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
+        # The acks follow their handlers by a few steps of the event loop.
+        while self._answering and loop.time() < deadline:
+            await asyncio.sleep(0.01)
 
 
 async def _call(route: Route, message: Message) -> HandlerResult:
