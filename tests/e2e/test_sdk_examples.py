@@ -215,3 +215,18 @@ async def test_the_javascript_example_answers_and_resumes_after_a_dropped_link(
     finally:
         await proxy.close()
     assert f"registered as {instance}" in js.text
+
+
+async def test_an_app_the_master_refuses_exits_1_and_says_why(start_master: StartMaster) -> None:
+    master = await start_master(apps__require_token="true", apps__tokens='["app-secret"]')
+    command = [*run_example("examples.echo:app", master.url), "--token", "wrong"]
+    async with child(command) as refused:
+        code = await asyncio.wait_for(refused.process.wait(), 20)
+        await refused.stop()
+    assert code == 1, refused.text
+    assert "error: the Master refused echo: unauthorized:" in refused.text
+
+    command = [*run_example("examples.echo:app", master.url), "--token", "app-secret"]
+    async with child(command) as accepted:
+        await registered(master, "echo", accepted)
+        assert await accepted.stop() == 0
