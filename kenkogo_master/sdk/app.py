@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import inspect
 import logging
 import signal
@@ -37,6 +38,7 @@ REGISTERED = (AppState.PAUSED, AppState.SCHEDULING)
 
 
 def check_urls(url: str | None, urls: Sequence[str] | None) -> list[str]:
+    """Return the Master URLs to try, in order; raise ValueError for bad ones."""
     if url is not None and urls is not None:
         raise ValueError("give url or urls, not both")
     chosen = list(urls) if urls is not None else [url or DEFAULT_URL]
@@ -128,12 +130,14 @@ class App:
         if self._runner is not None:
             raise RuntimeError("declare handlers before the app starts")
 
+        # Checked now, so that a bad pattern fails where it is written, not at the first message.
+        checked = Route.make(kind, items, lambda message: None)
+
         def declare(handler: H) -> H:
-            self.routes.add(Route.make(kind, items, handler))
+            """Add `handler` to the routes; return it unchanged."""
+            self.routes.add(dataclasses.replace(checked, handler=handler))
             return handler
 
-        # Checked now, so that a bad pattern fails where it is written, not at the first message.
-        Route.make(kind, items, lambda message: None)
         return declare
 
     def command(self, *names: str) -> Callable[[H], H]:

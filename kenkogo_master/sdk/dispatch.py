@@ -154,7 +154,7 @@ class Dispatcher:
             return
         try:
             await self._send_reply(message, reply)
-        except (MasterError, TimeoutError) as exc:
+        except (MasterError, TimeoutError, RuntimeError) as exc:
             log.error(
                 "app %s: the reply to message %s was not sent: %s", self._name, message.id, exc
             )
