@@ -35,6 +35,7 @@ DEFAULT_URL = "http://127.0.0.1:17680"
 # Failures that pass: the same request succeeds once the Master has recovered or restarted.
 TRANSIENT = frozenset({"storage_unavailable", "shutting_down", "overloaded", "not_registered"})
 REGISTERED = (AppState.PAUSED, AppState.SCHEDULING)
+STOP_WAIT = 2.0  # seconds a stop waits for the connection loop to end by itself
 
 
 def check_urls(url: str | None, urls: Sequence[str] | None) -> list[str]:
@@ -87,6 +88,7 @@ class App:
         remember: int = 10_000,
         stop_grace: float = 5.0,
         request_timeout: float = 60.0,
+        connect_timeout: float = 10.0,
     ) -> None:
         self.name = _word("name", name, 64).strip()
         self.version = _word("version", version, 64)
@@ -107,6 +109,7 @@ class App:
         self.author = author
         self.stop_grace = stop_grace
         self.request_timeout = request_timeout
+        self.connect_timeout = connect_timeout
         self.routes = Routes()
         self._dispatcher = Dispatcher(
             self.name, self.routes, self._read, self.reply_to, ack, remember
@@ -300,6 +303,9 @@ class App:
         if self._connection is not None:
             await self._connection.flush()
             await self._connection.close()
+        # A connection attempt to a host that does not answer would hold the stop for seconds.
+        await asyncio.wait({runner}, timeout=STOP_WAIT)
+        runner.cancel()
         await asyncio.gather(runner, return_exceptions=True)
         self._runner = None
         await self._set_state(AppState.DISCONNECTED, "stopped")
@@ -372,7 +378,7 @@ class App:
 
     async def _session(self, url: str) -> bool:
         """Connect, register and serve until the connection ends; tell whether it registered."""
-        connection = Connection(url, self.token, self._handlers())
+        connection = Connection(url, self.token, self._handlers(), self.connect_timeout)
         try:
             await connection.open()
         except Refused as exc:

@@ -41,9 +41,16 @@ def _refusal(data: Any) -> MasterError:
 class Connection:
     """A socket to one URL; events from the Master go to `handlers`."""
 
-    def __init__(self, url: str, token: str | None, handlers: Mapping[str, EventHandler]) -> None:
+    def __init__(
+        self,
+        url: str,
+        token: str | None,
+        handlers: Mapping[str, EventHandler],
+        connect_timeout: float = CONNECT_TIMEOUT,
+    ) -> None:
         self.url = url
         self._token = token
+        self._connect_timeout = connect_timeout
         self.client = socketio.AsyncClient(reconnection=False)
         self.closed = asyncio.Event()
         self._refusal: MasterError | None = None
@@ -62,18 +69,26 @@ class Connection:
         """Connect; raise Refused when the Master turns the app away, OSError-like otherwise."""
         auth = {"token": self._token} if self._token is not None else None
         try:
-            await self.client.connect(
-                self.url,
-                namespaces=[NAMESPACE],
-                transports=["websocket"],
-                auth=auth,
-                wait_timeout=CONNECT_TIMEOUT,
-            )
+            # The client waits for ever on a server that accepts the socket and says nothing.
+            async with asyncio.timeout(self._connect_timeout):
+                await self.client.connect(
+                    self.url,
+                    namespaces=[NAMESPACE],
+                    transports=["websocket"],
+                    auth=auth,
+                    wait_timeout=self._connect_timeout,
+                )
+        except TimeoutError:
+            await self.close()
+            raise Gone(f"no answer within {self._connect_timeout} s") from None
         except sio_errors.ConnectionError as exc:
             await self.close()  # a failed attempt still holds an HTTP session to release
             if self._refusal is not None and self._refusal.code == "unauthorized":
                 raise Refused(self._refusal.code, self._refusal.message) from None
             raise Gone(str(exc) or "connection failed") from None
+        except asyncio.CancelledError:
+            await self.close()  # a stop cut the attempt short: release its HTTP session too
+            raise
 
     async def call(self, event: str, data: Any = None, timeout: float = 10.0) -> Any:
         """Emit an event and return its ack; raise Gone when the connection is not there."""

@@ -293,6 +293,30 @@ async def test_the_next_url_is_tried_when_one_is_down(
     await driver.close()
 
 
+async def test_a_url_that_accepts_but_never_answers_is_given_up_for_the_next(
+    master: RunningMaster, make_app: MakeApp
+) -> None:
+    held: list[asyncio.StreamWriter] = []
+
+    async def silent(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    silent_url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    try:
+        started = time.monotonic()
+        app = await make_app(
+            None, lambda app: None, urls=[silent_url, master.url], connect_timeout=0.5
+        )
+        assert app.connected_url == master.url and held
+        assert time.monotonic() - started < 5
+    finally:
+        for writer in held:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+
+
 async def test_heartbeats_keep_the_app_registered(
     start_master: StartMaster, make_app: MakeApp
 ) -> None:

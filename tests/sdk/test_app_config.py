@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 import pytest
 
-from kenkogo_master.sdk import App, Message, Target
+from kenkogo_master.sdk import App, AppState, Message, Target
 
 
 def test_the_register_payload_says_what_the_app_was_given() -> None:
@@ -89,3 +91,28 @@ async def test_handlers_cannot_be_declared_once_running_and_sends_need_a_running
         await app.stop()
     with pytest.raises(RuntimeError):
         await App("idle", "1").send(Target.group("1", platform="qq"), "hi")
+
+
+async def test_a_stop_does_not_wait_for_a_master_that_never_answers() -> None:
+    """The socket opens, the handshake never comes back: the stop still ends promptly."""
+    accepted: list[asyncio.StreamWriter] = []
+
+    async def silent(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    app = App("patient", "1", url=f"http://127.0.0.1:{port}")
+    try:
+        await app.start(wait=False)
+        while not accepted:
+            await asyncio.sleep(0.01)
+        started = time.monotonic()
+        await app.stop()
+        assert time.monotonic() - started < 4
+        assert app.state is AppState.DISCONNECTED
+    finally:
+        for writer in accepted:
+            writer.close()
+        server.close()
+        await server.wait_closed()
