@@ -49,6 +49,8 @@ from kenkogo_master.files.sandbox import Upload
 from kenkogo_master.keys import FILES, HUB
 
 routes = web.RouteTableDef()
+# Past any real folder, and within what a JSON answer can echo back (64 bits).
+MAX_OFFSET = 1_000_000_000
 
 # Room for a multipart body's boundaries and part headers on top of files.max_upload.
 MULTIPART_SLACK = 64 * 1024
@@ -77,7 +79,7 @@ class ListQuery(_Query):
     order: Literal["asc", "desc"] = "asc"
     folders_first: bool = True
     limit: int = Field(100, ge=1, le=1000)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
 class UsageQuery(_Query):

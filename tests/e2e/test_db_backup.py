@@ -181,7 +181,8 @@ async def test_restore_refuses_a_bad_file_and_leaves_the_database_alone(
     text.write_text("not a database\n" * 100)
 
     refusals = {
-        corrupt: ("cannot be read as a database", "malformed"),
+        # Which check meets the broken page first depends on where the schema put it.
+        corrupt: ("corrupt.db",),
         damaged: ("fails its integrity check", "never used"),
         newer: ("newer", "9999_future", head_revision()),
         foreign: ("no schema revision",),
@@ -193,5 +194,7 @@ async def test_restore_refuses_a_bad_file_and_leaves_the_database_alone(
         assert code == 1, (path, out, err)
         assert "Traceback" not in err
         assert all(word in err for word in words), err
+        if path == corrupt:
+            assert "malformed" in err or "fails its integrity check" in err, err
         assert database.read_bytes() == before
         assert not any(".before-restore-" in p.name for p in data.iterdir())
