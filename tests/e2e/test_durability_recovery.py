@@ -8,10 +8,29 @@ from typing import Any
 import pytest
 
 from tests.support.flow_clients import SioDriver, event, start_app
-from tests.support.process import DRIVER_TOKEN, MakeMaster
+from tests.support.process import DRIVER_TOKEN, MakeMaster, RestartableMaster
 
 QUEUE_LIMIT = 20
 UNFINISHED = 60  # three queues' worth; under max_in_flight (64), so all are out at the crash
+
+
+async def held_at_an_app(
+    master: RestartableMaster, closing: list[Any], count: int, prefix: str
+) -> list[str]:
+    """Send `count` events in one batch to an app that never acks them; return their ids."""
+    driver = await SioDriver(master.url).connect(DRIVER_TOKEN)
+    closing.append(driver)
+    assert (await driver.register())["success"]
+    slow = await start_app(master.url, "slow")
+    closing.append(slow)
+    slow.answer = slow.never_ack
+    answers = await driver.call(
+        "events", {"events": [event(f"{prefix} {n}", pid=f"{prefix}-{n}") for n in range(count)]}
+    )
+    assert all(answer["success"] is True for answer in answers), answers
+    ids = [answer["id"] for answer in answers]
+    await slow.receive_ids(ids)  # all out at the app, none acknowledged
+    return ids
 
 
 @pytest.mark.timeout(60)
@@ -26,18 +45,7 @@ async def test_a_crash_with_more_unfinished_messages_than_queue_limit_delivers_t
         apps__queue_limit=str(QUEUE_LIMIT), apps__ack_timeout="30", apps__recovery_delay="1"
     )
     await master.start()
-    driver = await SioDriver(master.url).connect(DRIVER_TOKEN)
-    closing.append(driver)
-    assert (await driver.register())["success"]
-    slow = await start_app(master.url, "slow")
-    closing.append(slow)
-    slow.answer = slow.never_ack
-    answers = await driver.call(
-        "events", {"events": [event(f"job {n}", pid=f"job-{n}") for n in range(UNFINISHED)]}
-    )
-    assert all(answer["success"] is True for answer in answers), answers
-    ids = [answer["id"] for answer in answers]
-    await slow.receive_ids(ids)  # all out at the app, none acknowledged
+    ids = await held_at_an_app(master, closing, UNFINISHED, "job")
 
     await master.kill()
     assert {status for _, status in master.messages().values()} == {"pending"}
@@ -58,16 +66,7 @@ async def test_messages_older_than_the_recovery_window_are_counted_and_logged_on
     marked interrupted, logged once with their number and counted in the statistics."""
     master = restartable_master(apps__recovery_window="1", apps__recovery_delay="0")
     await master.start()
-    driver = await SioDriver(master.url).connect(DRIVER_TOKEN)
-    closing.append(driver)
-    assert (await driver.register())["success"]
-    slow = await start_app(master.url, "slow")
-    closing.append(slow)
-    slow.answer = slow.never_ack
-    answers = await driver.call(
-        "events", {"events": [event(f"old {n}", pid=f"old-{n}") for n in range(5)]}
-    )
-    await slow.receive_ids([answer["id"] for answer in answers])
+    await held_at_an_app(master, closing, 5, "old")
     await master.kill()
     await asyncio.sleep(1.5)  # the window passes while the Master is down
 
