@@ -92,7 +92,7 @@ from kenkogo_master.store.retention import Retention
 from kenkogo_master.store.settings_overrides import SettingOverrides
 from kenkogo_master.store.tokens import TokenStore
 from kenkogo_master.store.writer import Writer
-from kenkogo_master.transport import onebot_v11
+from kenkogo_master.transport import onebot_apps, onebot_v11
 from kenkogo_master.transport.raw_ws import RawWebSocketEndpoint
 from kenkogo_master.transport.simulator import simulator_context
 from kenkogo_master.transport.sio_apps import AppNamespace
@@ -336,5 +336,6 @@ def create_app(settings: Settings) -> web.Application:
         app.router.add_routes(routes_metrics.routes)
     app.router.add_routes(routes_simulate.routes)
     onebot_v11.setup(app)
+    onebot_apps.setup(app)  # after the simulator: it follows the drivers that attach
     openapi.setup(app)  # last: it documents the routes above
     return app

@@ -7,10 +7,10 @@ default), for GET /api/v1/settings; keys changed at run time are admin/runtime_s
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Iterator, Mapping
 from enum import StrEnum
-import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit

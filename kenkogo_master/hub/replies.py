@@ -254,6 +254,10 @@ class Replies:
         driver_locale = driver.locale if driver is not None else None
         return self._chat_locale(platform, target.chat.id, None, driver_locale)
 
+    async def message(self, message_id: str) -> InboundMessage:
+        """Return a stored message by id (recent ones from memory); raise unknown_message."""
+        return await self._message(message_id)
+
     async def _message(self, message_id: str) -> InboundMessage:
         message = self._recent.get(message_id)
         if message is not None:
