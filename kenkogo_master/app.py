@@ -25,6 +25,7 @@ from kenkogo_master.api import (
     routes_logs,
     routes_messages,
     routes_metrics,
+    routes_onebot_apps,
     routes_panel,
     routes_panel_texts,
     routes_routing,
@@ -320,6 +321,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_routes(routes_messages.routes)
     app.router.add_routes(routes_routing.routes)
     app.router.add_routes(routes_driver_tokens.routes)
+    app.router.add_routes(routes_onebot_apps.routes)
     app.router.add_routes(routes_i18n.routes)
     app.router.add_routes(routes_panel_texts.routes)
     app.router.add_routes(routes_tokens.routes)
