@@ -222,6 +222,21 @@ def test_example_file_names_every_key_and_loads() -> None:
         pytest.param("[server]\nport = 'x'\n", {}, "server.port", id="bad-value"),
         pytest.param("", {"KENKOGO_APPS__MAX_ATTEMPTS": "many"}, "apps.max_attempts", id="env"),
         pytest.param("[apps\n", {}, "config.toml", id="broken-toml"),
+        pytest.param(
+            "[[onebot_apps]]\nname = 'nb'\nurl = 'http://127.0.0.1:8080/'\n",
+            {},
+            "onebot_apps.0.url",
+            id="onebot-app-url",
+        ),
+        pytest.param(
+            "[[onebot_apps]]\nname = 'nb'\nurl = 'ws://127.0.0.1:8080/'\nsubscribe = {regex = ['(']}\n",
+            {},
+            "onebot_apps.0.subscribe.regex",
+            id="onebot-app-regex",
+        ),
+        pytest.param(
+            "[[onebot_apps]]\nurl = 'ws://h/'\n", {}, "onebot_apps.0.name", id="onebot-name"
+        ),
     ],
 )
 async def test_main_py_stops_with_one_line_and_exit_code_2(

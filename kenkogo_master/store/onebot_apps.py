@@ -30,18 +30,6 @@ class OneBotAppRow(Base):
     created_ms: Mapped[int] = mapped_column(BigInteger)
 
 
-COLUMNS = (
-    "name",
-    "url",
-    "access_token",
-    "priority",
-    "block",
-    "subscribe",
-    "message_format",
-    "accounts",
-)
-
-
 class OneBotAppRecords:
     """Read, add and remove stored endpoints; each write is committed before it returns."""
 
@@ -52,13 +40,11 @@ class OneBotAppRecords:
         """Return every stored endpoint, oldest first."""
         async with self._engine.connect() as connection:
             rows = await connection.execute(
-                select(OneBotAppRow).order_by(OneBotAppRow.created_ms, OneBotAppRow.id)
+                select(*OneBotAppRow.__table__.columns).order_by(
+                    OneBotAppRow.created_ms, OneBotAppRow.id
+                )
             )
-            return [
-                {"id": row.id, "created_ms": row.created_ms}
-                | {name: getattr(row, name) for name in COLUMNS}
-                for row in rows.scalars()
-            ]
+            return [dict(row) for row in rows.mappings()]
 
     async def add(self, row: dict[str, Any]) -> None:
         """Store an endpoint (`id`, `created_ms` and COLUMNS)."""
