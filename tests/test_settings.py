@@ -229,7 +229,8 @@ def test_example_file_names_every_key_and_loads() -> None:
             id="onebot-app-url",
         ),
         pytest.param(
-            "[[onebot_apps]]\nname = 'nb'\nurl = 'ws://127.0.0.1:8080/'\nsubscribe = {regex = ['(']}\n",
+            "[[onebot_apps]]\nname = 'nb'\nurl = 'ws://127.0.0.1:8080/'\n"
+            "subscribe = {regex = ['(']}\n",
             {},
             "onebot_apps.0.subscribe.regex",
             id="onebot-app-regex",

@@ -183,6 +183,7 @@ async def test_a_send_quoting_a_message_is_its_reply_and_goes_out_through_the_ac
     assert answer["status"] == "ok" and isinstance(answer["data"]["message_id"], int)
 
     status, page = await master.api("GET", "/api/v1/messages?app=bare")
+    assert status == 200
     (item,) = page["items"]
     _, detail = await master.api("GET", f"/api/v1/messages/{item['id']}")
     (reply,) = detail["replies"]
