@@ -25,6 +25,7 @@ from kenkogo_master.api import (
     routes_logs,
     routes_messages,
     routes_metrics,
+    routes_onebot_apps,
     routes_panel,
     routes_panel_texts,
     routes_routing,
@@ -92,7 +93,7 @@ from kenkogo_master.store.retention import Retention
 from kenkogo_master.store.settings_overrides import SettingOverrides
 from kenkogo_master.store.tokens import TokenStore
 from kenkogo_master.store.writer import Writer
-from kenkogo_master.transport import onebot_v11
+from kenkogo_master.transport import onebot_apps, onebot_v11
 from kenkogo_master.transport.raw_ws import RawWebSocketEndpoint
 from kenkogo_master.transport.simulator import simulator_context
 from kenkogo_master.transport.sio_apps import AppNamespace
@@ -320,6 +321,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_routes(routes_messages.routes)
     app.router.add_routes(routes_routing.routes)
     app.router.add_routes(routes_driver_tokens.routes)
+    app.router.add_routes(routes_onebot_apps.routes)
     app.router.add_routes(routes_i18n.routes)
     app.router.add_routes(routes_panel_texts.routes)
     app.router.add_routes(routes_tokens.routes)
@@ -336,5 +338,6 @@ def create_app(settings: Settings) -> web.Application:
         app.router.add_routes(routes_metrics.routes)
     app.router.add_routes(routes_simulate.routes)
     onebot_v11.setup(app)
+    onebot_apps.setup(app)  # after the simulator: it follows the drivers that attach
     openapi.setup(app)  # last: it documents the routes above
     return app

@@ -7,11 +7,13 @@ default), for GET /api/v1/settings; keys changed at run time are admin/runtime_s
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Iterator, Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
@@ -116,6 +118,68 @@ class OneBotSettings(Section):
     ping_interval: PositiveSeconds = 30.0
     # Group replies quote the message they answer (a `reply` segment) when on.
     quote_replies: bool = False
+    # Toward OneBot apps ([[onebot_apps]], /onebot/v11/app/ws): seconds between heartbeat meta
+    # events, the longest pause between redials of an app endpoint, how long a send_msg waits for
+    # the driver before it is answered "async", and how recent a message in the same chat must be
+    # for a send_msg that names none to count as its reply.
+    app_heartbeat_interval: PositiveSeconds = 15.0
+    app_reconnect_max: PositiveSeconds = 30.0
+    app_send_wait: PositiveSeconds = 5.0
+    app_reply_window: PositiveSeconds = 60.0
+
+
+def _ws_url(value: str) -> str:
+    """Accept a ws:// or wss:// URL with a host."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("ws", "wss") or not parts.hostname:
+        raise ValueError(
+            "must be a ws:// or wss:// URL with a host, e.g. ws://127.0.0.1:8080/onebot/v11/ws"
+        )
+    return value
+
+
+def _regexes(patterns: list[str] | None) -> list[str] | None:
+    """Refuse a regular expression Python cannot compile."""
+    for pattern in patterns or ():
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"regex {pattern!r} does not compile: {exc}") from None
+    return patterns
+
+
+FilterItems = Annotated[list[Annotated[str, Field(max_length=256)]], Field(max_length=200)]
+AppName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^\S(.*\S)?$")]
+WsUrl = Annotated[str, Field(max_length=2000), AfterValidator(_ws_url)]
+
+
+class OneBotAppFilters(Section):
+    """Which messages a OneBot app gets (the `subscribe` filters of PROTOCOL.md 2.2)."""
+
+    chats: FilterItems | None = None
+    platforms: FilterItems | None = None
+    groups: FilterItems | None = None
+    users: FilterItems | None = None
+    commands: FilterItems | None = None
+    keywords: FilterItems | None = None
+    regex: Annotated[FilterItems | None, AfterValidator(_regexes)] = None
+
+
+class OneBotAppEntry(Section):
+    """One `[[onebot_apps]]` table: a OneBot v11 bot the Master dials as its implementation."""
+
+    name: AppName
+    url: WsUrl
+    access_token: Annotated[str, Field(min_length=1, max_length=1000)] | None = None
+    priority: int = Field(10, ge=-1_000_000, le=1_000_000)
+    block: bool = False
+    subscribe: OneBotAppFilters = OneBotAppFilters()
+    # `message` in events as a segment array, or as a CQ-code string.
+    message_format: Literal["array", "string"] = "array"
+    # The accounts (self ids) shown to this bot, one connection each; empty: every account.
+    accounts: Annotated[
+        list[Annotated[str, Field(pattern=r"^[0-9]{1,20}$")]], Field(max_length=100)
+    ] = []
 
 
 class SimulatorSettings(Section):
@@ -314,6 +378,8 @@ class Settings(Section):
     retention: RetentionSettings = RetentionSettings()
     metrics: MetricsSettings = MetricsSettings()
     events: EventStreamSettings = EventStreamSettings()
+    # `[[onebot_apps]]`: a list of tables, not a section of keys.
+    onebot_apps: Annotated[list[OneBotAppEntry], Field(max_length=100)] = []
 
     # Set by load_settings: the file read, and the keys (`section.key`) the file or the
     # environment gave. Settings built in code have neither: every key is a default.
@@ -336,10 +402,16 @@ class Settings(Section):
         return self.model_dump() == other.model_dump()
 
 
+# Arrays of tables (`[[name]]`): entries, not keys; the settings API does not list them.
+LIST_SECTIONS = frozenset({"onebot_apps"})
+
+
 def setting_keys() -> Iterator[tuple[str, str]]:
     """Yield (section, key) of every setting, in the order they are declared."""
     for section, field in Settings.model_fields.items():
         model = field.annotation
+        if section in LIST_SECTIONS:
+            continue
         assert isinstance(model, type) and issubclass(model, Section)
         for key in model.model_fields:
             yield section, key

@@ -12,7 +12,9 @@ from kenkogo_master.api.openapi_shapes import Shape
 class FilterCheck(Shape):
     """One subscription filter: what it wanted, what the message had, and whether it matched."""
 
-    filter: Literal["chats", "platforms", "groups", "users", "commands", "keywords", "regex"]
+    filter: Literal[
+        "chats", "platforms", "groups", "users", "commands", "keywords", "regex", "drivers"
+    ]
     wanted: list[str]
     seen: str = Field(description="the message's value (text cut at 200 characters)")
     matched: bool

@@ -30,6 +30,7 @@ from kenkogo_master.api.routes_files import (
 from kenkogo_master.api.routes_i18n import ChatPath, LocaleBody, TextBody, TextPath, TextQuery
 from kenkogo_master.api.routes_logs import LogFilePath, LogsQuery
 from kenkogo_master.api.routes_messages import MessageListQuery
+from kenkogo_master.api.routes_onebot_apps import OneBotAppCreate
 from kenkogo_master.api.routes_panel_texts import PanelTextsQuery
 from kenkogo_master.api.routes_routing import ExplainRequest
 from kenkogo_master.api.routes_settings import SettingPath, SettingsPatch
@@ -204,6 +205,26 @@ DOCS: dict[tuple[str, str], Doc] = {
         links=links("/id", "id", "delete_driver_token"),
     ),
     ("DELETE", f"{V1}/driver-tokens/{{id}}"): Doc("drivers", errors=(404,)),
+    # OneBot bots the Master dials
+    ("GET", f"{V1}/onebot-apps"): Doc(
+        "apps",
+        admin=True,
+        note="Each bot's connections, one per account (driver) it is shown; each connected one "
+        "is an app instance of `name` (transport `onebot`) in GET /api/v1/apps.",
+    ),
+    ("POST", f"{V1}/onebot-apps"): Doc(
+        "apps",
+        body=OneBotAppCreate,
+        errors=(409,),
+        links=links("/id", "id", "delete_onebot_app"),
+        note="Kept in SQL and dialed at once for every account; 409 when a bot of the same "
+        "name and URL exists. The access token is never shown again.",
+    ),
+    ("DELETE", f"{V1}/onebot-apps/{{id}}"): Doc(
+        "apps",
+        errors=(404, 409),
+        note="Bots from the configuration (`config-N`) are answered 409: change the file.",
+    ),
     # i18n
     ("GET", f"{V1}/i18n/texts"): Doc("i18n", query=TextQuery),
     ("GET", f"{V1}/i18n/texts/{{locale}}/{{key}}"): _TEXT,

@@ -104,6 +104,7 @@ class DriverRegistry:
         self._known: set[str] = set()
         self._live: dict[str, DriverSession] = {}
         self._attach_listeners: list[DriverListener] = []
+        self._detach_listeners: list[DriverListener] = []
 
     async def load(self) -> None:
         """Read the known identities, so reconnecting drivers get their ids back."""
@@ -117,6 +118,10 @@ class DriverRegistry:
     def on_attach(self, listener: DriverListener) -> None:
         """Call `listener(session)` whenever a driver attaches."""
         self._attach_listeners.append(listener)
+
+    def on_detach(self, listener: DriverListener) -> None:
+        """Call `listener(session)` whenever a driver's last connection closes."""
+        self._detach_listeners.append(listener)
 
     async def attach(
         self,
@@ -186,6 +191,8 @@ class DriverRegistry:
             extra={"driver_id": session.id, "remote": session.peer.remote},
         )
         self._bus.publish("driver.detached", {"id": session.id, "platform": session.platform})
+        for listener in self._detach_listeners:
+            listener(session)
 
     def touch(self, session: DriverSession) -> None:
         """Note a sign of life."""

@@ -31,6 +31,8 @@ RECENT_MESSAGES = 10_000
 
 # Renders template `key` in a locale with params; raises HubError for what the app got wrong.
 TemplateRenderer = Callable[[str, str | None, Mapping[str, Any]], str]
+# Told what the driver answered, once a reply or send is done (sent or failed).
+DoneListener = Callable[[ActionResult], None]
 
 
 def no_templates(key: str, locale: str | None, params: Mapping[str, Any]) -> str:
@@ -58,6 +60,7 @@ class Outgoing:
     message_id: str | None
     template: str | None
     created_ms: int
+    on_done: DoneListener | None = None
 
     @classmethod
     def of(
@@ -67,10 +70,13 @@ class Outgoing:
         session: AppSession,
         message_id: str | None,
         template: str | None,
+        on_done: DoneListener | None = None,
     ) -> Outgoing:
         """Make an outgoing action from an app session, created now."""
         name, instance_id = session.name or "", session.id
-        return cls(action, driver_id, name, instance_id, session, message_id, template, now_ms())
+        return cls(
+            action, driver_id, name, instance_id, session, message_id, template, now_ms(), on_done
+        )
 
     @classmethod
     def from_row(cls, row: Any) -> Outgoing:
@@ -174,11 +180,21 @@ class Replies:
 
     # -- app events -------------------------------------------------------------------------------
 
-    async def reply(self, session: AppSession, request: ReplyRequest) -> dict[str, Any]:
-        """Answer a message in the chat it came from; ack `{success, id}` once its row is stored."""
+    async def reply(
+        self,
+        session: AppSession,
+        request: ReplyRequest,
+        segments: list[dict[str, Any]] | None = None,
+        on_done: DoneListener | None = None,
+    ) -> dict[str, Any]:
+        """Answer a message in the chat it came from; ack `{success, id}` once its row is stored.
+
+        `segments` (rich content whose plain text is `content`) go to the driver as they are;
+        the stored row keeps the text. `on_done` hears the driver's answer.
+        """
         message = await self._message(request.message_id)
         content = self._content(request, message.locale or session.locale)
-        outgoing = self._reply_to(session, message, content, request.template)
+        outgoing = self._reply_to(session, message, content, request.template, segments, on_done)
         await self._accept(outgoing)
         self._accepted(session, outgoing, message, request.traceparent)
         return {"success": True, "id": outgoing.action.id}
@@ -194,7 +210,13 @@ class Replies:
         self._launch(outgoing, stored=False)  # nobody waits for an ack: stored by its task
         self._accepted(session, outgoing, message)
 
-    async def send(self, session: AppSession, request: SendRequest) -> dict[str, Any]:
+    async def send(
+        self,
+        session: AppSession,
+        request: SendRequest,
+        segments: list[dict[str, Any]] | None = None,
+        on_done: DoneListener | None = None,
+    ) -> dict[str, Any]:
         """Send a message the app starts itself; ack `{success, id}` once accepted."""
         target = request.target
         if target.driver is not None:
@@ -215,10 +237,10 @@ class Replies:
             type="send_message",
             chat=target.chat.model_dump(),
             content=content,
-            segments=[{"type": "text", "data": {"text": content}}],
+            segments=segments or [{"type": "text", "data": {"text": content}}],
             reply_to=None,
         )
-        outgoing = Outgoing.of(action, driver_id, session, None, request.template)
+        outgoing = Outgoing.of(action, driver_id, session, None, request.template, on_done)
         await self._accept(outgoing)
         self._telemetry.reply_accepted(action.id, None, session.name or "", None)
         return {"success": True, "id": action.id}
@@ -231,6 +253,10 @@ class Replies:
         platform = driver.platform if driver is not None else target.platform or ""
         driver_locale = driver.locale if driver is not None else None
         return self._chat_locale(platform, target.chat.id, None, driver_locale)
+
+    async def message(self, message_id: str) -> InboundMessage:
+        """Return a stored message by id (recent ones from memory); raise unknown_message."""
+        return await self._message(message_id)
 
     async def _message(self, message_id: str) -> InboundMessage:
         message = self._recent.get(message_id)
@@ -248,7 +274,13 @@ class Replies:
         return self.render(request.template, locale, request.params)
 
     def _reply_to(
-        self, session: AppSession, message: InboundMessage, content: str, template: str | None
+        self,
+        session: AppSession,
+        message: InboundMessage,
+        content: str,
+        template: str | None,
+        segments: list[dict[str, Any]] | None = None,
+        on_done: DoneListener | None = None,
     ) -> Outgoing:
         """Make the action that answers `message` in its chat."""
         action = OutboundAction(
@@ -256,10 +288,10 @@ class Replies:
             type="send_message",
             chat=dict(message.chat),
             content=content,
-            segments=[{"type": "text", "data": {"text": content}}],
+            segments=segments or [{"type": "text", "data": {"text": content}}],
             reply_to=message.platform_message_id,
         )
-        return Outgoing.of(action, message.driver_id, session, message.id, template)
+        return Outgoing.of(action, message.driver_id, session, message.id, template, on_done)
 
     def _accepted(
         self,
@@ -362,6 +394,11 @@ class Replies:
         status = ReplyStatus.SENT if result.success else ReplyStatus.FAILED
         error = result.error or {}
         done_ms = now_ms()
+        if outgoing.on_done is not None:
+            try:
+                outgoing.on_done(result)
+            except Exception:
+                log.exception("a listener of reply %s failed", outgoing.action.id)
         self._telemetry.action_done(
             outgoing.action.id,
             outgoing.app_name,

@@ -23,6 +23,7 @@ class Matcher:
     commands: tuple[str, ...] | None = None
     keywords: tuple[str, ...] | None = None
     regexes: tuple[re.Pattern[str], ...] | None = None
+    drivers: frozenset[str] | None = None
 
     @classmethod
     def build(
@@ -44,7 +45,12 @@ class Matcher:
             commands=as_tuple(subscription.commands),
             keywords=as_tuple(subscription.keywords),
             regexes=None if subscription.regex is None else regexes,
+            drivers=as_set(subscription.drivers),
         )
+
+    def takes_from(self, driver_id: str) -> bool:
+        """Tell whether the `drivers` filter lets messages of `driver_id` through."""
+        return self.drivers is None or driver_id in self.drivers
 
     def matches(self, message: InboundMessage) -> bool:
         """Tell whether `message` passes every filter."""
@@ -52,6 +58,8 @@ class Matcher:
         if self.chats is not None and chat["type"] not in self.chats:
             return False
         if self.platforms is not None and message.platform not in self.platforms:
+            return False
+        if self.drivers is not None and message.driver_id not in self.drivers:
             return False
         # `groups` names group chats: a private chat is never one of them.
         if self.groups is not None and (chat["type"] == PRIVATE or chat["id"] not in self.groups):
@@ -80,6 +88,9 @@ class Matcher:
         if self.platforms is not None:
             seen = message.platform
             check("platforms", sorted(self.platforms), seen, seen in self.platforms)
+        if self.drivers is not None:
+            seen = message.driver_id
+            check("drivers", sorted(self.drivers), seen, seen in self.drivers)
         if self.groups is not None:
             in_group = chat["type"] != PRIVATE and chat["id"] in self.groups
             check("groups", sorted(self.groups), f"{chat['type']} {chat['id']}", in_group)

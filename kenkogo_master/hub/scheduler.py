@@ -519,8 +519,14 @@ class Scheduler:
         self._telemetry.delivery_failed(job.flight.message.id, job.name, error)
         self._finish(job, acked=False, block=False)
 
-    def _pick(self, state: NameState, avoid: AppSession | None) -> Instance | None:
-        """Choose the scheduling instance with the fewest unacked messages, round robin on ties."""
+    def _pick(
+        self, state: NameState, avoid: AppSession | None, driver_id: str | None = None
+    ) -> Instance | None:
+        """Choose the scheduling instance with the fewest unacked messages, round robin on ties.
+
+        Instances of one name that take messages of some drivers only (OneBot apps, one
+        connection per account) are chosen only for messages of those drivers.
+        """
         instances = state.instances
         count = len(instances)
         limit = self.settings.max_in_flight
@@ -532,6 +538,8 @@ class Scheduler:
             instance = instances[index]
             load = len(instance.inflight)
             if load >= limit:
+                continue
+            if driver_id is not None and not instance.matcher.takes_from(driver_id):
                 continue
             if instance.session is avoid:
                 fallback = instance
@@ -552,7 +560,7 @@ class Scheduler:
             clocks = (now_ms(), time.monotonic(), loop.time() + self.settings.ack_timeout)
             while queue:
                 job = queue[0]
-                instance = self._pick(state, job.avoid)
+                instance = self._pick(state, job.avoid, job.flight.message.driver_id)
                 if instance is None:
                     break
                 queue.popleft()
@@ -997,7 +1005,7 @@ class Scheduler:
         elif status in ("paused", "held"):
             entry["why"] = f"its instances are {status}: it receives nothing until resumed"
         if status == "scheduling" and state is not None and matched:
-            entry["instance"] = self._explain_pick(state)
+            entry["instance"] = self._explain_pick(state, message.driver_id)
         return entry
 
     @staticmethod
@@ -1013,12 +1021,12 @@ class Scheduler:
             "filters": checks,
         }
 
-    def _explain_pick(self, state: NameState) -> dict[str, Any]:
+    def _explain_pick(self, state: NameState, driver_id: str | None = None) -> dict[str, Any]:
         """Say which instance the next hand-out picks, as `_pick` would, and why."""
         limit = self.settings.max_in_flight
         loads = {instance.session.id: len(instance.inflight) for instance in state.instances}
         turn = state.turn
-        chosen = self._pick(state, None)
+        chosen = self._pick(state, None, driver_id)
         state.turn = turn  # only looking: the next hand-out starts where it would have
         if chosen is None:
             why = f"every instance holds max_in_flight ({limit}) messages: it waits in the queue"

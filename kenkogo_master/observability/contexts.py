@@ -40,6 +40,7 @@ def configured_secrets(settings: Settings) -> Iterator[str | None]:
     yield settings.api.token
     yield from settings.drivers.tokens
     yield settings.onebot.access_token
+    yield from (bot.access_token for bot in settings.onebot_apps)
     yield from settings.apps.tokens
     yield settings.metrics.token
     url = settings.storage.database_url

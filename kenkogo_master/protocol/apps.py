@@ -30,6 +30,8 @@ class Subscription(WireModel):
     commands: Filter | None = None
     keywords: Filter | None = None
     regex: Filter | None = None
+    # Driver ids: only messages that came through one of them (e.g. one account's bot).
+    drivers: Filter | None = None
 
 
 class BatchOptions(WireModel):

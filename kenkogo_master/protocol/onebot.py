@@ -283,6 +283,7 @@ def send_action(
     segments = [text_segment(message)] if isinstance(message, str) else normalize_segments(message)
     if not any(s["type"] != "text" or s["data"]["text"] for s in segments):
         raise ValueError("a message needs some content")
-    if reply_to is not None:
+    # A message that quotes already (an app's own `reply` segment) is not quoted twice.
+    if reply_to is not None and not any(s["type"] == "reply" for s in segments):
         segments.insert(0, {"type": "reply", "data": {"id": str(_message_id(reply_to))}})
     return action(name, {key: target, "message": segments}, echo)

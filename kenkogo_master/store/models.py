@@ -206,5 +206,6 @@ from kenkogo_master.store import (  # noqa: E402, F401
     i18n_models,
     maintenance_models,
     observability_models,
+    onebot_apps,
     settings_overrides,
 )

@@ -85,3 +85,9 @@ def test_an_empty_filter_list_matches_nothing() -> None:
 
 def test_regex_is_a_search_not_a_full_match() -> None:
     assert matcher(regex=["北"]).matches(message("天气 北京"))
+
+
+def test_the_drivers_filter_names_the_drivers_whose_messages_match() -> None:
+    matcher = Matcher.build(Subscription.model_validate({"drivers": ["d1", "d2"]}))
+    assert matcher.takes_from("d1") and not matcher.takes_from("d3")
+    assert Matcher.build(Subscription()).takes_from("anything")

@@ -508,3 +508,20 @@ async def test_a_batch_routes_each_message_by_its_own_chat_and_text() -> None:
     await settle()
     assert keen.ids() == [second[0].id]
     assert only_a.ids()[2:] == [m.id for m in second]
+
+
+async def test_instances_of_one_name_that_name_drivers_get_only_their_drivers_messages() -> None:
+    world = World()
+    _, first = world.app("bot", subscribe={"drivers": ["d1"]})
+    _, second = world.app("bot", subscribe={"drivers": ["d2"]})
+    messages = {}
+    for driver in ("d1", "d2", "d1", "d2", "d3"):
+        message = world.message_only(f"from {driver}")
+        message.driver_id = driver
+        world.scheduler.dispatch(message)
+        messages.setdefault(driver, []).append(message.id)
+    await settle()
+    # However loaded each instance is, a message goes to the one of its driver only.
+    assert first.ids() == messages["d1"]
+    assert second.ids() == messages["d2"]
+    assert world.recorder.statuses[messages["d3"][0]] == "unrouted"
