@@ -1,6 +1,6 @@
 """OneBot app endpoints the Master dials
 
-Revision ID: 0008o
+Revision ID: 0008
 Revises: 0007
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008o"
+revision = "0008"
 down_revision = "0007"
 branch_labels = None
 depends_on = None
