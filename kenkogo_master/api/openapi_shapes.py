@@ -396,6 +396,14 @@ class Driver(Shape):
     last_seen_ms: int
     live: bool
     connected_ms: int | None = Field(None, description="live drivers only", exclude_if=absent)
+    alive_ms: int | None = Field(
+        None,
+        description="its last sign of life (attach, event, heartbeat); live drivers only",
+        exclude_if=absent,
+    )
+    received: int = Field(ge=0, description="messages stored from it since the Master started")
+    sent: int = Field(ge=0, description="replies and sends it carried out since the start")
+    failed: int = Field(ge=0, description="replies and sends that failed on it since the start")
 
 
 class DriverList(Shape):
@@ -554,6 +562,10 @@ class Simulation(Shape):
     """POST /api/v1/simulate: the stored message's id and the replies within wait_ms."""
 
     id: str
+    platform_message_id: str = Field(
+        description="the simulated message's id on its platform: `reply_to` of the "
+        "`simulator.reply` events that answer it"
+    )
     replies: list[SimulatedReply]
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from kenkogo_master.api.answers import answers
 from kenkogo_master.api.json import body_model
@@ -27,6 +29,8 @@ class SimulateRequest(BaseModel):
     sender: SenderInfo | None = None
     wait_ms: int = Field(2000, ge=0, le=MAX_WAIT_MS)
     locale: str | None = Field(None, min_length=1, max_length=35)
+    # Another platform than the simulator's own: the simulator attaches as a driver of it.
+    platform: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
 
 
 @routes.post("/api/v1/simulate")
@@ -38,8 +42,17 @@ async def simulate(request: web.Request) -> Simulation:
     if simulator is None:
         raise HubError(ErrorCode.NOT_FOUND, what="simulator", id="simulator")
     outcome = await simulator.inject(
-        body.content, body.chat, body.sender, body.wait_ms, locale=body.locale
+        body.content,
+        body.chat,
+        body.sender,
+        body.wait_ms,
+        locale=body.locale,
+        platform=body.platform,
     )
     # The event bus shows replies the same way: one description for both.
     replies = [SimulatedReply(**reply.describe()) for reply in outcome.replies]
-    return Simulation(id=outcome.message_id, replies=replies)
+    return Simulation(
+        id=outcome.message_id,
+        platform_message_id=outcome.platform_message_id,
+        replies=replies,
+    )

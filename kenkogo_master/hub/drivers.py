@@ -62,6 +62,19 @@ class DriverPeer(Protocol):
         ...
 
 
+@dataclass(slots=True)
+class DriverCounts:
+    """What went through one driver since the Master started (over all its connections)."""
+
+    received: int = 0  # inbound messages stored (duplicates not counted)
+    sent: int = 0  # actions the driver carried out
+    failed: int = 0  # actions that failed, the driver being absent included
+
+    def describe(self) -> dict[str, int]:
+        """Return the counts as operators see them over REST and the event stream."""
+        return {"received": self.received, "sent": self.sent, "failed": self.failed}
+
+
 @dataclass(eq=False, slots=True)
 class DriverSession:
     """One attached driver connection."""
@@ -75,6 +88,11 @@ class DriverSession:
     connected_ms: int
     # monotonic time of the last sign of life (attach, event, heartbeat)
     last_seen: float = field(default_factory=time.monotonic)
+    counts: DriverCounts = field(default_factory=DriverCounts)  # shared with the registry
+
+    def last_seen_ms(self) -> int:
+        """Return the last sign of life as epoch milliseconds."""
+        return now_ms() - int((time.monotonic() - self.last_seen) * 1000)
 
     def describe(self) -> dict[str, Any]:
         """Return the session as operators see it over REST."""
@@ -87,6 +105,7 @@ class DriverSession:
             "remote": self.peer.remote,
             "locale": self.locale,
             "connected_ms": self.connected_ms,
+            "alive_ms": self.last_seen_ms(),
             "live": True,
         }
 
@@ -103,6 +122,7 @@ class DriverRegistry:
         self._ids: dict[tuple[str, str], str] = {}
         self._known: set[str] = set()
         self._live: dict[str, DriverSession] = {}
+        self._counts: dict[str, DriverCounts] = {}  # by driver id, kept across reconnects
         self._attach_listeners: list[DriverListener] = []
         self._detach_listeners: list[DriverListener] = []
 
@@ -153,7 +173,10 @@ class DriverRegistry:
             self._known.add(driver_id)
         else:
             await self._records.seen(driver_id, name, peer.transport, peer.remote, locale, at_ms)
-        session = DriverSession(driver_id, platform, self_id, name, peer, locale, at_ms)
+        counts = self._counts.setdefault(driver_id, DriverCounts())
+        session = DriverSession(
+            driver_id, platform, self_id, name, peer, locale, at_ms, counts=counts
+        )
         older = self._live.get(driver_id)
         self._live[driver_id] = session
         if older is not None:
@@ -198,6 +221,22 @@ class DriverRegistry:
         """Note a sign of life."""
         session.last_seen = time.monotonic()
 
+    def count_action(self, driver_id: str, success: bool) -> None:
+        """Count an action a driver carried out or failed (also while it is away)."""
+        counts = self._counts.get(driver_id)
+        if counts is None:
+            if driver_id not in self._known:
+                return  # a target that never existed: nothing to count it on
+            counts = self._counts[driver_id] = DriverCounts()
+        if success:
+            counts.sent += 1
+        else:
+            counts.failed += 1
+
+    def counts(self) -> dict[str, DriverCounts]:
+        """Return the counts of every driver that had traffic or attached since the start."""
+        return self._counts
+
     def get(self, driver_id: str) -> DriverSession | None:
         """Return the live session of a driver id."""
         return self._live.get(driver_id)
@@ -211,7 +250,11 @@ class DriverRegistry:
         items = []
         for row in await self._records.all():
             live = self._live.get(row["id"])
-            items.append({**row, **live.describe()} if live is not None else {**row, "live": False})
+            counts = self._counts.get(row["id"], DriverCounts()).describe()
+            if live is not None:
+                items.append({**row, **live.describe(), **counts})
+            else:
+                items.append({**row, "live": False, **counts})
         return items
 
     def of_platform(self, platform: str) -> DriverSession | None:

@@ -185,6 +185,7 @@ class Ingest:
         telemetry = self._telemetry
         for message in stored:
             telemetry.message_stored(message)
+        driver.counts.received += len(stored)
         if stored:
             self._dispatch(stored)
         for index, key in collided:

@@ -392,6 +392,7 @@ class Replies:
 
     async def _finish(self, outgoing: Outgoing, result: ActionResult, stored: bool = True) -> None:
         status = ReplyStatus.SENT if result.success else ReplyStatus.FAILED
+        self._drivers.count_action(outgoing.driver_id, result.success)
         error = result.error or {}
         done_ms = now_ms()
         if outgoing.on_done is not None:

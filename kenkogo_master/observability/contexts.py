@@ -26,6 +26,7 @@ from kenkogo_master.keys import (
     WRITER,
 )
 from kenkogo_master.observability.app_load import AppLoadPublisher
+from kenkogo_master.observability.driver_load import DriverLoadPublisher
 from kenkogo_master.observability.live import LiveStreams
 from kenkogo_master.observability.logs import BusLogHandler, attach_ring, guarded, record_factory
 from kenkogo_master.observability.metrics import build_registry
@@ -130,9 +131,13 @@ async def live_context(app: web.Application) -> AsyncIterator[None]:
     load = AppLoadPublisher(lambda: app[HUB].scheduler.describe(), bus)
     loads = Periodic("app-load", settings.stats.system_interval, load.step)
     loads.start()
+    driver_load = DriverLoadPublisher(lambda: app[HUB].drivers, bus)
+    driver_loads = Periodic("driver-load", settings.stats.system_interval, driver_load.step)
+    driver_loads.start()
     handler = guarded(BusLogHandler(bus.publish, asyncio.get_running_loop(), bus.wanted))
     logging.getLogger().addHandler(handler)
     yield
     logging.getLogger().removeHandler(handler)
+    await driver_loads.stop()
     await loads.stop()
     await sampling.stop()

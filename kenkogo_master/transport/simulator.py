@@ -11,6 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
+from kenkogo_master.errors import ErrorCode, HubError
 from kenkogo_master.hub.drivers import ActionResult, DriverSession, OutboundAction
 from kenkogo_master.hub.events import EventBus
 from kenkogo_master.hub.hub import Hub
@@ -25,6 +26,8 @@ REPLY_TOPIC = "simulator.reply"
 DEFAULT_SENDER = SenderInfo(id="sim-user")
 # Simulated messages whose id is remembered for replies arriving after their request ended.
 REMEMBERED_MESSAGES = 10_000
+# Platforms the simulator speaks for besides its own, each a driver of its own once used.
+MAX_PLATFORMS = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +127,7 @@ class Simulation:
     """The outcome of one simulated message."""
 
     message_id: str
+    platform_message_id: str
     duplicate: bool
     replies: list[SimulatedReply]
 
@@ -135,6 +139,9 @@ class Simulator:
         self._hub = hub
         self.peer = peer
         self.session = session
+        # Other platforms, so that operators can see what apps filtering on one would do.
+        self._platforms: dict[str, DriverSession] = {}
+        self._attaching = asyncio.Lock()
 
     @classmethod
     async def start(cls, hub: Hub) -> Simulator:
@@ -144,8 +151,27 @@ class Simulator:
         return cls(hub, peer, session)
 
     async def stop(self) -> None:
-        """Detach the simulator driver."""
+        """Detach the simulator driver (and the other platforms it spoke for)."""
+        for session in self._platforms.values():
+            await self._hub.drivers.detach(session)
         await self._hub.drivers.detach(self.session)
+
+    async def session_of(self, platform: str | None) -> DriverSession:
+        """Return the simulator's driver for a platform, attaching it on first use.
+
+        Raise HubError when the simulator already speaks for MAX_PLATFORMS others.
+        """
+        if platform is None or platform == PLATFORM:
+            return self.session
+        async with self._attaching:
+            session = self._platforms.get(platform)
+            if session is None:
+                if len(self._platforms) >= MAX_PLATFORMS:
+                    detail = f"platform: the simulator speaks for at most {MAX_PLATFORMS} others"
+                    raise HubError(ErrorCode.INVALID_PAYLOAD, detail=detail)
+                session = await self._hub.drivers.attach(self.peer, platform, SELF_ID, NAME)
+                self._platforms[platform] = session
+            return session
 
     async def inject(
         self,
@@ -155,8 +181,11 @@ class Simulator:
         wait_ms: int = 0,
         segments: list[dict[str, Any]] | None = None,
         locale: str | None = None,
+        platform: str | None = None,
     ) -> Simulation:
-        """Ingest one message and return the replies that arrive within `wait_ms`."""
+        """Ingest one message (from `platform`, the simulator's own by default) and return the
+        replies that arrive within `wait_ms`."""
+        session = await self.session_of(platform)
         sender = sender or DEFAULT_SENDER
         # A private chat is the conversation with its sender, as on real platforms.
         chat = chat or ChatInfo(type="private", id=sender.id, name=sender.name)
@@ -170,12 +199,13 @@ class Simulator:
             locale=locale,
         )
         with self.peer.collect(platform_message_id) as waiter:
-            result = await self._hub.ingest(self.session, event)
+            result = await self._hub.ingest(session, event)
             self.peer.name_message(platform_message_id, result.id)
             # Any app may still reply until the window closes, so it is waited out in full.
             await asyncio.sleep(wait_ms / 1000)
             replies = list(waiter.replies)
-        return Simulation(result.id, result.duplicate, await self._with_apps(result.id, replies))
+        replies = await self._with_apps(result.id, replies)
+        return Simulation(result.id, platform_message_id, result.duplicate, replies)
 
     async def _with_apps(
         self, message_id: str, replies: list[SimulatedReply]

@@ -13,6 +13,11 @@ import * as appNamePage from "./pages/app-name.js";
 import * as appsPage from "./pages/apps.js";
 import * as dashboardPage from "./pages/dashboard.js";
 import * as loginPage from "./pages/login.js";
+import * as driversPage from "./pages/drivers.js";
+import * as messagePage from "./pages/message.js";
+import * as messagesPage from "./pages/messages.js";
+import * as simulatePage from "./pages/simulate.js";
+import * as whyPage from "./pages/why.js";
 
 const ROUTES = [
   { path: "/login", page: loginPage, public: true },
@@ -21,6 +26,12 @@ const ROUTES = [
   { path: "/apps/instance/:id", page: appInstancePage, nav: "apps" },
   { path: "/apps/name/:name", page: appNamePage, nav: "apps" },
   { path: "/account", page: accountPage, nav: "account" },
+  { path: "/drivers", page: driversPage, nav: "drivers" },
+  { path: "/messages", page: messagesPage, nav: "messages" },
+  { path: "/messages/:id", page: messagePage, nav: "messages" },
+  { path: "/messages/:id/why", page: whyPage, nav: "why" },
+  { path: "/why", page: whyPage, nav: "why" },
+  { path: "/simulate", page: simulatePage, nav: "simulate" },
 ];
 
 const root = document.getElementById("app");

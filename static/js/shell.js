@@ -7,6 +7,10 @@ import { THEMES } from "./theme.js";
 export const NAV = [
   { id: "dashboard", path: "/", label: N_("panel.nav.dashboard") },
   { id: "apps", path: "/apps", label: N_("panel.nav.apps") },
+  { id: "drivers", path: "/drivers", label: N_("panel.nav.drivers") },
+  { id: "messages", path: "/messages", label: N_("panel.nav.messages") },
+  { id: "why", path: "/why", label: N_("panel.nav.why") },
+  { id: "simulate", path: "/simulate", label: N_("panel.nav.simulate") },
 ];
 const THEME_LABELS = {
   system: N_("panel.shell.theme_system"),

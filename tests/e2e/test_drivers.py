@@ -522,3 +522,60 @@ async def test_replies_and_sends_need_a_registered_app(master: RunningMaster) ->
     answer = await app.call("reply", {"message_id": "x", "content": "y"})
     assert answer["error"]["code"] == "not_registered"
     await app.close()
+
+
+# -- what operators see ----------------------------------------------------------------------------
+
+
+async def test_drivers_count_messages_in_and_out_over_rest_and_the_stream(
+    start_master: StartMaster, closing: list[Any]
+) -> None:
+    master = await start_master(drivers__tokens=f'["{TOKEN}"]', stats__system_interval="0.2")
+    subscription = master.hub.bus.subscribe(["driver.load"])
+    try:
+        driver = await driver_for(master, closing)
+        app = await start_app(master.url, "talker")
+        closing.append(app)
+        ack = await driver.send("hi", pid="c-1")
+        assert (await driver.send("hi", pid="c-1"))["duplicate"] is True  # not counted again
+        message = await app.next_message()
+        await app.call("reply", {"message_id": message["id"], "content": "one"})
+        await driver.next_action()
+        await reply_row(master, ack["id"], "sent")
+        driver.answer = lambda action: {"success": False, "error": {"code": "x", "message": "no"}}
+        await app.call("reply", {"message_id": message["id"], "content": "two"})
+        await driver.next_action()
+        status, body = await master.api("GET", "/api/v1/drivers")
+        assert status == 200, body
+        (item,) = [item for item in body["items"] if item["transport"] == "socket.io"]
+        deadline = time.monotonic() + 5
+        while item["failed"] == 0 and time.monotonic() < deadline:  # the refusal is on its way
+            await asyncio.sleep(0.05)
+            (item,) = [
+                i
+                for i in (await master.api("GET", "/api/v1/drivers"))[1]["items"]
+                if i["id"] == item["id"]
+            ]
+        assert (item["received"], item["sent"], item["failed"]) == (1, 1, 1)
+        assert item["live"] is True and item["alive_ms"] >= item["connected_ms"]
+        # The live view gets the same counts as a digest, not an event per message.
+        seen: dict[str, Any] = {}
+        while seen.get("failed") != 1:
+            event = await asyncio.wait_for(subscription.queue.get(), 5)
+            assert event is not None and event.topic == "driver.load"
+            seen = event.data["drivers"].get(item["id"], seen)
+        assert (seen["received"], seen["sent"]) == (1, 1) and "alive_ms" in seen
+    finally:
+        master.hub.bus.unsubscribe(subscription)
+    # A driver that left keeps its counts (since the Master started) beside "live": false.
+    await driver.close()
+    await asyncio.wait_for(driver.disconnected.wait(), 5)
+    deadline = time.monotonic() + 5
+    while True:
+        _, body = await master.api("GET", "/api/v1/drivers")
+        (gone,) = [i for i in body["items"] if i["id"] == item["id"]]
+        if not gone["live"] or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.05)
+    assert gone["live"] is False and "alive_ms" not in gone
+    assert (gone["received"], gone["sent"], gone["failed"]) == (1, 1, 1)

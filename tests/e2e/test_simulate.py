@@ -149,6 +149,45 @@ async def test_replies_are_published_for_live_views(
     await app.close()
 
 
+async def test_another_platform_is_simulated_by_a_driver_of_its_own(
+    master: RunningMaster, opened: list[Any]
+) -> None:
+    await answering_app(
+        master,
+        opened,
+        "qq-only",
+        lambda m: {"reply": "qq: " + m["platform"]},
+        subscribe={"platforms": ["qq"]},
+    )
+    status, body = await simulate(master, content="hello", platform="qq", wait_ms=1500)
+    assert status == 200, body
+    assert [reply["content"] for reply in body["replies"]] == ["qq: qq"]
+    assert body["platform_message_id"].startswith("sim-")
+    _, message = await master.api("GET", f"/api/v1/messages/{body['id']}")
+    assert message["platform"] == "qq"
+    assert message["platform_message_id"] == body["platform_message_id"]
+    # The simulator's own platform stays what it was, and the app filtering on qq misses it.
+    status, body = await simulate(master, content="hello", wait_ms=300)
+    assert status == 200 and body["replies"] == [], body
+    _, drivers = await master.api("GET", "/api/v1/drivers")
+    simulated = sorted(d["platform"] for d in drivers["items"] if d["transport"] == "simulator")
+    assert simulated == ["qq", "simulator"]
+    assert {d["id"] for d in drivers["items"]} >= {message["driver"]}
+
+
+async def test_the_simulator_speaks_for_a_bounded_number_of_platforms(
+    master: RunningMaster,
+) -> None:
+    for n in range(16):
+        status, body = await simulate(master, content="x", platform=f"p{n}", wait_ms=0)
+        assert status == 200, body
+    status, body = await simulate(master, content="x", platform="one-too-many", wait_ms=0)
+    assert status == 400, body
+    assert body["code"] == "invalid_payload" and "16" in body["message"]
+    status, body = await simulate(master, content="x", platform="p3", wait_ms=0)  # known: fine
+    assert status == 200, body
+
+
 @pytest.mark.parametrize(
     "body",
     [
@@ -163,6 +202,9 @@ async def test_replies_are_published_for_live_views(
         {"content": "x", "chat": "group"},
         {"content": "x", "sender": {"name": "no id"}},
         {"content": "x", "unknown": 1},
+        {"content": "x", "platform": ""},
+        {"content": "x", "platform": "p" * 65},
+        {"content": "x", "platform": 7},
         ["content", "x"],
     ],
 )
