@@ -13,6 +13,9 @@ import * as appNamePage from "./pages/app-name.js";
 import * as appsPage from "./pages/apps.js";
 import * as dashboardPage from "./pages/dashboard.js";
 import * as loginPage from "./pages/login.js";
+import * as logsPage from "./pages/logs.js";
+import * as settingsPage from "./pages/settings.js";
+import * as textsPage from "./pages/texts.js";
 
 const ROUTES = [
   { path: "/login", page: loginPage, public: true },
@@ -20,6 +23,10 @@ const ROUTES = [
   { path: "/apps", page: appsPage, nav: "apps" },
   { path: "/apps/instance/:id", page: appInstancePage, nav: "apps" },
   { path: "/apps/name/:name", page: appNamePage, nav: "apps" },
+  { path: "/logs", page: logsPage, nav: "logs" },
+  { path: "/texts", page: textsPage, nav: "texts" },
+  { path: "/settings", page: settingsPage, nav: "settings" },
+  { path: "/settings/:tab", page: settingsPage, nav: "settings" },
   { path: "/account", page: accountPage, nav: "account" },
 ];
 

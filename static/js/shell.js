@@ -7,6 +7,9 @@ import { THEMES } from "./theme.js";
 export const NAV = [
   { id: "dashboard", path: "/", label: N_("panel.nav.dashboard") },
   { id: "apps", path: "/apps", label: N_("panel.nav.apps") },
+  { id: "logs", path: "/logs", label: N_("panel.nav.logs") },
+  { id: "texts", path: "/texts", label: N_("panel.nav.texts") },
+  { id: "settings", path: "/settings", label: N_("panel.nav.settings") },
 ];
 const THEME_LABELS = {
   system: N_("panel.shell.theme_system"),
