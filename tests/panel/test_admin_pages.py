@@ -214,6 +214,13 @@ async def test_the_audit_log_filters_and_pages(
     await page.get_by_label("Who (name or id)").fill("")
     await page.get_by_role("button", name="Filter").click()
     await panel.shot("settings-audit-desktop-light")
+    await page.emulate_media(color_scheme="dark")
+    await expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+    await panel.shot("settings-audit-desktop-dark")
+    await page.get_by_role("link", name="Configuration").click()
+    await page.get_by_label("Search keys").fill("apps.")
+    await expect(page.locator("tr[data-key='apps.ack_timeout']")).to_be_visible()
+    await panel.shot("settings-config-desktop-dark")
     await panel.assert_clean()
 
 
@@ -233,6 +240,8 @@ async def test_settings_in_the_dark_at_360_px_and_in_chinese(
     ):
         await panel.goto(tab)
         await expect(page.get_by_role("heading", name=heading, level=2)).to_be_visible()
+        if name == "config":  # every key is a long page: show the ones an operator edits
+            await page.get_by_label("搜索键").fill("apps.")
         await page.wait_for_timeout(200)
         assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], tab
         await panel.shot(f"settings-{name}-phone-dark-zh")

@@ -82,6 +82,9 @@ async def test_editing_a_text_changes_the_templated_reply_and_reset_brings_it_ba
     await editor.get_by_role("button", name="Save").click()
     await expect(editor.get_by_role("alert")).to_contain_text("town")
     await panel.shot("texts-edit-refused-desktop-light")
+    await page.emulate_media(color_scheme="dark")
+    await expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+    await panel.shot("texts-edit-refused-desktop-dark")
     assert await weather_reply(panel_master) == "Tokyo: 21.5 °C, humidity 60%"
 
     await editor.get_by_label("Text in en").fill("Weather in {city}: {temperature} °C")
