@@ -14,6 +14,7 @@ from kenkogo_master.admin.runtime_settings import RuntimeSettings
 from kenkogo_master.api import (
     events,
     openapi,
+    routes_accounts,
     routes_apps,
     routes_audit,
     routes_auth,
@@ -317,6 +318,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_routes(routes_health.routes)
     routes_panel.setup(app)
     app.router.add_routes(routes_auth.routes)
+    app.router.add_routes(routes_accounts.routes)
     app.router.add_routes(routes_apps.routes)
     app.router.add_routes(routes_messages.routes)
     app.router.add_routes(routes_routing.routes)

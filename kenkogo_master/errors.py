@@ -59,6 +59,8 @@ class ErrorCode(StrEnum):
     BACKUP_UNSUPPORTED = "backup_unsupported"  # the engine is backed up with its own tools
     UNKNOWN_SETTING = "unknown_setting"  # no configuration key of that name
     RESTART_REQUIRED = "restart_required"  # a key that only a restart changes
+    LAST_ACCOUNT = "last_account"  # disabling it would leave no account that can sign in
+    OWN_ACCOUNT = "own_account"  # a session may not disable the account it is signed in with
     INTERNAL = "internal"  # a bug: logged with its traceback, answered without it
 
 

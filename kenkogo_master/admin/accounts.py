@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -21,6 +21,18 @@ MAX_PASSWORD = 1024  # longer is no safer, and costs hashing time
 
 class AccountError(Exception):
     """A request about accounts that cannot be done, phrased for the operator."""
+
+
+class AccountExists(AccountError):
+    """The name is taken."""
+
+
+class NoSuchAccount(AccountError):
+    """No account has that name."""
+
+
+class LastAccount(AccountError):
+    """Disabling it would leave no enabled account: nobody could sign in to the panel."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +140,7 @@ class Accounts:
                     )
                 )
         except IntegrityError:
-            raise AccountError(f"an account named {name!r} exists already") from None
+            raise AccountExists(f"an account named {name!r} exists already") from None
         return account
 
     async def authenticate(self, name: str, password: str) -> Account | None:
@@ -174,20 +186,43 @@ class Accounts:
             ended = await _end_sessions(connection, account.id)
         return account, ended
 
-    async def set_disabled(self, name: str, disabled: bool) -> tuple[Account, list[str]]:
-        """Disable (ending its sessions) or enable an account; return it and the sessions ended."""
+    async def set_disabled(
+        self, name: str, disabled: bool, *, keep_one: bool = False
+    ) -> tuple[Account, list[str]]:
+        """Disable (ending its sessions) or enable an account; return it and the sessions ended.
+
+        With `keep_one`, refuse (LastAccount) to disable the only enabled account: checked in
+        the statement that disables it, so two requests at once cannot both pass.
+        """
         account = await self._require(name)
-        async with self._engine.begin() as connection:
-            await connection.execute(
-                update(AdminAccount).where(AdminAccount.id == account.id).values(disabled=disabled)
+        if disabled and account.disabled:
+            return account, []  # its sessions ended when it was disabled
+        statement = update(AdminAccount).where(AdminAccount.id == account.id)
+        if disabled and keep_one:
+            other = AdminAccount.__table__.alias("other")
+            statement = statement.where(
+                exists().where(other.c.disabled.is_(False), other.c.id != account.id)
             )
+        async with self._engine.begin() as connection:
+            if disabled and keep_one and connection.dialect.name == "postgresql":
+                # Under READ COMMITTED two disables would each see the other still enabled:
+                # lock the enabled accounts first, so the second waits and sees the first.
+                await connection.execute(
+                    select(AdminAccount.id)
+                    .where(AdminAccount.disabled.is_(False))
+                    .order_by(AdminAccount.id)
+                    .with_for_update()
+                )
+            result = await connection.execute(statement.values(disabled=disabled))
+            if result.rowcount == 0:
+                raise LastAccount(f"{name!r} is the only enabled account")
             ended = await _end_sessions(connection, account.id) if disabled else []
-        return account, ended
+        return replace(account, disabled=disabled), ended
 
     async def _require(self, name: str) -> Account:
         account = await self.named(name)
         if account is None:
-            raise AccountError(f"no account is named {name!r}")
+            raise NoSuchAccount(f"no account is named {name!r}")
         return account
 
 

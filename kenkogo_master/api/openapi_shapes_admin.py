@@ -76,3 +76,30 @@ class AuditPage(Shape):
     items: list[AuditEntry]
     count: int
     next_cursor: str | None
+
+
+class AccountItem(Shape):
+    """An admin account, never its password."""
+
+    id: str
+    name: str
+    disabled: bool = Field(description="a disabled account cannot sign in")
+    password_generated: bool = Field(
+        description="the password is still the one generated at first start"
+    )
+    created_ms: int
+    password_changed_ms: int
+    last_login_ms: int | None
+
+
+class AccountList(Shape):
+    """GET /api/v1/accounts: every account, by name."""
+
+    items: list[AccountItem]
+    count: int = Field(ge=0)
+
+
+class AccountChanged(AccountItem):
+    """POST /api/v1/accounts/{name}/disable and /enable: the account as it now is."""
+
+    sessions_ended: int = Field(ge=0, description="sessions of the account that were ended")

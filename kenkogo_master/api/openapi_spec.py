@@ -11,6 +11,7 @@ from typing import Any
 from kenkogo_master.api import openapi_shapes as shapes
 from kenkogo_master.api.events import EventsQuery
 from kenkogo_master.api.openapi_build import Doc, links
+from kenkogo_master.api.routes_accounts import AccountCreate, AccountPath
 from kenkogo_master.api.routes_apps import AppListQuery, KickBody, NamePath
 from kenkogo_master.api.routes_audit import AuditListQuery
 from kenkogo_master.api.routes_auth import LoginBody, PasswordBody
@@ -49,7 +50,10 @@ from kenkogo_master.api.stats_params import (
 V1 = "/api/v1"
 TAGS = [
     {"name": "meta", "description": "Liveness and this document."},
-    {"name": "auth", "description": "Sign in with an admin account; sessions and passwords."},
+    {
+        "name": "auth",
+        "description": "Sign in with an admin account; sessions, passwords and accounts.",
+    },
     {"name": "apps", "description": "App instances and app names: inspect, pause, hold, kick."},
     {"name": "messages", "description": "Messages with their deliveries and replies."},
     {"name": "drivers", "description": "Drivers and the tokens they attach with."},
@@ -146,6 +150,22 @@ DOCS: dict[tuple[str, str], Doc] = {
         note="Needs a session (a bearer token is answered 403 `session_required`); a wrong "
         "old password is answered 403 `wrong_password`. Sets a new session cookie.",
     ),
+    ("GET", f"{V1}/accounts"): Doc("auth", admin=True),
+    ("POST", f"{V1}/accounts"): Doc(
+        "auth",
+        body=AccountCreate,
+        errors=(409,),
+        note="409 `already_exists` when the name is taken; a password shorter than [admin] "
+        "min_password_length is answered 400.",
+    ),
+    ("POST", f"{V1}/accounts/{{name}}/disable"): Doc(
+        "auth",
+        path=AccountPath,
+        errors=(404, 409),
+        note="The account's sessions end at once. 409 `last_account` for the only enabled "
+        "account, 409 `own_account` for the account of the request's own session.",
+    ),
+    ("POST", f"{V1}/accounts/{{name}}/enable"): Doc("auth", path=AccountPath, errors=(404,)),
     ("GET", f"{V1}/audit"): Doc(
         "audit",
         query=AuditListQuery,

@@ -66,6 +66,8 @@ MAINTENANCE_RUNNING = N_("error.maintenance_running")  # {operation}
 BACKUP_UNSUPPORTED = N_("error.backup_unsupported")  # {engine} {tool}
 UNKNOWN_SETTING = N_("error.unknown_setting")  # {key}
 RESTART_REQUIRED = N_("error.restart_required")  # {key}
+LAST_ACCOUNT = N_("error.last_account")  # {name}
+OWN_ACCOUNT = N_("error.own_account")  # {name}
 
 # Reasons carried by the `state` event sent to apps.
 STATE_REGISTERED = N_("state.registered")

@@ -23,7 +23,7 @@ function queryString(query) {
 }
 
 /**
- * createApi({onUnauthorized, language}) → {get, post, put, del, setCsrf}.
+ * createApi({onUnauthorized, language}) → {get, post, put, patch, del, setCsrf}.
  * `language()` names the panel's language, so that error messages come in it.
  */
 export function createApi({ onUnauthorized = () => {}, language = () => null } = {}) {
@@ -65,6 +65,7 @@ export function createApi({ onUnauthorized = () => {}, language = () => null } =
     get: (path, query, options) => request("GET", path, { ...options, query }),
     post: (path, body, options) => request("POST", path, { ...options, body }),
     put: (path, body, options) => request("PUT", path, { ...options, body }),
+    patch: (path, body, options) => request("PATCH", path, { ...options, body }),
     del: (path, options) => request("DELETE", path, options),
     setCsrf(token) {
       csrf = token || null;

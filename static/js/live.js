@@ -13,6 +13,7 @@ export function createLive({ url = "/api/v1/events", onSessionEnded = () => {}, 
   const statusListeners = new Set();
   let source = null;
   let openTopics = "";
+  let openQuery = "";
   let lastId = null;
   let pending = [];
   let frame = 0;
@@ -32,6 +33,18 @@ export function createLive({ url = "/api/v1/events", onSessionEnded = () => {}, 
     const topics = new Set();
     for (const sub of subscriptions) for (const topic of sub.topics) topics.add(topic);
     return [...topics].sort().join(",");
+  }
+
+  // Filters the Master applies to the `log` topics (level, logger, q, app_id…), from the
+  // subscribers that give them; part of what the open stream is compared against.
+  function wantedQuery() {
+    const query = {};
+    for (const sub of subscriptions) Object.assign(query, sub.query);
+    const params = new URLSearchParams();
+    for (const key of Object.keys(query).sort()) {
+      if (query[key] !== undefined && query[key] !== null && query[key] !== "") params.set(key, String(query[key]));
+    }
+    return params.toString();
   }
 
   function matches(sub, topic) {
@@ -78,9 +91,13 @@ export function createLive({ url = "/api/v1/events", onSessionEnded = () => {}, 
     const topics = wantedTopics();
     if (!topics) return setStatus("idle");
     if (document.hidden) return setStatus("paused");
-    const params = new URLSearchParams({ topics, typed: "false" });
+    const filters = wantedQuery();
+    const params = new URLSearchParams(filters);
+    params.set("topics", topics);
+    params.set("typed", "false");
     if (lastId) params.set("last_event_id", lastId);
     openTopics = topics;
+    openQuery = filters;
     setStatus("connecting");
     const es = new EventSource(`${url}?${params}`);
     source = es;
@@ -146,7 +163,7 @@ export function createLive({ url = "/api/v1/events", onSessionEnded = () => {}, 
     queueMicrotask(() => {
       reopenQueued = false;
       const topics = wantedTopics();
-      if (topics !== openTopics || !source) open();
+      if (topics !== openTopics || wantedQuery() !== openQuery || !source) open();
     });
   }
 
@@ -163,10 +180,11 @@ export function createLive({ url = "/api/v1/events", onSessionEnded = () => {}, 
   });
 
   return {
-    /** subscribe(["app", "system.sample"], events => …, {onReset}) → unsubscribe; onReset
-     * also runs once the stream is open for the new subscriber, to load what it shows again. */
-    subscribe(topics, handler, { onReset } = {}) {
-      const sub = { topics: [].concat(topics), handler, onReset, live: false };
+    /** subscribe(["app", "system.sample"], events => …, {onReset, query}) → unsubscribe; onReset
+     * also runs once the stream is open for the new subscriber, to load what it shows again.
+     * `query` adds the Master's log filters ({level, logger, q, app_id, …}) to the stream. */
+    subscribe(topics, handler, { onReset, query } = {}) {
+      const sub = { topics: [].concat(topics), handler, onReset, query: query || {}, live: false };
       subscriptions.add(sub);
       reopenSoon();
       return () => {

@@ -18,6 +18,9 @@ import * as messagePage from "./pages/message.js";
 import * as messagesPage from "./pages/messages.js";
 import * as simulatePage from "./pages/simulate.js";
 import * as whyPage from "./pages/why.js";
+import * as logsPage from "./pages/logs.js";
+import * as settingsPage from "./pages/settings.js";
+import * as textsPage from "./pages/texts.js";
 
 const ROUTES = [
   { path: "/login", page: loginPage, public: true },
@@ -25,8 +28,13 @@ const ROUTES = [
   { path: "/apps", page: appsPage, nav: "apps" },
   { path: "/apps/instance/:id", page: appInstancePage, nav: "apps" },
   { path: "/apps/name/:name", page: appNamePage, nav: "apps" },
+  { path: "/logs", page: logsPage, nav: "logs" },
+  { path: "/texts", page: textsPage, nav: "texts" },
+  { path: "/settings", page: settingsPage, nav: "settings" },
+  { path: "/settings/:tab", page: settingsPage, nav: "settings" },
   { path: "/account", page: accountPage, nav: "account" },
   { path: "/drivers", page: driversPage, nav: "drivers" },
+  { path: "/drivers/:id", page: driversPage, nav: "drivers" }, // a log line names one: the list shows it
   { path: "/messages", page: messagesPage, nav: "messages" },
   { path: "/messages/:id", page: messagePage, nav: "messages" },
   { path: "/messages/:id/why", page: whyPage, nav: "why" },

@@ -11,6 +11,9 @@ export const NAV = [
   { id: "messages", path: "/messages", label: N_("panel.nav.messages") },
   { id: "why", path: "/why", label: N_("panel.nav.why") },
   { id: "simulate", path: "/simulate", label: N_("panel.nav.simulate") },
+  { id: "logs", path: "/logs", label: N_("panel.nav.logs") },
+  { id: "texts", path: "/texts", label: N_("panel.nav.texts") },
+  { id: "settings", path: "/settings", label: N_("panel.nav.settings") },
 ];
 const THEME_LABELS = {
   system: N_("panel.shell.theme_system"),
