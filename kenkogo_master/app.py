@@ -33,6 +33,7 @@ from kenkogo_master.api import (
     routes_stats,
     routes_system,
     routes_tokens,
+    routes_uploads,
     routes_traces,
     security_headers,
 )
@@ -325,6 +326,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_routes(routes_tokens.routes)
     app.router.add_routes(routes_audit.routes)
     app.router.add_routes(routes_files.routes)
+    app.router.add_routes(routes_uploads.routes)
     app.router.add_routes(routes_stats.routes)
     app.router.add_routes(routes_traces.routes)
     app.router.add_routes(routes_system.routes)

@@ -134,7 +134,8 @@ class TransferBody(BaseModel):
     overwrite: bool = False
 
 
-def _area(request: web.Request) -> FileArea:
+def file_area(request: web.Request) -> FileArea:
+    """Return the file area, or refuse where this system cannot confine paths to it."""
     area = request.app.get(FILES)
     if area is None:
         raise HubError(ErrorCode.FILE_ERROR, path="", detail="the file area is off on this system")
@@ -160,7 +161,7 @@ def _sorted(entries: list[Entry], query: ListQuery) -> list[Entry]:
 async def list_files(request: web.Request) -> FileList:
     """List a folder: files, folders, links and special files, sorted and paged."""
     query = query_model(request, ListQuery)
-    area = _area(request)
+    area = file_area(request)
     parts = parse(query.path)
     entries = await area.run(area.sandbox.listing, parts)
     page = _sorted(entries, query)[query.offset : query.offset + query.limit]
@@ -179,7 +180,7 @@ async def list_files(request: web.Request) -> FileList:
 async def file_usage(request: web.Request) -> FileUsage:
     """Add up a folder's size and files, within a time and entry budget."""
     query = query_model(request, UsageQuery)
-    area = _area(request)
+    area = file_area(request)
     parts = parse(query.path)
     usage = await area.run(area.sandbox.usage, parts, query.max_seconds, query.max_entries)
     return FileUsage.of(usage)
@@ -197,7 +198,7 @@ def _if_range_holds(header: str | None, tag: str, modified: str) -> bool:
 async def download_file(request: web.Request) -> web.StreamResponse:
     """Download a file, streamed; a single `Range` is honoured (206)."""
     query = query_model(request, DownloadQuery)
-    area = _area(request)
+    area = file_area(request)
     opened = await area.run(area.sandbox.open_file, parse(query.path))
     try:
         entry = opened.entry
@@ -241,7 +242,7 @@ async def upload_file(request: web.Request) -> Reply[FileEntry]:
     as it passes files.max_upload; an upload cut short leaves nothing behind.
     """
     query = query_model(request, UploadQuery)
-    area = _area(request)
+    area = file_area(request)
     parts = parse(query.path)
     refuse_declared(request, area.max_upload)
     upload = await area.run(area.sandbox.begin_upload, parts, query.overwrite)
@@ -267,7 +268,7 @@ async def upload_files(request: web.Request) -> Uploaded:
     of one request together.
     """
     query = query_model(request, FolderUploadQuery)
-    area = _area(request)
+    area = file_area(request)
     folder = parse(query.path)
     refuse_declared(request, area.max_upload + MULTIPART_SLACK)
     if request.content_type != "multipart/form-data":
@@ -306,7 +307,7 @@ async def upload_files(request: web.Request) -> Uploaded:
 async def create_folder(request: web.Request) -> FileEntry:
     """Create a folder; its parent must exist."""
     body = await body_model(request, FolderBody)
-    area = _area(request)
+    area = file_area(request)
     entry = await area.run(area.sandbox.make_folder, parse(body.path))
     return FileEntry.of(entry)
 
@@ -316,7 +317,7 @@ async def create_folder(request: web.Request) -> FileEntry:
 async def move_file(request: web.Request) -> FileEntry:
     """Rename or move a file or folder (a link moves as itself)."""
     body = await body_model(request, TransferBody)
-    area = _area(request)
+    area = file_area(request)
     source, target = parse(body.source), parse(body.target)
     entry = await area.run(area.sandbox.move, source, target, body.overwrite)
     return FileEntry.of(entry)
@@ -327,7 +328,7 @@ async def move_file(request: web.Request) -> FileEntry:
 async def copy_file(request: web.Request) -> FileCopy:
     """Copy a file or a folder tree; links and special files inside are left out."""
     body = await body_model(request, TransferBody)
-    area = _area(request)
+    area = file_area(request)
     source, target = parse(body.source), parse(body.target)
     copied = await area.run(area.sandbox.copy, source, target, body.overwrite)
     return FileCopy.of(copied)
@@ -338,7 +339,7 @@ async def copy_file(request: web.Request) -> FileCopy:
 async def delete_file(request: web.Request) -> FileDeleted:
     """Delete a file, or a symbolic link itself (never what it points at)."""
     query = query_model(request, FilePathQuery)
-    area = _area(request)
+    area = file_area(request)
     parts = parse(query.path)
     await area.run(area.sandbox.remove_file, parts)
     return FileDeleted(path=join(parts), deleted=True)
@@ -349,7 +350,7 @@ async def delete_file(request: web.Request) -> FileDeleted:
 async def delete_folder(request: web.Request) -> FileDeleted:
     """Delete a folder; one with contents only with `recursive=true`."""
     query = query_model(request, FolderDeleteQuery)
-    area = _area(request)
+    area = file_area(request)
     parts = parse(query.path)
     await area.run(area.sandbox.remove_folder, parts, query.recursive)
     return FileDeleted(path=join(parts), deleted=True)
@@ -360,7 +361,7 @@ async def delete_folder(request: web.Request) -> FileDeleted:
 async def read_text(request: web.Request) -> Reply[TextFile]:
     """Open a UTF-8 text file for editing; its version comes as `version` and ETag."""
     query = query_model(request, FilePathQuery)
-    area = _area(request)
+    area = file_area(request)
     parts = parse(query.path)
     text, version, entry = await area.run(area.editor.read, parts)
     answer = TextFile(
@@ -383,7 +384,7 @@ async def write_text(request: web.Request) -> Reply[TextSaved]:
     `*` (412 when it changed since, 428 without the header).
     """
     query = query_model(request, FilePathQuery)
-    area = _area(request)
+    area = file_area(request)
     parts = parse(query.path)
     data = await read_body(request, area.editor.limit)
     try:
