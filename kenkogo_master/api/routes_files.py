@@ -46,7 +46,7 @@ from kenkogo_master.files.area import FileArea
 from kenkogo_master.files.entries import Entry, Kind
 from kenkogo_master.files.paths import join, parse, parse_name
 from kenkogo_master.files.sandbox import Upload
-from kenkogo_master.keys import FILES, HUB
+from kenkogo_master.keys import EVENT_BUS, FILES, HUB
 
 routes = web.RouteTableDef()
 
@@ -55,6 +55,8 @@ MULTIPART_SLACK = 64 * 1024
 # A folder's total stops after this long or this many names unless asked for less.
 USAGE_SECONDS = 2.0
 USAGE_ENTRIES = 1_000_000
+
+CHANGED_TOPIC = "files.changed"
 
 _PATH = "relative to the file area's root, parts joined by /; the root is the empty path"
 
@@ -140,6 +142,11 @@ def file_area(request: web.Request) -> FileArea:
     if area is None:
         raise HubError(ErrorCode.FILE_ERROR, path="", detail="the file area is off on this system")
     return area
+
+
+def changed(request: web.Request, action: str, *paths: str) -> None:
+    """Tell live readers (the panel, in every tab) which names in the file area changed."""
+    request.app[EVENT_BUS].publish(CHANGED_TOPIC, {"action": action, "paths": list(paths)})
 
 
 def _sorted(entries: list[Entry], query: ListQuery) -> list[Entry]:
@@ -251,6 +258,7 @@ async def upload_file(request: web.Request) -> Reply[FileEntry]:
         entry = await area.run(upload.commit)
     finally:
         await _drop(area, upload)
+    changed(request, "upload", entry.path)
     return Reply(FileEntry.of(entry), 200 if upload.existed else 201)
 
 
@@ -299,6 +307,7 @@ async def upload_files(request: web.Request) -> Uploaded:
         for upload in uploads:
             await _drop(area, upload)
     items = [FileEntry.of(entry) for entry in entries]
+    changed(request, "upload", *(entry.path for entry in entries))
     return Uploaded(items=items, count=len(items))
 
 
@@ -309,6 +318,7 @@ async def create_folder(request: web.Request) -> FileEntry:
     body = await body_model(request, FolderBody)
     area = file_area(request)
     entry = await area.run(area.sandbox.make_folder, parse(body.path))
+    changed(request, "folder", entry.path)
     return FileEntry.of(entry)
 
 
@@ -320,6 +330,7 @@ async def move_file(request: web.Request) -> FileEntry:
     area = file_area(request)
     source, target = parse(body.source), parse(body.target)
     entry = await area.run(area.sandbox.move, source, target, body.overwrite)
+    changed(request, "move", join(source), entry.path)
     return FileEntry.of(entry)
 
 
@@ -331,6 +342,7 @@ async def copy_file(request: web.Request) -> FileCopy:
     area = file_area(request)
     source, target = parse(body.source), parse(body.target)
     copied = await area.run(area.sandbox.copy, source, target, body.overwrite)
+    changed(request, "copy", copied.entry.path)
     return FileCopy.of(copied)
 
 
@@ -342,6 +354,7 @@ async def delete_file(request: web.Request) -> FileDeleted:
     area = file_area(request)
     parts = parse(query.path)
     await area.run(area.sandbox.remove_file, parts)
+    changed(request, "delete", join(parts))
     return FileDeleted(path=join(parts), deleted=True)
 
 
@@ -353,6 +366,7 @@ async def delete_folder(request: web.Request) -> FileDeleted:
     area = file_area(request)
     parts = parse(query.path)
     await area.run(area.sandbox.remove_folder, parts, query.recursive)
+    changed(request, "delete", join(parts))
     return FileDeleted(path=join(parts), deleted=True)
 
 
@@ -393,6 +407,7 @@ async def write_text(request: web.Request) -> Reply[TextSaved]:
         raise HubError(ErrorCode.INVALID_PAYLOAD, detail="the text is not UTF-8") from None
     expected = if_match_tags(request.headers.get("If-Match"))
     created, version, entry = await area.run(area.editor.write, parts, data, expected)
+    changed(request, "edit", entry.path)
     answer = TextSaved(
         path=join(parts),
         version=version,

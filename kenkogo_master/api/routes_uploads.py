@@ -26,7 +26,7 @@ from kenkogo_master.api.openapi_shapes_files import (
     UploadList,
     UploadState,
 )
-from kenkogo_master.api.routes_files import file_area
+from kenkogo_master.api.routes_files import changed, file_area
 from kenkogo_master.errors import ErrorCode, HubError
 from kenkogo_master.files.area import FileArea
 from kenkogo_master.files.entries import Entry
@@ -220,6 +220,7 @@ async def commit_upload(request: web.Request) -> Reply[FileEntry]:
             area.uploads.forget(session.id)
     finally:
         area.uploads.give_back(session)
+    changed(request, "upload", entry.path)
     return Reply(FileEntry.of(entry), 200 if existed else 201)
 
 

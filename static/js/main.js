@@ -12,6 +12,9 @@ import * as appInstancePage from "./pages/app-instance.js";
 import * as appNamePage from "./pages/app-name.js";
 import * as appsPage from "./pages/apps.js";
 import * as dashboardPage from "./pages/dashboard.js";
+import * as databasePage from "./pages/database.js";
+import * as dbTablePage from "./pages/db-table.js";
+import * as filesPage from "./pages/files.js";
 import * as loginPage from "./pages/login.js";
 
 const ROUTES = [
@@ -20,6 +23,9 @@ const ROUTES = [
   { path: "/apps", page: appsPage, nav: "apps" },
   { path: "/apps/instance/:id", page: appInstancePage, nav: "apps" },
   { path: "/apps/name/:name", page: appNamePage, nav: "apps" },
+  { path: "/files", page: filesPage, nav: "files" },
+  { path: "/database", page: databasePage, nav: "database" },
+  { path: "/database/tables/:name", page: dbTablePage, nav: "database" },
   { path: "/account", page: accountPage, nav: "account" },
 ];
 

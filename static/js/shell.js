@@ -7,6 +7,8 @@ import { THEMES } from "./theme.js";
 export const NAV = [
   { id: "dashboard", path: "/", label: N_("panel.nav.dashboard") },
   { id: "apps", path: "/apps", label: N_("panel.nav.apps") },
+  { id: "files", path: "/files", label: N_("panel.nav.files") },
+  { id: "database", path: "/database", label: N_("panel.nav.database") },
 ];
 const THEME_LABELS = {
   system: N_("panel.shell.theme_system"),
