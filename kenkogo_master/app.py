@@ -33,8 +33,8 @@ from kenkogo_master.api import (
     routes_stats,
     routes_system,
     routes_tokens,
-    routes_uploads,
     routes_traces,
+    routes_uploads,
     security_headers,
 )
 from kenkogo_master.api.audit_trail import audit_middleware

@@ -35,8 +35,8 @@ from kenkogo_master.api.routes_routing import ExplainRequest
 from kenkogo_master.api.routes_settings import SettingPath, SettingsPatch
 from kenkogo_master.api.routes_simulate import SimulateRequest
 from kenkogo_master.api.routes_tokens import TokenCreate
-from kenkogo_master.api.routes_uploads import ChunkQuery, UploadCreate
 from kenkogo_master.api.routes_traces import TraceListQuery
+from kenkogo_master.api.routes_uploads import ChunkQuery, UploadCreate
 from kenkogo_master.api.stats_params import (
     ActiveQuery,
     AppSeriesQuery,

@@ -211,9 +211,7 @@ async def commit_upload(request: web.Request) -> Reply[FileEntry]:
     session = area.uploads.take(request.match_info["id"])
     try:
         if session.offset != session.size:
-            raise HubError(
-                ErrorCode.UPLOAD_INCOMPLETE, offset=session.offset, size=session.size
-            )
+            raise HubError(ErrorCode.UPLOAD_INCOMPLETE, offset=session.offset, size=session.size)
         try:
             entry, existed = await _place(area, session)
         finally:

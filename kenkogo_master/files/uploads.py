@@ -59,7 +59,10 @@ class Uploads:
     """The unfinished resumable uploads of one file area."""
 
     def __init__(
-        self, idle_seconds: float, limit: int = MAX_SESSIONS, clock: Callable[[], float] = time.monotonic
+        self,
+        idle_seconds: float,
+        limit: int = MAX_SESSIONS,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.idle_seconds = idle_seconds
         self.limit = limit

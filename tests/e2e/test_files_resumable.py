@@ -26,7 +26,9 @@ LIMIT = 3_000_000
 MIB = 1024 * 1024
 
 
-async def start(start_master: StartMaster, tmp_path: Path, **extra: str) -> tuple[RunningMaster, Path]:
+async def start(
+    start_master: StartMaster, tmp_path: Path, **extra: str
+) -> tuple[RunningMaster, Path]:
     root = tmp_path / "root"
     master = await start_master(
         files__root=str(root), files__max_upload=str(LIMIT), files__upload_chunk="65536", **extra
@@ -37,7 +39,9 @@ async def start(start_master: StartMaster, tmp_path: Path, **extra: str) -> tupl
 def parts_in(folder: Path) -> dict[str, int]:
     """Return the part files in `folder` with their sizes."""
     return {
-        item.name: item.stat().st_size for item in folder.iterdir() if item.name.startswith(TEMP_PREFIX)
+        item.name: item.stat().st_size
+        for item in folder.iterdir()
+        if item.name.startswith(TEMP_PREFIX)
     }
 
 
@@ -139,7 +143,9 @@ async def test_chunks_at_the_wrong_offset_are_refused_and_change_nothing(
         status, answer = await put_chunk(master, upload_id, 5, b"56", **{"Content-Range": header})
         assert (status, answer["code"]) == (code, name), header
     assert parts_in(root) == {f"{TEMP_PREFIX}{upload_id}.part": 5}
-    status, state = await put_chunk(master, upload_id, 5, b"56789", **{"Content-Range": "bytes 5-9/*"})
+    status, state = await put_chunk(
+        master, upload_id, 5, b"56789", **{"Content-Range": "bytes 5-9/*"}
+    )
     assert status == 200 and state["complete"], state
     assert (await master.api("GET", f"{V1}/files/uploads/nope"))[0] == 404
     assert (await put_chunk(master, "nope", 0, b"x"))[0] == 404
@@ -253,7 +259,9 @@ async def test_an_upload_into_a_missing_folder_or_onto_a_folder_is_refused(
     assert (await master.api("GET", f"{V1}/files/uploads"))[1]["items"] == []
 
 
-async def _cut_chunk(master: RunningMaster, part: Path, upload_id: str, offset: int, size: int) -> None:
+async def _cut_chunk(
+    master: RunningMaster, part: Path, upload_id: str, offset: int, size: int
+) -> None:
     """Send a chunk's head and part of its body, wait until some of it is written, hang up."""
     reader, writer = await asyncio.open_connection("127.0.0.1", master.port)
     writer.write(
@@ -300,7 +308,7 @@ async def test_a_cut_connection_leaves_nothing_at_the_target_and_the_upload_resu
     status, state = await put_chunk(master, upload_id, state["offset"], data[state["offset"] :])
     assert status == 200 and state["complete"]
     status, entry = await master.api("POST", f"{V1}/files/uploads/{upload_id}/commit")
-    assert status == 201
+    assert status == 201 and entry["size"] == len(data)
     assert (root / "resumed.bin").read_bytes() == data
     assert parts_in(root) == {}
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
@@ -309,7 +317,7 @@ async def test_a_cut_connection_leaves_nothing_at_the_target_and_the_upload_resu
 async def test_a_second_chunk_while_one_arrives_is_refused(
     start_master: StartMaster, tmp_path: Path
 ) -> None:
-    master, root = await start(start_master, tmp_path)
+    master, _ = await start(start_master, tmp_path)
     upload_id = (await open_upload(master, "busy.bin", 2 * MIB))["id"]
     release = asyncio.Event()
 

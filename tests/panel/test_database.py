@@ -12,7 +12,7 @@ from playwright.async_api import expect
 from kenkogo_master.keys import MAINTENANCE
 from kenkogo_master.store.migrate import head_revision
 from tests.conftest import RunningMaster
-from tests.panel.conftest import PHONE, PanelPage, sign_in
+from tests.panel.conftest import ARTIFACTS, PHONE, PanelPage, sign_in
 from tests.support.flow_clients import SioDriver
 
 # The 409 the test provokes by holding the maintenance lock itself.
@@ -74,10 +74,12 @@ async def test_maintenance_backup_retention_prune_and_the_table_browser(
     await page.get_by_role("button", name="Save retention").click()
     await expect(row.locator(".badge")).to_have_text("changed here")
     status, retention = await panel_master.api("GET", "/api/v1/db/retention")
+    assert status == 200
     assert {item["name"]: item["days"] for item in retention["items"]}["messages"] == 30
     await row.get_by_role("button", name=re.compile("^Back to")).click()
     await expect(row.locator(".badge")).to_have_count(0)
     status, retention = await panel_master.api("GET", "/api/v1/db/retention")
+    assert status == 200
     assert not {item["name"]: item["overridden"] for item in retention["items"]}["messages"]
     # Prune now, after making the audit trail's rows old enough to go.
     audit = page.locator(".retention-row[data-policy='audit']").get_by_role("spinbutton")
@@ -108,6 +110,11 @@ async def test_maintenance_backup_retention_prune_and_the_table_browser(
     first = rows.first.locator("td").nth(index)
     await expect(first).to_have_text("hello 9")  # "hello 9" sorts last as text
     await panel.shot("database-table-desktop")
+    await page.get_by_label("Order by").select_option("sender_id")  # as at phone width
+    await expect(content).to_have_attribute("aria-sort", "none")
+    await expect(page.get_by_role("columnheader", name="sender_id")).to_have_attribute(
+        "aria-sort", "ascending"
+    )
     await page.get_by_role("link", name="← Database").click()
     await expect(page.get_by_role("heading", name="Database", exact=True)).to_be_visible()
     assert [p for p in panel.problems if not PROVOKED.match(p)] == []
@@ -132,6 +139,7 @@ async def test_the_database_pages_at_360_px_in_both_themes_and_languages(
             )
             assert overflow <= 0, f"{route} is {overflow}px too wide at 360 px ({theme})"
             await panel.shot(f"{name}-phone-{theme}")
+            await page.screenshot(path=ARTIFACTS / f"{name}-phone-{theme}-screen.png")
     await panel.goto("/database")
     await page.get_by_label("Language").select_option("zh_Hans")
     await expect(page.get_by_role("heading", name="数据库", exact=True)).to_be_visible()

@@ -1,4 +1,4 @@
-"""The Files page in a real browser: browse, upload in chunks and back, resume, edit, move, delete."""
+"""The Files page in a browser: browse, upload in chunks and back, resume, edit, move, delete."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page, Request, Route, expect
 
 from tests.conftest import RunningMaster, StartMaster
-from tests.panel.conftest import PHONE, PanelPage, sign_in
+from tests.panel.conftest import ARTIFACTS, PHONE, PanelPage, sign_in
 
 CHUNK = 64 * 1024
 # What a browser reports for refusals a test provokes on purpose: a move into a folder that
@@ -136,6 +136,7 @@ async def test_an_upload_cut_by_a_reload_resumes_where_it_stopped(
     assert not (root / "backup.tar").exists()
     await panel.shot("files-unfinished-upload")
     status, listed = await master.api("GET", "/api/v1/files/uploads")
+    assert status == 200
     received = listed["items"][0]["offset"]
     assert 0 < received < len(data) and received % CHUNK == 0
     # Resume: pick the same file again; the chunks go on from the Master's offset.
@@ -173,6 +174,7 @@ async def test_an_upload_cut_by_a_reload_resumes_where_it_stopped(
     await page.unroute(re.compile(r"/api/v1/files/uploads/[0-9a-f]+\?offset="))
     for _ in range(50):
         status, listed = await master.api("GET", "/api/v1/files/uploads")
+        assert status == 200
         if not listed["items"]:
             break
         await asyncio.sleep(0.1)
@@ -283,6 +285,7 @@ async def test_the_files_page_at_360_px_in_both_themes_and_languages(
         )
         assert overflow <= 0, f"{overflow}px too wide at 360 px ({theme})"
         await panel.shot(f"files-phone-{theme}")
+        await page.screenshot(path=ARTIFACTS / f"files-phone-{theme}-screen.png")
     await page.locator("tr[data-path='settings.toml']").get_by_role("button", name="Edit").click()
     await expect(page.get_by_role("dialog").get_by_label("Text")).to_have_value("x = 1\n")
     await panel.shot("files-edit-phone-dark")
@@ -296,6 +299,7 @@ async def test_the_files_page_at_360_px_in_both_themes_and_languages(
             {"zh_Hans": "文件：", "ja": "ファイル："}[language]
         )
         await panel.shot(f"files-phone-dark-{language}")
+        await page.screenshot(path=ARTIFACTS / f"files-phone-dark-{language}-screen.png")
     await page.set_viewport_size({"width": 1280, "height": 860})
     await page.emulate_media(color_scheme="dark")
     await panel.shot("files-desktop-dark-ja")

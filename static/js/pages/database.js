@@ -73,7 +73,7 @@ export function mount(root, ctx) {
         { class: "table-wrap" },
         h(
           "table",
-          { class: "table table-cards" },
+          { class: "table db-tables" },
           h("caption", { class: "visually-hidden" }, t("panel.db.tables")),
           h("thead", {}, h("tr", {}, tableHeaders.map((key, i) => h("th", { scope: "col", class: i ? "num" : null }, t(key))))),
           tablesBody,

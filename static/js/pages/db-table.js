@@ -1,6 +1,6 @@
 // One table of the database, read-only: a page of rows at a time, ordered by any column
 // (a click on its header; again for descending). Secret columns are never sent by the Master.
-import { h } from "../dom.js";
+import { h, uid } from "../dom.js";
 import { N_ } from "../i18n.js";
 
 export const title = N_("panel.db.table_title");
@@ -26,6 +26,10 @@ export function mount(root, ctx) {
   const thead = h("thead");
   const tbody = h("tbody");
   const pager = h("div", { class: "pager" });
+  // The headers sort on a desktop; at phone width (rows as cards) this select does.
+  const orderId = uid("order");
+  const orderSelect = h("select", { id: orderId, class: "select" });
+  orderSelect.addEventListener("change", () => ((order = orderSelect.value), (offset = 0), go()));
   root.append(
     h("p", { class: "small" }, h("a", { href: router.href("/database") }, t("panel.db.back"))),
     h("div", { class: "page-head" }, h("h1", { class: "mono-title" }, name), summary),
@@ -33,6 +37,7 @@ export function mount(root, ctx) {
     h(
       "section",
       { class: "card" },
+      h("div", { class: "toolbar" }, h("div", { class: "field field-row" }, h("label", { for: orderId }, t("panel.db.order_by")), orderSelect)),
       note,
       h("div", { class: "table-wrap" }, h("table", { class: "table table-cards db-rows" }, h("caption", { class: "visually-hidden" }, name), thead, tbody)),
       pager,
@@ -66,6 +71,13 @@ export function mount(root, ctx) {
       note.hidden = !page.hidden.length;
       note.textContent = t("panel.db.hidden_columns", { columns: page.hidden.join(", ") });
       thead.replaceChildren(h("tr", {}, page.columns.map(header)));
+      orderSelect.replaceChildren(
+        h("option", { value: "" }, t("panel.db.order_key")),
+        ...page.columns.flatMap((column) => [
+          h("option", { value: column.name, selected: order === column.name }, `${column.name} ▲`),
+          h("option", { value: `-${column.name}`, selected: order === `-${column.name}` }, `${column.name} ▼`),
+        ]),
+      );
       tbody.replaceChildren(
         ...(page.items.length
           ? page.items.map((item) =>
