@@ -36,6 +36,7 @@ from kenkogo_master.api import (
     routes_system,
     routes_tokens,
     routes_traces,
+    routes_uploads,
     security_headers,
 )
 from kenkogo_master.api.audit_trail import audit_middleware
@@ -329,6 +330,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_routes(routes_tokens.routes)
     app.router.add_routes(routes_audit.routes)
     app.router.add_routes(routes_files.routes)
+    app.router.add_routes(routes_uploads.routes)
     app.router.add_routes(routes_stats.routes)
     app.router.add_routes(routes_traces.routes)
     app.router.add_routes(routes_system.routes)

@@ -55,6 +55,10 @@ class ErrorCode(StrEnum):
     RANGE_NOT_SATISFIABLE = "range_not_satisfiable"
     NO_SPACE = "no_space"  # the disk or quota is full
     FILE_ERROR = "file_error"  # the file system refused: permissions, read-only, another device
+    UPLOAD_OFFSET_MISMATCH = "upload_offset_mismatch"  # a chunk that does not start where it ends
+    UPLOAD_BUSY = "upload_busy"  # another request is adding a chunk to the same upload
+    UPLOAD_INCOMPLETE = "upload_incomplete"  # a commit before every byte arrived
+    TOO_MANY_UPLOADS = "too_many_uploads"  # the unfinished uploads a Master keeps at once
     MAINTENANCE_RUNNING = "maintenance_running"  # another database operation has not ended
     BACKUP_UNSUPPORTED = "backup_unsupported"  # the engine is backed up with its own tools
     UNKNOWN_SETTING = "unknown_setting"  # no configuration key of that name

@@ -231,6 +231,11 @@ class FilesSettings(Section):
     max_upload: int = Field(100 * 1024 * 1024, ge=1, le=1024**4)
     # Largest file the text editor opens or saves, in bytes.
     max_edit: int = Field(1024 * 1024, ge=1, le=64 * 1024 * 1024)
+    # Bytes the panel sends per request of a resumable upload; keep it under the body limit of
+    # any proxy in front of the Master (nginx's client_max_body_size is 1 MiB unless raised).
+    upload_chunk: int = Field(4 * 1024 * 1024, ge=64 * 1024, le=1024**3)
+    # Seconds an unfinished resumable upload waits for its next chunk before it is dropped.
+    upload_idle: float = Field(24 * 3600, gt=0)
 
     def resolved_root(self, data_dir: Path) -> Path:
         """Return the configured root, or the `files` folder inside the data directory."""

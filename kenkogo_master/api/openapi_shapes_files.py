@@ -123,3 +123,32 @@ class TextSaved(Shape):
     created: bool
     size: int
     modified_ms: int
+
+
+class UploadState(Shape):
+    """A resumable upload: where it goes, how big it is, and how much has arrived."""
+
+    id: str
+    path: str = Field(description="the file it becomes, relative to the file area's root")
+    size: int = Field(ge=0, description="the whole file's bytes, as declared when it began")
+    offset: int = Field(ge=0, description="bytes received so far: the next chunk starts here")
+    complete: bool = Field(description="every byte arrived: commit it")
+    overwrite: bool
+    chunk_size: int = Field(description="bytes to send per request (files.upload_chunk)")
+    created_ms: int
+    updated_ms: int = Field(description="when the last chunk arrived")
+    expires_ms: int = Field(description="when it is dropped unless a chunk arrives first")
+
+
+class UploadList(Shape):
+    """GET /api/v1/files/uploads: the unfinished uploads, oldest first."""
+
+    items: list[UploadState]
+
+
+class UploadDropped(Shape):
+    """DELETE /api/v1/files/uploads/{id}: the upload and its part file are gone."""
+
+    id: str
+    path: str
+    deleted: Literal[True]

@@ -38,6 +38,7 @@ from kenkogo_master.api.routes_settings import SettingPath, SettingsPatch
 from kenkogo_master.api.routes_simulate import SimulateRequest
 from kenkogo_master.api.routes_tokens import TokenCreate
 from kenkogo_master.api.routes_traces import TraceListQuery
+from kenkogo_master.api.routes_uploads import ChunkQuery, UploadCreate
 from kenkogo_master.api.stats_params import (
     ActiveQuery,
     AppSeriesQuery,
@@ -112,6 +113,14 @@ _IF_MATCH = {
     "description": 'the version the text was read at, quoted ("…"), or * for any',
     "schema": {"type": "string"},
 }
+_CONTENT_RANGE = {
+    "name": "Content-Range",
+    "required": False,
+    "description": "bytes FIRST-LAST/SIZE (SIZE may be *): checked against `offset`, the "
+    "upload's size and the body's length",
+    "schema": {"type": "string"},
+}
+_UPLOAD_OPS = ("get_upload", "add_upload_chunk", "commit_upload", "cancel_upload")
 _MULTIPART = {
     "type": "object",
     "properties": {"file": {"type": "array", "items": _BINARY}},
@@ -316,6 +325,39 @@ DOCS: dict[tuple[str, str], Doc] = {
     ("POST", f"{V1}/files/folder"): Doc("files", body=FolderBody, errors=_WRITE_ERRORS),
     ("POST", f"{V1}/files/move"): Doc("files", body=TransferBody, errors=_FILE_ERRORS),
     ("POST", f"{V1}/files/copy"): Doc("files", body=TransferBody, errors=_WRITE_ERRORS),
+    ("GET", f"{V1}/files/uploads"): Doc("files"),
+    ("POST", f"{V1}/files/uploads"): Doc(
+        "files",
+        body=UploadCreate,
+        errors=_WRITE_ERRORS,
+        links=links("/id", "id", *_UPLOAD_OPS),
+        note="A resumable upload: checks the path and size now and makes a hidden part file "
+        "beside the target. Send the bytes with PUT /files/uploads/{id}, then commit. At most "
+        "64 are unfinished at once (409 `too_many_uploads`); one idle longer than "
+        "files.upload_idle is dropped.",
+    ),
+    ("GET", f"{V1}/files/uploads/{{id}}"): Doc(
+        "files", errors=(404,), note="After a cut connection: the next chunk starts at `offset`."
+    ),
+    ("PUT", f"{V1}/files/uploads/{{id}}"): Doc(
+        "files",
+        query=ChunkQuery,
+        body_media="application/octet-stream",
+        body_schema=_BINARY,
+        headers=(_CONTENT_RANGE,),
+        errors=(*_WRITE_ERRORS,),
+        note="Appends the body at `offset`, which must be the upload's `offset` (409 "
+        "`upload_offset_mismatch` otherwise; 409 `upload_busy` while another chunk arrives). "
+        "A chunk is kept whole or not at all; bytes past the declared size are refused (413) "
+        "before they reach the disk.",
+    ),
+    ("POST", f"{V1}/files/uploads/{{id}}/commit"): Doc(
+        "files",
+        errors=_WRITE_ERRORS,
+        note="201 when the file is new, 200 when it replaced one. 409 `upload_incomplete` "
+        "while bytes are missing; a commit refused otherwise ends the upload.",
+    ),
+    ("DELETE", f"{V1}/files/uploads/{{id}}"): Doc("files", errors=(404,)),
     ("GET", f"{V1}/files/text"): Doc("files", query=FilePathQuery, errors=_FILE_ERRORS),
     ("PUT", f"{V1}/files/text"): Doc(
         "files",

@@ -25,7 +25,7 @@ from kenkogo_master.api.answers import answers
 from kenkogo_master.api.json import body_model, query_model
 from kenkogo_master.api.routes_tokens import require_admin
 from kenkogo_master.errors import ErrorCode, HubError
-from kenkogo_master.keys import MAINTENANCE, PRUNER, RETENTION, SETTINGS
+from kenkogo_master.keys import EVENT_BUS, MAINTENANCE, PRUNER, RETENTION, SETTINGS
 from kenkogo_master.settings import RetentionDays
 from kenkogo_master.store import table_browser
 from kenkogo_master.store.backup import snapshot, sqlite_path
@@ -38,6 +38,12 @@ CHUNK = 256 * 1024
 BACKUP_TYPE = "application/vnd.sqlite3"
 # The tool to back up each engine that the Master does not back up itself.
 BACKUP_TOOLS = {"postgresql": "pg_dump"}
+# Live readers (the panel's database page) hear that the database changed under an operation.
+CHANGED_TOPIC = "db.changed"
+
+
+def _changed(request: web.Request, operation: str) -> None:
+    request.app[EVENT_BUS].publish(CHANGED_TOPIC, {"operation": operation})
 
 
 class TableQuery(BaseModel):
@@ -110,14 +116,18 @@ async def vacuum_database(request: web.Request) -> shapes.MaintenanceResult:
     SQLite holds new writes back meanwhile (they queue and are committed afterwards);
     PostgreSQL runs a plain VACUUM beside them.
     """
-    return shapes.MaintenanceResult.of(await request.app[MAINTENANCE].vacuum())
+    result = shapes.MaintenanceResult.of(await request.app[MAINTENANCE].vacuum())
+    _changed(request, "vacuum")
+    return result
 
 
 @routes.post("/api/v1/db/analyze")
 @answers(shapes.MaintenanceResult)
 async def analyze_database(request: web.Request) -> shapes.MaintenanceResult:
     """Refresh the query planner's statistics."""
-    return shapes.MaintenanceResult.of(await request.app[MAINTENANCE].analyze())
+    result = shapes.MaintenanceResult.of(await request.app[MAINTENANCE].analyze())
+    _changed(request, "analyze")
+    return result
 
 
 @routes.post("/api/v1/db/integrity-check")
@@ -128,7 +138,9 @@ async def check_database_integrity(request: web.Request) -> shapes.MaintenanceRe
     SQLite: PRAGMA integrity_check and foreign_key_check. PostgreSQL: amcheck's B-tree and
     heap checks where the extension is installed, else a read of every row.
     """
-    return shapes.MaintenanceResult.of(await request.app[MAINTENANCE].integrity_check())
+    result = shapes.MaintenanceResult.of(await request.app[MAINTENANCE].integrity_check())
+    _changed(request, "integrity_check")
+    return result
 
 
 @routes.get("/api/v1/db/backup")
@@ -203,6 +215,7 @@ async def update_retention(request: web.Request) -> shapes.RetentionInfo:
     body = await body_model(request, RetentionUpdate)
     changes = {name: getattr(body, name) for name in body.model_fields_set}
     await request.app[RETENTION].update(changes)
+    _changed(request, "retention")
     return _retention_info(request)
 
 
@@ -210,7 +223,9 @@ async def update_retention(request: web.Request) -> shapes.RetentionInfo:
 @answers(shapes.PruneReport)
 async def prune_database(request: web.Request) -> shapes.PruneReport:
     """Delete every row past its retention now; report what went from each table."""
-    return shapes.PruneReport(**await request.app[PRUNER].prune("request"))
+    report = shapes.PruneReport(**await request.app[PRUNER].prune("request"))
+    _changed(request, "prune")
+    return report
 
 
 @routes.get("/api/v1/db/tables/{name}")

@@ -46,7 +46,7 @@ from kenkogo_master.files.area import FileArea
 from kenkogo_master.files.entries import Entry, Kind
 from kenkogo_master.files.paths import join, parse, parse_name
 from kenkogo_master.files.sandbox import Upload
-from kenkogo_master.keys import FILES, HUB
+from kenkogo_master.keys import EVENT_BUS, FILES, HUB
 
 routes = web.RouteTableDef()
 # Past any real folder, and within what a JSON answer can echo back (64 bits).
@@ -57,6 +57,8 @@ MULTIPART_SLACK = 64 * 1024
 # A folder's total stops after this long or this many names unless asked for less.
 USAGE_SECONDS = 2.0
 USAGE_ENTRIES = 1_000_000
+
+CHANGED_TOPIC = "files.changed"
 
 _PATH = "relative to the file area's root, parts joined by /; the root is the empty path"
 
@@ -136,11 +138,17 @@ class TransferBody(BaseModel):
     overwrite: bool = False
 
 
-def _area(request: web.Request) -> FileArea:
+def file_area(request: web.Request) -> FileArea:
+    """Return the file area, or refuse where this system cannot confine paths to it."""
     area = request.app.get(FILES)
     if area is None:
         raise HubError(ErrorCode.FILE_ERROR, path="", detail="the file area is off on this system")
     return area
+
+
+def changed(request: web.Request, action: str, *paths: str) -> None:
+    """Tell live readers (the panel, in every tab) which names in the file area changed."""
+    request.app[EVENT_BUS].publish(CHANGED_TOPIC, {"action": action, "paths": list(paths)})
 
 
 def _sorted(entries: list[Entry], query: ListQuery) -> list[Entry]:
@@ -162,7 +170,7 @@ def _sorted(entries: list[Entry], query: ListQuery) -> list[Entry]:
 async def list_files(request: web.Request) -> FileList:
     """List a folder: files, folders, links and special files, sorted and paged."""
     query = query_model(request, ListQuery)
-    area = _area(request)
+    area = file_area(request)
     parts = parse(query.path)
     entries = await area.run(area.sandbox.listing, parts)
     page = _sorted(entries, query)[query.offset : query.offset + query.limit]
@@ -181,7 +189,7 @@ async def list_files(request: web.Request) -> FileList:
 async def file_usage(request: web.Request) -> FileUsage:
     """Add up a folder's size and files, within a time and entry budget."""
     query = query_model(request, UsageQuery)
-    area = _area(request)
+    area = file_area(request)
     parts = parse(query.path)
     usage = await area.run(area.sandbox.usage, parts, query.max_seconds, query.max_entries)
     return FileUsage.of(usage)
@@ -199,7 +207,7 @@ def _if_range_holds(header: str | None, tag: str, modified: str) -> bool:
 async def download_file(request: web.Request) -> web.StreamResponse:
     """Download a file, streamed; a single `Range` is honoured (206)."""
     query = query_model(request, DownloadQuery)
-    area = _area(request)
+    area = file_area(request)
     opened = await area.run(area.sandbox.open_file, parse(query.path))
     try:
         entry = opened.entry
@@ -243,7 +251,7 @@ async def upload_file(request: web.Request) -> Reply[FileEntry]:
     as it passes files.max_upload; an upload cut short leaves nothing behind.
     """
     query = query_model(request, UploadQuery)
-    area = _area(request)
+    area = file_area(request)
     parts = parse(query.path)
     refuse_declared(request, area.max_upload)
     upload = await area.run(area.sandbox.begin_upload, parts, query.overwrite)
@@ -252,6 +260,7 @@ async def upload_file(request: web.Request) -> Reply[FileEntry]:
         entry = await area.run(upload.commit)
     finally:
         await _drop(area, upload)
+    changed(request, "upload", entry.path)
     return Reply(FileEntry.of(entry), 200 if upload.existed else 201)
 
 
@@ -269,7 +278,7 @@ async def upload_files(request: web.Request) -> Uploaded:
     of one request together.
     """
     query = query_model(request, FolderUploadQuery)
-    area = _area(request)
+    area = file_area(request)
     folder = parse(query.path)
     refuse_declared(request, area.max_upload + MULTIPART_SLACK)
     if request.content_type != "multipart/form-data":
@@ -300,6 +309,7 @@ async def upload_files(request: web.Request) -> Uploaded:
         for upload in uploads:
             await _drop(area, upload)
     items = [FileEntry.of(entry) for entry in entries]
+    changed(request, "upload", *(entry.path for entry in entries))
     return Uploaded(items=items, count=len(items))
 
 
@@ -308,8 +318,9 @@ async def upload_files(request: web.Request) -> Uploaded:
 async def create_folder(request: web.Request) -> FileEntry:
     """Create a folder; its parent must exist."""
     body = await body_model(request, FolderBody)
-    area = _area(request)
+    area = file_area(request)
     entry = await area.run(area.sandbox.make_folder, parse(body.path))
+    changed(request, "folder", entry.path)
     return FileEntry.of(entry)
 
 
@@ -318,9 +329,10 @@ async def create_folder(request: web.Request) -> FileEntry:
 async def move_file(request: web.Request) -> FileEntry:
     """Rename or move a file or folder (a link moves as itself)."""
     body = await body_model(request, TransferBody)
-    area = _area(request)
+    area = file_area(request)
     source, target = parse(body.source), parse(body.target)
     entry = await area.run(area.sandbox.move, source, target, body.overwrite)
+    changed(request, "move", join(source), entry.path)
     return FileEntry.of(entry)
 
 
@@ -329,9 +341,10 @@ async def move_file(request: web.Request) -> FileEntry:
 async def copy_file(request: web.Request) -> FileCopy:
     """Copy a file or a folder tree; links and special files inside are left out."""
     body = await body_model(request, TransferBody)
-    area = _area(request)
+    area = file_area(request)
     source, target = parse(body.source), parse(body.target)
     copied = await area.run(area.sandbox.copy, source, target, body.overwrite)
+    changed(request, "copy", copied.entry.path)
     return FileCopy.of(copied)
 
 
@@ -340,9 +353,10 @@ async def copy_file(request: web.Request) -> FileCopy:
 async def delete_file(request: web.Request) -> FileDeleted:
     """Delete a file, or a symbolic link itself (never what it points at)."""
     query = query_model(request, FilePathQuery)
-    area = _area(request)
+    area = file_area(request)
     parts = parse(query.path)
     await area.run(area.sandbox.remove_file, parts)
+    changed(request, "delete", join(parts))
     return FileDeleted(path=join(parts), deleted=True)
 
 
@@ -351,9 +365,10 @@ async def delete_file(request: web.Request) -> FileDeleted:
 async def delete_folder(request: web.Request) -> FileDeleted:
     """Delete a folder; one with contents only with `recursive=true`."""
     query = query_model(request, FolderDeleteQuery)
-    area = _area(request)
+    area = file_area(request)
     parts = parse(query.path)
     await area.run(area.sandbox.remove_folder, parts, query.recursive)
+    changed(request, "delete", join(parts))
     return FileDeleted(path=join(parts), deleted=True)
 
 
@@ -362,7 +377,7 @@ async def delete_folder(request: web.Request) -> FileDeleted:
 async def read_text(request: web.Request) -> Reply[TextFile]:
     """Open a UTF-8 text file for editing; its version comes as `version` and ETag."""
     query = query_model(request, FilePathQuery)
-    area = _area(request)
+    area = file_area(request)
     parts = parse(query.path)
     text, version, entry = await area.run(area.editor.read, parts)
     answer = TextFile(
@@ -385,7 +400,7 @@ async def write_text(request: web.Request) -> Reply[TextSaved]:
     `*` (412 when it changed since, 428 without the header).
     """
     query = query_model(request, FilePathQuery)
-    area = _area(request)
+    area = file_area(request)
     parts = parse(query.path)
     data = await read_body(request, area.editor.limit)
     try:
@@ -394,6 +409,7 @@ async def write_text(request: web.Request) -> Reply[TextSaved]:
         raise HubError(ErrorCode.INVALID_PAYLOAD, detail="the text is not UTF-8") from None
     expected = if_match_tags(request.headers.get("If-Match"))
     created, version, entry = await area.run(area.editor.write, parts, data, expected)
+    changed(request, "edit", entry.path)
     answer = TextSaved(
         path=join(parts),
         version=version,

@@ -9,8 +9,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
+from kenkogo_master.errors import HubError
 from kenkogo_master.files.editor import TextEditor
 from kenkogo_master.files.sandbox import Sandbox, supported
+from kenkogo_master.files.uploads import Uploads
 from kenkogo_master.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -31,8 +33,10 @@ class FileArea:
         files = settings.files
         self.root = files.resolved_root(settings.storage.data_dir)
         self.max_upload = files.max_upload
+        self.upload_chunk = files.upload_chunk
         self.sandbox = Sandbox(self.root)
         self.editor = TextEditor(self.sandbox, files.max_edit)
+        self.uploads = Uploads(files.upload_idle)
         self._executor = ThreadPoolExecutor(WORKERS, thread_name_prefix="files")
 
     async def run(self, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
@@ -41,8 +45,13 @@ class FileArea:
         return await loop.run_in_executor(self._executor, functools.partial(call, *args, **kwargs))
 
     def close(self) -> None:
-        """Wait for running file work, then let go of the root."""
+        """Wait for running file work, drop unfinished uploads, then let go of the root."""
         self._executor.shutdown(wait=True, cancel_futures=True)
+        for session in self.uploads.clear():
+            try:
+                self.sandbox.drop_part(session.parts, session.temp)
+            except HubError as exc:  # its folder went meanwhile: so did the part file
+                log.debug("the part file of upload %s: %s", session.id, exc.code)
         self.sandbox.close()
 
 

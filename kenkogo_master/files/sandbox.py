@@ -47,6 +47,7 @@ _DIR_FLAGS = os.O_RDONLY | _O_DIRECTORY | _O_NOFOLLOW | _O_CLOEXEC
 # O_NONBLOCK: a FIFO swapped in after the check must not hang the open.
 _READ_FLAGS = os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC | _O_NONBLOCK | _O_NOCTTY
 _CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC
+_WRITE_FLAGS = os.O_WRONLY | _O_NOFOLLOW | _O_CLOEXEC | _O_NONBLOCK | _O_NOCTTY
 _NEEDS_DIR_FD = (os.open, os.stat, os.mkdir, os.rename, os.unlink, os.rmdir, os.link)
 
 # Uploads and copies are written under this hidden prefix, next to their target, and renamed
@@ -176,17 +177,59 @@ class OpenFile:
         os.close(self.fd)
 
 
-class Upload:
-    """A file being written under a hidden temporary name next to its target."""
+def part_name(upload_id: str) -> str:
+    """Return the hidden name of a resumable upload's part file (the id is hexadecimal)."""
+    return f"{TEMP_PREFIX}{upload_id}.part"
 
-    def __init__(self, parts: Parts, dir_fd: int, overwrite: bool, existed: bool) -> None:
+
+def _open_part(temp: str, dir_fd: int, parts: Parts, offset: int) -> int:
+    """Open a resumable upload's part file to write at `offset`, which must be where it ends."""
+    try:
+        fd = os.open(temp, _WRITE_FLAGS, dir_fd=dir_fd)
+    except FileNotFoundError:
+        raise HubError(ErrorCode.NOT_FOUND, what="upload", id=join(parts)) from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            refuse_kind(parts, info, Kind.FILE)
+        if info.st_size != offset:
+            raise HubError(ErrorCode.UPLOAD_OFFSET_MISMATCH, offset=info.st_size, asked=offset)
+        os.lseek(fd, offset, os.SEEK_SET)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+class Upload:
+    """A file being written under a hidden temporary name next to its target.
+
+    A plain upload makes a fresh temporary file and removes it unless committed. A resumable
+    one names its part file (`temp`) and, with `offset`, reopens it there to add a chunk;
+    `keep` then leaves the part file for the next chunk and `rewind` drops a chunk cut short.
+    """
+
+    def __init__(
+        self,
+        parts: Parts,
+        dir_fd: int,
+        overwrite: bool,
+        existed: bool,
+        temp: str | None = None,
+        offset: int | None = None,
+    ) -> None:
         self.parts = parts
         self.existed = existed  # whether the target existed when the upload began
-        self.temp = temp_name()
-        self.size = 0
+        self.temp = temp or temp_name()
+        self.size = offset or 0
+        self.start = self.size  # where this request's bytes began
         self._dir_fd = dir_fd
         self._overwrite = overwrite
-        self._fd: int | None = os.open(self.temp, _CREATE_FLAGS, 0o644, dir_fd=dir_fd)
+        self._fd: int | None = (
+            os.open(self.temp, _CREATE_FLAGS, 0o644, dir_fd=dir_fd)
+            if offset is None
+            else _open_part(self.temp, dir_fd, parts, offset)
+        )
 
     def write(self, data: bytes) -> None:
         """Append bytes to the temporary file."""
@@ -225,14 +268,30 @@ class Upload:
             self.discard()
         return make_entry(self.parts, placed)
 
+    def keep(self) -> None:
+        """Close the temporary file but leave it where it is (a resumable upload's chunk)."""
+        self._release(remove=False)
+
+    def rewind(self) -> None:
+        """Cut the temporary file back to where this request began, then keep it."""
+        if self._fd is not None:
+            with suppress(OSError):  # the part file is checked again before the next chunk
+                os.ftruncate(self._fd, self.start)
+            self.size = self.start
+        self._release(remove=False)
+
     def discard(self) -> None:
         """Remove the temporary file (if still there) and let go of the folder; idempotent."""
+        self._release(remove=True)
+
+    def _release(self, remove: bool) -> None:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
         if self._dir_fd >= 0:
-            with suppress(FileNotFoundError):
-                os.unlink(self.temp, dir_fd=self._dir_fd)
+            if remove:
+                with suppress(FileNotFoundError):
+                    os.unlink(self.temp, dir_fd=self._dir_fd)
             os.close(self._dir_fd)
             self._dir_fd = -1
 
@@ -414,19 +473,41 @@ class Sandbox:
     # -- changing ------------------------------------------------------------------------------
 
     @translated
-    def begin_upload(self, parts: Parts, overwrite: bool) -> Upload:
-        """Start writing a file at `parts`; refuse at once what the commit would refuse."""
+    def begin_upload(self, parts: Parts, overwrite: bool, temp: str | None = None) -> Upload:
+        """Start writing a file at `parts`; refuse at once what the commit would refuse.
+
+        `temp` names the hidden file (a resumable upload's part file); a fresh name otherwise.
+        """
+        return self._upload(parts, overwrite, temp, None, check=True)
+
+    @translated
+    def resume_upload(self, parts: Parts, overwrite: bool, temp: str, offset: int) -> Upload:
+        """Reopen a resumable upload's part file at `offset` (where it must end) to add to it."""
+        return self._upload(parts, overwrite, temp, offset, check=False)
+
+    @translated
+    def drop_part(self, parts: Parts, temp: str) -> None:
+        """Remove a resumable upload's part file, if it and its folder are still there."""
+        _refuse_unsafe((*parts[:-1], temp))
+        with self._parent(parts) as fd, suppress(FileNotFoundError):
+            os.unlink(temp, dir_fd=fd)
+
+    def _upload(
+        self, parts: Parts, overwrite: bool, temp: str | None, offset: int | None, check: bool
+    ) -> Upload:
         if not parts:
             raise HubError(ErrorCode.INVALID_PATH, path="", detail="the root itself")
         _refuse_unsafe(parts)
+        if temp is not None:
+            _refuse_unsafe((temp,))
         dir_fd = self._dir(parts[:-1])
         try:
             info = _lstat(parts[-1], dir_fd)
-            if info is not None:
+            if info is not None and check:
                 if not overwrite:
                     raise HubError(ErrorCode.ALREADY_EXISTS, path=join(parts))
                 refuse_kind(parts, info, Kind.FILE)
-            return Upload(parts, dir_fd, overwrite, existed=info is not None)
+            return Upload(parts, dir_fd, overwrite, info is not None, temp, offset)
         except OSError as exc:
             os.close(dir_fd)
             raise fs_error(exc, parts) from None

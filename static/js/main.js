@@ -12,6 +12,9 @@ import * as appInstancePage from "./pages/app-instance.js";
 import * as appNamePage from "./pages/app-name.js";
 import * as appsPage from "./pages/apps.js";
 import * as dashboardPage from "./pages/dashboard.js";
+import * as databasePage from "./pages/database.js";
+import * as dbTablePage from "./pages/db-table.js";
+import * as filesPage from "./pages/files.js";
 import * as loginPage from "./pages/login.js";
 import * as driversPage from "./pages/drivers.js";
 import * as messagePage from "./pages/message.js";
@@ -32,6 +35,9 @@ const ROUTES = [
   { path: "/texts", page: textsPage, nav: "texts" },
   { path: "/settings", page: settingsPage, nav: "settings" },
   { path: "/settings/:tab", page: settingsPage, nav: "settings" },
+  { path: "/files", page: filesPage, nav: "files" },
+  { path: "/database", page: databasePage, nav: "database" },
+  { path: "/database/tables/:name", page: dbTablePage, nav: "database" },
   { path: "/account", page: accountPage, nav: "account" },
   { path: "/drivers", page: driversPage, nav: "drivers" },
   { path: "/drivers/:id", page: driversPage, nav: "drivers" }, // a log line names one: the list shows it

@@ -11,6 +11,8 @@ export const NAV = [
   { id: "messages", path: "/messages", label: N_("panel.nav.messages") },
   { id: "why", path: "/why", label: N_("panel.nav.why") },
   { id: "simulate", path: "/simulate", label: N_("panel.nav.simulate") },
+  { id: "files", path: "/files", label: N_("panel.nav.files") },
+  { id: "database", path: "/database", label: N_("panel.nav.database") },
   { id: "logs", path: "/logs", label: N_("panel.nav.logs") },
   { id: "texts", path: "/texts", label: N_("panel.nav.texts") },
   { id: "settings", path: "/settings", label: N_("panel.nav.settings") },
