@@ -33,7 +33,10 @@ from kenkogo_master.settings import LoggingSettings
 CONSOLE_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 LOG_TOPIC = "log"
 # Library chatter stays at warnings unless we debug.
-NOISY = ("aiohttp.access", "engineio", "socketio", "alembic")
+# Libraries that log every request, frame or statement: warnings only, whatever the level.
+# (aiosqlite at DEBUG logs each statement with its parameters: whole batches on one line, and
+# values such as session-id digests that have no place in a log.)
+NOISY = ("aiohttp.access", "engineio", "socketio", "alembic", "aiosqlite")
 
 
 class RecordFactory:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import socketio
 from yarl import URL
 
 from tests.support.process import free_port, master_environ, running_master
@@ -25,6 +26,7 @@ def environ(data_dir: Path, port: int) -> dict[str, str]:
         KENKOGO_LOGGING__RING_SIZE="10",
         KENKOGO_LOGGING__FILE_MAX_BYTES="4096",
         KENKOGO_LOGGING__FILE_BACKUPS="100",
+        KENKOGO_DRIVERS__TOKENS='["d-token-for-the-log-test"]',
     )
 
 
@@ -102,6 +104,15 @@ async def test_pages_go_past_the_ring_into_the_rotated_files_across_rotations(
             assert "n0" not in map(marker_of, since)
             until = await walk(http, master.url, until=at["n30"], **query)
             assert "n0" in map(marker_of, until) and "n99" not in map(marker_of, until)
+            # A driver's connection is logged at DEBUG.
+            driver = socketio.AsyncClient(reconnection=False)
+            await driver.connect(
+                master.url,
+                namespaces=["/driver"],
+                transports=["websocket"],
+                auth={"token": "d-token-for-the-log-test"},
+            )
+            await driver.disconnect()
             # Every level, logger and start-up record is there, oldest last.
             whole = await walk(http, master.url, limit=1000)
             assert any("starting on" in item["message"] for item in whole[-20:])

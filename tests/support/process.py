@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import codecs
 import contextlib
 import os
 import signal
@@ -93,8 +94,11 @@ class MasterProcess:
         return "".join(self.output)
 
     async def _collect(self, stream: asyncio.StreamReader) -> None:
-        while line := await stream.readline():
-            self.output.append(line.decode(errors="replace"))
+        # Read in chunks, not lines: a line longer than the reader's limit would end a readline
+        # loop, and a child whose pipe nobody drains blocks on its next write.
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        while chunk := await stream.read(65_536):
+            self.output.append(decoder.decode(chunk))
 
     async def wait_healthy(self, timeout: float = 20) -> None:
         """Wait until GET /health answers 200; fail with the process output if it never does."""
