@@ -38,6 +38,7 @@ HIDDEN: Mapping[str, frozenset[str]] = {
     "settings_overrides": frozenset(),  # run-time keys only, never a secret
     "admin_accounts": frozenset({"password_hash"}),
     "audit": frozenset(),
+    "onebot_apps": frozenset({"access_token"}),
 }
 # Tables deliberately left out of the browser: a session's id is what signs a browser in.
 NOT_BROWSABLE: frozenset[str] = frozenset({"admin_sessions"})

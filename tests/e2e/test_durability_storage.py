@@ -68,8 +68,10 @@ async def test_a_locked_database_refuses_events_turns_health_unhealthy_and_recov
     locked_at = loop.time()
     unhealthy: tuple[int, Any] | None = None
     try:
-        during = asyncio.create_task(driver.call("event", event("during", pid="w-1"), timeout=20))
-        while loop.time() < locked_at + LOCK_FOR - 0.5:
+        during = asyncio.create_task(driver.call("event", event("during", pid="w-1"), timeout=30))
+        # Held until the event is answered (at least LOCK_FOR): on a busy machine the event may
+        # reach the Master late, and a lock gone before the writer gave up would let it through.
+        while not during.done() or loop.time() < locked_at + LOCK_FOR - 0.5:
             answer = await health(master)
             if answer[0] != 200:
                 unhealthy = unhealthy or answer
