@@ -365,16 +365,22 @@ class Writer:
             self.fault = None
 
     def _keep_or_refuse(self, group: list[_Write], exc: BaseException) -> None:
-        """Refuse the writes someone waits for; put the others back, in order, for a retry."""
+        """Refuse the writes someone waits for; put the others back, in order, for a retry.
+
+        The writes queued while the failed group was retrying are sorted the same way: they
+        came before `_refusing` was set, and would otherwise wait out the whole fault.
+        """
         refusal = StorageUnavailable(str(exc))
         refusal.__cause__ = exc
         kept = []
-        for item in group:
+        for item in (*group, *self._pending):
             if item.done is None:
                 kept.append(item)
             elif not item.done.done():
                 item.done.set_exception(refusal)
-        self._pending.extendleft(reversed(kept))
+        self._pending.clear()
+        self._pending.extend(kept)
+        self._room.set()
 
     async def _execute(self, group: Sequence[_Write]) -> int:
         """Write and commit a group; return how many rows it wrote."""

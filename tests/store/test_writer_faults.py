@@ -83,3 +83,48 @@ async def test_a_held_write_lock_refuses_waiters_until_it_is_released(
     assert writer.healthy
     await writer.write(INSERT, {"id": 3, "name": "after"})
     assert await stored_ids(engine) == {1, 3}
+
+
+@pytest.mark.timeout(20)
+async def test_a_write_queued_while_a_failing_group_retries_is_refused_too(
+    engine: AsyncEngine, writers: list[Writer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A waiter queued behind a group that then fails hears of the fault, not only after it."""
+    writer = make_writer(engine, writers)
+    await writer.start()
+    real = writer._execute
+    inside = asyncio.Event()
+    release = asyncio.Event()
+    broken = {"on": True}
+
+    async def slow_failure(group: Any) -> int:
+        if broken["on"]:
+            inside.set()
+            await release.wait()  # as a group retrying against a locked file for seconds
+            raise RuntimeError("database is locked")
+        return await real(group)
+
+    async def probe() -> None:
+        if broken["on"]:
+            raise RuntimeError("still locked")
+
+    monkeypatch.setattr(writer, "_execute", slow_failure)
+    monkeypatch.setattr(writer, "_execute_probe", probe)
+
+    first = asyncio.create_task(writer.write(INSERT, {"id": 1, "name": "in the failing group"}))
+    await inside.wait()
+    queued = asyncio.create_task(writer.write(INSERT, {"id": 2, "name": "queued meanwhile"}))
+    await writer.submit(INSERT, {"id": 3, "name": "nobody waits: kept"})
+    await asyncio.sleep(0)
+    release.set()
+    with pytest.raises(StorageUnavailable):
+        await first
+    with pytest.raises(StorageUnavailable):
+        await asyncio.wait_for(queued, 5)
+    broken["on"] = False
+    for _ in range(100):
+        if writer.healthy and not writer._pending:
+            break
+        await asyncio.sleep(0.05)
+    await writer.flush()
+    assert await stored_ids(engine) == {3}
