@@ -1,0 +1,1 @@
+"""App deployment: packages and their installs, the supervisor that runs them, runners."""
