@@ -20,7 +20,7 @@ fi
 
 python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-for dir in tests/node bench examples/js; do
+for dir in tests/node tests/frameworks/koishi bench examples/js; do
   if [ -f "$dir/package.json" ]; then
     npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
   fi
