@@ -215,6 +215,30 @@ async def test_pausing_the_bots_instance_over_rest_stops_its_messages(
     assert action["params"]["group_id"] == 888 and text_of(action) == "恢复了"
 
 
+async def test_the_master_dials_koishi_only_for_the_accounts_it_knows(
+    start_master: StartMaster, koishis: MakeBot, opened: list[Any], tmp_path: Path
+) -> None:
+    bot = await koishis()
+    master = await start_master(config=config_for(tmp_path, bot))
+    other = await account(master, opened, self_id=10002)
+    qq = await online(master, bot, opened)
+
+    status, listing = await master.api("GET", "/api/v1/onebot-apps")
+    assert status == 200
+    (item,) = listing["items"]
+    assert [(c["self_id"], c["connected"]) for c in item["connections"]] == [(10001, True)]
+    status, apps = await master.api("GET", "/api/v1/apps?name=koishi")
+    assert [a["state"] for a in apps["items"]] == ["scheduling"]
+
+    # The other account's messages do not reach Koishi; its own account's do.
+    await other.group_message(555, 42, "echo 别的号")
+    await no_action(other)
+    assert not any("别的号" in line for line in bot.seen())
+    await qq.group_message(555, 42, "echo 本号")
+    action = await qq.next_action(timeout=10)
+    assert action["params"]["group_id"] == 555 and text_of(action) == "本号"
+
+
 async def test_a_koishi_bot_that_dials_the_forward_endpoint_answers_too(
     master: RunningMaster, koishis: MakeBot, opened: list[Any]
 ) -> None:
