@@ -4,8 +4,9 @@ The bot is `node bot.js`: a Koishi `Context` with koishi-plugin-adapter-onebot, 
 OneBot v11 implementation. The Master dials the bot's reverse WebSocket (`protocol:
 'ws-reverse'`), or the bot dials /onebot/v11/app/ws (`protocol: 'ws'`); a OneBot driver
 connection plays the QQ account. What a bot author checks: the `echo` command answers in the
-group, an SDK app with `block` at a higher priority keeps a message from the bot, and pausing
-the bot's instance over REST stops its messages until it is resumed.
+group, an SDK app with `block` at a higher priority keeps a message from the bot, pausing the
+bot's instance over REST stops its messages until it is resumed, the Master dials the bot only
+for the accounts it knows, and a bot that dials with the wrong token is refused.
 """
 
 from __future__ import annotations
@@ -240,11 +241,13 @@ async def test_the_master_dials_koishi_only_for_the_accounts_it_knows(
 
 
 async def test_a_koishi_bot_that_dials_the_forward_endpoint_answers_too(
-    master: RunningMaster, koishis: MakeBot, opened: list[Any]
+    start_master: StartMaster, koishis: MakeBot, opened: list[Any]
 ) -> None:
+    # Koishi's `token` goes out as `Authorization: Bearer`: an app token, when the Master wants one.
+    master = await start_master(apps__require_token="true", apps__tokens='["koishi-secret"]')
     qq = await account(master, opened)
     forward = master.url.replace("http", "ws", 1) + "/onebot/v11/app/ws?name=koishi-forward"
-    bot = await koishis(ONEBOT_ENDPOINT=forward)
+    bot = await koishis(ONEBOT_ENDPOINT=forward, ONEBOT_TOKEN="koishi-secret")
     instance = await instance_of(master, "koishi-forward")
     assert instance["transport"] == "onebot"
     await bot.wait_for_line("LOGIN 10001 online")
@@ -253,3 +256,20 @@ async def test_a_koishi_bot_that_dials_the_forward_endpoint_answers_too(
     action = await qq.next_action(timeout=10)
     assert action["action"] == "send_group_msg" and action["params"]["group_id"] == 321
     assert text_of(action) == "正向"
+
+
+async def test_a_koishi_bot_with_a_wrong_token_is_refused(
+    start_master: StartMaster, koishis: MakeBot, opened: list[Any]
+) -> None:
+    master = await start_master(apps__require_token="true", apps__tokens='["koishi-secret"]')
+    qq = await account(master, opened)
+    forward = master.url.replace("http", "ws", 1) + "/onebot/v11/app/ws?name=koishi-forward"
+    bot = await koishis(ONEBOT_ENDPOINT=forward, ONEBOT_TOKEN="not-the-secret")
+
+    # Koishi is told 403 and stays offline; the Master has no instance of it to schedule to.
+    await bot.wait_for_line("Unexpected server response: 403")
+    status, apps = await master.api("GET", "/api/v1/apps?name=koishi-forward")
+    assert status == 200 and apps["items"] == []
+    await qq.group_message(321, 42, "echo 进不来")
+    await no_action(qq)
+    assert bot.seen() == [] and not any("online" in line for line in bot.lines)
