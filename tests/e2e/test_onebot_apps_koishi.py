@@ -114,10 +114,11 @@ async def no_action(client: OneBotClient, seconds: float = 1.5) -> None:
 
 def test_the_installed_koishi_is_the_pinned_one() -> None:
     pinned = json.loads((FRAMEWORKS / "koishi" / "package.json").read_text())["dependencies"]
-    for package in ("koishi", "koishi-plugin-adapter-onebot"):
+    assert {"koishi", "koishi-plugin-adapter-onebot"} <= set(pinned)
+    for package, version in pinned.items():
         manifest = FRAMEWORKS / "koishi" / "node_modules" / package / "package.json"
         assert manifest.is_file(), KOISHI_INSTALL_HINT
-        assert json.loads(manifest.read_text())["version"] == pinned[package], KOISHI_INSTALL_HINT
+        assert json.loads(manifest.read_text())["version"] == version, KOISHI_INSTALL_HINT
 
 
 def test_the_readme_gives_the_configuration_these_tests_run() -> None:
