@@ -20,9 +20,11 @@ fi
 
 python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-for dir in tests/node bench examples/js; do
+# The Node packages the tests run (Koishi's bot among them), exactly as locked. Only npm's
+# errors show: they go to stderr, its "added N packages" summary to stdout.
+for dir in tests/node tests/frameworks/koishi bench examples/js; do
   if [ -f "$dir/package.json" ]; then
-    npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
+    npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error >/dev/null
   fi
 done
 
