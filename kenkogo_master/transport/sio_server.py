@@ -17,6 +17,7 @@ from kenkogo_master.protocol import codec
 from kenkogo_master.settings import Settings
 from kenkogo_master.transport.eio_socket import DirectEngineServer
 from kenkogo_master.transport.sio_packet import JsonPacket
+from kenkogo_master.transport.tls import client_certificate_required, client_certified
 
 
 def _websocket_class(compress: bool) -> type:
@@ -46,6 +47,9 @@ def _websocket_class(compress: bool) -> type:
     return WebSocket
 
 
+# Agents, which `[server] tls_client_ca` makes present a client certificate.
+CERTIFIED_NAMESPACES = frozenset({"/driver", "/runner"})
+
 # `<type>[<attachments>-][/<namespace>,]...`: enough to tell which namespace a packet aimed at.
 _PACKET_NAMESPACE = re.compile(r"^\d(?:\d+-)?(/[^,]*),")
 
@@ -57,8 +61,29 @@ class GuardedServer(socketio.AsyncServer):  # type: ignore[misc]
     event whose payload is not `[name, ...]`), so the sender would never hear why nothing happened.
     """
 
+    # Namespaces whose clients must present a client certificate (agents: drivers, runners),
+    # and how a refusal is worded; set once the settings and the hub exist.
+    certified_namespaces: frozenset[str] = frozenset()
+    describe_error: Callable[[ErrorCode], dict[str, Any]] | None = None
+
     def _engineio_server_class(self) -> type:
         return DirectEngineServer
+
+    async def _handle_connect(self, eio_sid: str, namespace: str | None, data: Any) -> None:
+        if (namespace or "/") in self.certified_namespaces and not client_certified(
+            self.environ.get(eio_sid, {}).get("aiohttp.request")
+        ):
+            code = ErrorCode.CLIENT_CERTIFICATE_REQUIRED
+            error = (
+                self.describe_error(code)
+                if self.describe_error is not None
+                else {"code": code.value, "message": code.value}
+            )
+            await self._send_packet(
+                eio_sid, self.packet_class(packet.CONNECT_ERROR, data=error, namespace=namespace)
+            )
+            return
+        await super()._handle_connect(eio_sid, namespace, data)
 
     async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
         try:
@@ -113,11 +138,15 @@ def create_sio_server(settings: Settings) -> GuardedServer:
         async_mode="aiohttp",
         json=codec,
         serializer=JsonPacket,
-        cors_allowed_origins="*",
+        # The edge middleware (api/origins.py) refuses foreign origins for every endpoint alike;
+        # Engine.IO only adds the CORS headers for the other origins allowed, if any.
+        cors_allowed_origins=list(settings.server.allowed_origins),
         max_http_buffer_size=hard_frame_limit(settings),
         logger=False,
         engineio_logger=False,
     )
+    if client_certificate_required(settings.server):
+        server.certified_namespaces = CERTIFIED_NAMESPACES
     websocket = _websocket_class(settings.server.websocket_compression)
     server.eio._async = {**server.eio._async, "websocket": websocket}
     return server
