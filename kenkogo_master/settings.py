@@ -79,7 +79,7 @@ class ServerSettings(Section):
     tls_key: Path | None = None
     # PEM CA bundle: drivers and runners must present a client certificate it signed.
     tls_client_ca: Path | None = None
-    # Origins (`scheme://host[:port]`) browsers may connect from; empty: the Master's own only.
+    # Origins (`scheme://host[:port]`) browsers may connect from besides the Master's own.
     allowed_origins: Annotated[
         list[Annotated[str, AfterValidator(_origin)]], Field(max_length=1000)
     ] = []

@@ -9,15 +9,14 @@ scripts send no `Origin` and are not affected.
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from kenkogo_master.api.errors import Handler
 from kenkogo_master.errors import ErrorCode, HubError
 from kenkogo_master.keys import SETTINGS
-from kenkogo_master.settings import normalize_origin
 from kenkogo_master.transport.onebot_v11 import PATHS as ONEBOT_DRIVER_PATHS
+from kenkogo_master.transport.origins import origin_allowed
 from kenkogo_master.transport.tls import client_certificate_required, client_certified
 
 log = logging.getLogger(__name__)
@@ -27,30 +26,6 @@ GUARDED_PREFIXES = ("/socket.io/", "/ws", "/onebot/", "/api/")
 # Foreign origins are logged once each (up to this many), not once per request.
 LOGGED_ORIGINS_LIMIT = 100
 _logged: set[str] = set()
-
-
-def own_origin(request: web.Request) -> str | None:
-    """Return the origin the request came to: its scheme and `Host` header."""
-    try:
-        parts = urlsplit(f"//{request.host}")
-        port = parts.port
-    except ValueError:
-        return None
-    if not parts.hostname:
-        return None
-    return normalize_origin("https" if request.secure else "http", parts.hostname, port)
-
-
-def origin_allowed(request: web.Request, origin: str, allowed: list[str]) -> bool:
-    """Tell whether a browser page at `origin` may use this request's endpoint."""
-    try:
-        parts = urlsplit(origin.strip())
-        normalized = normalize_origin(parts.scheme, parts.hostname or "", parts.port)
-    except ValueError:
-        return False
-    if not parts.hostname or parts.scheme not in ("http", "https"):
-        return False  # "null" (sandboxed frames, files) and anything else odd
-    return normalized in allowed if allowed else normalized == own_origin(request)
 
 
 def _guarded(request: web.Request) -> bool:

@@ -16,6 +16,7 @@ from kenkogo_master.errors import ErrorCode
 from kenkogo_master.protocol import codec
 from kenkogo_master.settings import Settings
 from kenkogo_master.transport.eio_socket import DirectEngineServer
+from kenkogo_master.transport.origins import origin_allowed
 from kenkogo_master.transport.sio_packet import JsonPacket
 from kenkogo_master.transport.tls import client_certificate_required, client_certified
 
@@ -132,6 +133,18 @@ def hard_frame_limit(settings: Settings) -> int:
     return max(1024 * 1024, 4 * settings.limits.max_payload)
 
 
+def _cors_origins(settings: Settings) -> list[str] | Callable[[str, dict[str, Any]], bool]:
+    """Return Engine.IO's CORS setting: off (same origin only), or the edge's own rule."""
+    allowed = settings.server.allowed_origins
+    if not allowed:
+        return []  # no CORS headers; the edge refuses foreign origins
+
+    def check(origin: str, environ: dict[str, Any]) -> bool:
+        return origin_allowed(environ["aiohttp.request"], origin, allowed)
+
+    return check
+
+
 def create_sio_server(settings: Settings) -> GuardedServer:
     """Create the Socket.IO server (not yet attached to the web application)."""
     server = GuardedServer(
@@ -139,8 +152,8 @@ def create_sio_server(settings: Settings) -> GuardedServer:
         json=codec,
         serializer=JsonPacket,
         # The edge middleware (api/origins.py) refuses foreign origins for every endpoint alike;
-        # Engine.IO only adds the CORS headers for the other origins allowed, if any.
-        cors_allowed_origins=list(settings.server.allowed_origins),
+        # Engine.IO adds the CORS headers for the other origins allowed, if any are.
+        cors_allowed_origins=_cors_origins(settings),
         max_http_buffer_size=hard_frame_limit(settings),
         logger=False,
         engineio_logger=False,
