@@ -123,6 +123,7 @@ async def test_https_serves_health_and_plain_http_fails_cleanly(
         assert resp.status == 200
         assert (await resp.json())["status"] == "ok"
         assert resp.headers["X-Content-Type-Options"] == "nosniff"
+        assert resp.headers["Strict-Transport-Security"] == "max-age=31536000"
     # Plain HTTP to the TLS port: the handshake fails and the connection closes, nothing hangs.
     async with aiohttp.ClientSession() as plain:
         with pytest.raises(aiohttp.ClientError):
