@@ -17,7 +17,7 @@ from kenkogo_master.app import create_app
 from kenkogo_master.transport.tls import server_context
 from tests.conftest import make_settings
 from tests.support.certs import Authority, Issued, client_context, make_authority
-from tests.support.process import free_port, master_environ, run_main
+from tests.support.process import free_port, master_environ, run_main, running_master
 
 DRIVER_TOKEN = "tls-driver-token"
 
@@ -268,3 +268,36 @@ async def test_plain_http_request_does_not_disturb_a_waiting_tls_client(
     data = await asyncio.wait_for(reader.read(1024), timeout=5)
     assert b'"status"' not in data
     writer.close()
+
+
+async def test_python_main_serves_tls_and_checks_agents(tmp_path: Path, pki: Pki) -> None:
+    # The way an operator runs it: `python main.py` (on uvloop where installed), not in-process.
+    port = free_port()
+    environ = master_environ(
+        tmp_path / "data",
+        port,
+        KENKOGO_SERVER__TLS_CERT=str(pki.server.cert),
+        KENKOGO_SERVER__TLS_KEY=str(pki.server.key),
+        KENKOGO_SERVER__TLS_CLIENT_CA=str(pki.ca.path),
+        KENKOGO_LOGGING__FILE="false",
+    )
+    url = f"https://127.0.0.1:{port}"
+    headers = {"X-Client-Role": "Universal", "X-Self-ID": "10001"}
+    async with running_master(environ, port):
+        async with _session(pki) as http:
+            for _ in range(200):  # until it listens
+                try:
+                    async with http.get(url + "/health") as resp:
+                        assert resp.status == 200
+                        break
+                except aiohttp.ClientConnectorError:
+                    await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("no /health over TLS")
+            async with http.get(url + "/onebot/v11/ws", headers=headers) as resp:
+                assert resp.status == 403
+        async with _session(pki, pki.agent) as http:
+            ws = await http.ws_connect(
+                url.replace("https", "wss") + "/onebot/v11/ws", headers=headers
+            )
+            await ws.close()
