@@ -258,6 +258,11 @@ class Replies:
         """Return a stored message by id (recent ones from memory); raise unknown_message."""
         return await self._message(message_id)
 
+    async def message_of(self, driver_id: str, platform_message_id: str) -> InboundMessage | None:
+        """Return a driver's stored message (or notice, or request) by the platform's id."""
+        message_id = await self._records.id_of(driver_id, platform_message_id)
+        return None if message_id is None else await self._message(message_id)
+
     async def _message(self, message_id: str) -> InboundMessage:
         message = self._recent.get(message_id)
         if message is not None:

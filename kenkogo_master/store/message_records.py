@@ -42,6 +42,8 @@ MESSAGE_COLUMNS = (
     "time_ms",
     "received_ms",
     "status",
+    "kind",
+    "detail",
 )
 
 # Delivery columns that change after the row is written.

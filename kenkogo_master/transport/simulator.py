@@ -42,6 +42,8 @@ class SimulatedReply:
     reply_to: str | None  # the simulated platform_message_id it answers
     at_ms: int
     app: str | None = None  # the app name that sent it, once looked up
+    # An answer to a request ({kind, flag, approve, reason, remark}) rather than a message.
+    request: dict[str, Any] | None = None
 
     def describe(self) -> dict[str, Any]:
         """Return the reply as the REST API and the event bus show it."""
@@ -55,6 +57,8 @@ class SimulatedReply:
         }
         if self.app is not None:
             described["app"] = self.app
+        if self.request is not None:
+            described["request"] = self.request
         return described
 
 
@@ -88,6 +92,9 @@ class SimulatorPeer:
             segments=[dict(segment) for segment in action.segments],
             reply_to=action.reply_to,
             at_ms=now_ms(),
+            request=None
+            if action.request is None
+            else {key: value for key, value in action.request.items() if key != "detail"},
         )
         self.history.append(reply)
         event = reply.describe()
