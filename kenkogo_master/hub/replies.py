@@ -294,7 +294,8 @@ class Replies:
             chat=dict(message.chat),
             content=content,
             segments=segments or [{"type": "text", "data": {"text": content}}],
-            reply_to=message.platform_message_id,
+            # A notice or request is no chat message a platform could quote.
+            reply_to=message.platform_message_id if message.is_chat_message else None,
         )
         return Outgoing.of(action, message.driver_id, session, message.id, template, on_done)
 
