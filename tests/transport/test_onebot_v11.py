@@ -233,7 +233,13 @@ async def test_bad_notices_are_malformed_frames(master: RunningMaster) -> None:
     counters = master.app[ONEBOT].counters
     await client.send({"time": 1, "self_id": 10001, "post_type": "notice"})  # no notice_type
     await client.send(  # a request without the flag it is answered with
-        {"time": 1, "self_id": 10001, "post_type": "request", "request_type": "friend", "user_id": 1}
+        {
+            "time": 1,
+            "self_id": 10001,
+            "post_type": "request",
+            "request_type": "friend",
+            "user_id": 1,
+        }
     )
     await client.send(  # a kind subscriptions could not name
         {"time": 1, "self_id": 10001, "post_type": "notice", "notice_type": "Group Increase"}
