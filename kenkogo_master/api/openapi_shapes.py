@@ -566,6 +566,12 @@ class SimulatedReply(Shape):
     platform_message_id: str
     at_ms: int
     app: str | None = Field(None, exclude_if=absent, description="left out until known")
+    request: dict[str, Any] | None = Field(
+        None,
+        exclude_if=absent,
+        description="an app's answer to a simulated request: {kind, flag, approve, reason, "
+        "remark}; left out for a message",
+    )
 
 
 class Simulation(Shape):
