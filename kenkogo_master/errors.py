@@ -25,6 +25,7 @@ class ErrorCode(StrEnum):
     HEARTBEAT_TIMEOUT = "heartbeat_timeout"
     INVALID_REGEX = "invalid_regex"
     UNKNOWN_MESSAGE = "unknown_message"
+    NOT_A_REQUEST = "not_a_request"  # answer_request naming a message or notice, not a request
     TEMPLATE_MISSING_PARAM = "template_missing_param"
     UNKNOWN_TEMPLATE = "unknown_template"
     INVALID_TEMPLATE_PARAM = "invalid_template_param"

@@ -27,6 +27,8 @@ from pydantic import (
     field_validator,
 )
 
+from kenkogo_master.protocol.apps import EventPatterns, event_patterns
+
 ENV_PREFIX = "KENKOGO_"
 
 PositiveSeconds = Annotated[float, Field(gt=0, le=86_400)]
@@ -148,6 +150,11 @@ def _regexes(patterns: list[str] | None) -> list[str] | None:
     return patterns
 
 
+def _kind_patterns(patterns: list[str] | None) -> list[str] | None:
+    """Check kind patterns as an app's `subscribe.events` are checked."""
+    return None if patterns is None else event_patterns(patterns)
+
+
 FilterItems = Annotated[list[Annotated[str, Field(max_length=256)]], Field(max_length=200)]
 AppName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^\S(.*\S)?$")]
 WsUrl = Annotated[str, Field(max_length=2000), AfterValidator(_ws_url)]
@@ -163,6 +170,8 @@ class OneBotAppFilters(Section):
     commands: FilterItems | None = None
     keywords: FilterItems | None = None
     regex: Annotated[FilterItems | None, AfterValidator(_regexes)] = None
+    # Kinds as globs; absent: what an implementation sends a bot (messages, notices, requests).
+    events: Annotated[EventPatterns | None, AfterValidator(_kind_patterns)] = None
 
 
 class OneBotAppEntry(Section):

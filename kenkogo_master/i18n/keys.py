@@ -30,6 +30,7 @@ REGISTER_TIMEOUT = N_("error.register_timeout")
 HEARTBEAT_TIMEOUT = N_("error.heartbeat_timeout")
 INVALID_REGEX = N_("error.invalid_regex")  # {pattern} {detail}
 UNKNOWN_MESSAGE = N_("error.unknown_message")  # {message_id}
+NOT_A_REQUEST = N_("error.not_a_request")  # {message_id} {kind}
 TEMPLATE_MISSING_PARAM = N_("error.template_missing_param")  # {template} {param}
 UNKNOWN_TEMPLATE = N_("error.unknown_template")  # {template}
 INVALID_TEMPLATE_PARAM = N_("error.invalid_template_param")  # {template} {param}
