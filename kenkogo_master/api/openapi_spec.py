@@ -393,7 +393,8 @@ DOCS: dict[tuple[str, str], Doc] = {
         media="application/octet-stream",
         ok_schema=_BINARY,
         errors=(404,),
-        note="application/zip or application/gzip as uploaded; the ETag is the sha256.",
+        note="application/zip or application/gzip as uploaded; `Repr-Digest` (RFC 9530) "
+        "carries its sha-256.",
     ),
     ("POST", f"{V1}/packages/{{id}}/revisions/{{sha256}}/install"): Doc(
         "packages",

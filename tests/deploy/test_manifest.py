@@ -43,7 +43,12 @@ def test_a_good_manifest_becomes_a_launch_spec(tmp_path: Path) -> None:
     manifest = manifests.loads(GOOD.encode())
     spec = manifest.launch_spec("a" * 64, tmp_path / "app", tmp_path / "venv")
     assert isinstance(spec, LaunchSpec)
-    assert spec.argv == (str(tmp_path / "venv/bin/python"), "-m", "kenkogo_master.sdk.run", "echo:app")
+    assert spec.argv == (
+        str(tmp_path / "venv/bin/python"),
+        "-m",
+        "kenkogo_master.sdk.run",
+        "echo:app",
+    )
     assert spec.cwd == tmp_path / "app" and spec.env == {"GREETING": "hi"}
     assert spec.restart == RestartPolicy(when="always", fatal_after=3)
     assert spec.stop == StopPolicy(timeout=2.5)
@@ -65,9 +70,7 @@ def test_entries_become_argv_with_an_absolute_program(
 ) -> None:
     text = f'id = "x"\nname = "X"\nversion = "1"\n[runtime]\n{runtime}\n'
     argv = manifests.loads(text.encode()).argv(tmp_path / "app", tmp_path / "venv")
-    wanted = tuple(
-        part.format(venv=tmp_path / "venv", app=tmp_path / "app") for part in expected
-    )
+    wanted = tuple(part.format(venv=tmp_path / "venv", app=tmp_path / "app") for part in expected)
     if wanted[0] == "/usr/bin/sh":
         assert Path(argv[0]).name == "sh" and Path(argv[0]).is_absolute()
         wanted = (argv[0], *wanted[1:])
