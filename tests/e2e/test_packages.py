@@ -53,12 +53,13 @@ async def upload(master: RunningMaster, data: bytes, **headers: str) -> tuple[in
         return response.status, await response.json()
 
 
-async def install(master: RunningMaster, sha: str) -> dict[str, Any]:
-    """Start an install and wait until it ends; return its record."""
+async def install(master: RunningMaster, sha: str, started: bool = False) -> dict[str, Any]:
+    """Start an install (unless it was) and wait until it ends; return its record."""
     path = f"{PACKAGES}/echo/revisions/{sha}/install"
-    status, body = await master.api("POST", path)
-    assert status == 202, body
-    assert body["status"] == "installing"
+    if not started:
+        status, body = await master.api("POST", path)
+        assert status == 202, body
+        assert body["status"] == "installing"
 
     async def probe() -> dict[str, Any]:
         return (await master.api("GET", path))[1]
@@ -154,7 +155,12 @@ async def test_echo_installs_runs_and_a_broken_upgrade_leaves_it_installed(
     broken = echo_package(tmp_path / "v2", "2.0.0", "this-package-does-not-exist==1\n")
     status, second = await upload(master, broken)
     assert status == 201, second
-    failed = await install(master, second["sha256"])
+    base = f"{PACKAGES}/echo/revisions/{second['sha256']}"
+    assert (await master.api("POST", base + "/install"))[0] == 202
+    for method, path in (("POST", base + "/install"), ("DELETE", base)):
+        status, body = await master.api(method, path)  # pip takes seconds: it still runs
+        assert (status, body["code"]) == (409, "install_running"), (method, body)
+    failed = await install(master, second["sha256"], started=True)
     assert failed["status"] == "failed", failed
     assert "this-package-does-not-exist==1" in failed["error"], failed["error"]
     assert failed["steps"][-2]["step"] == "dependencies"
@@ -244,8 +250,8 @@ async def test_uploads_over_the_limit_multipart_download_and_delete(
         assert r.headers["Content-Type"] == "application/gzip"
         assert await r.read() == good
 
-    status, record = await master.api("POST", base + "/install")
-    assert status == 202
+    status, started = await master.api("POST", base + "/install")
+    assert status == 202 and started["status"] == "installing"
     await eventually(
         lambda: master.api("GET", base + "/install"), lambda r: r[1]["status"] == "ready", 30
     )
@@ -296,3 +302,27 @@ def test_app_pack_round_trips_and_refuses_what_a_package_cannot_hold(tmp_path: P
     done = subprocess.run(bad, cwd=REPO, capture_output=True, text=True, check=False)
     assert done.returncode == 1 and "kenkogo.toml" in done.stderr, done.stderr
     assert not (tmp_path / "x.zip").exists()
+
+
+@pytest.mark.parametrize(
+    ("setting", "reason"),
+    [
+        ({"packages__install_idle": "0.5"}, "printed nothing for 0.5 s"),
+        ({"packages__install_timeout": "1"}, "the install took longer than 1 s"),
+    ],
+)
+async def test_an_install_past_its_time_limits_is_stopped_and_says_so(
+    start_master: StartMaster, tmp_path: Path, setting: dict[str, str], reason: str
+) -> None:
+    # Creating a virtual environment (with pip) prints nothing for seconds and takes longer
+    # than a second: each limit stops it in the `environment` step.
+    master = await start_master(**setting)
+    data = echo_package(tmp_path / "v1", "1.0.0", None)
+    status, revision = await upload(master, data)
+    assert status == 201, revision
+    record = await install(master, revision["sha256"])
+    assert record["status"] == "failed" and reason in record["error"], record
+    assert record["steps"][-2]["step"] == "environment", record["steps"]
+    installer = master.app[INSTALLER]
+    assert installer.revisions("echo") == []
+    assert [p.name for p in (installer.root / "echo").iterdir()] == []
