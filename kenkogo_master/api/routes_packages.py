@@ -12,6 +12,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from kenkogo_master.api.answers import Reply, answers
+from kenkogo_master.api.audit_trail import record_request
 from kenkogo_master.api.auth import ACTOR, token_of
 from kenkogo_master.api.errors import streams_body
 from kenkogo_master.api.file_transfer import SEND_CHUNK, content_disposition, refuse_declared
@@ -120,6 +121,11 @@ async def upload_package(request: web.Request) -> Reply[PackageRevision]:
         raise HubError(ErrorCode.INVALID_PAYLOAD, detail="the upload was cut short") from None
     actor = request[ACTOR]
     row, new = await store.add(received, f"{actor.kind.value}:{actor.name}")
+    # The audit row names what arrived (a refusal is audited with its code by the middleware).
+    detail = {"version": row["version"], "size": row["size"], "new": new}
+    await record_request(
+        request, "upload_package", target=f"{row['package_id']}/{row['sha256']}", detail=detail
+    )
     return Reply(await _describe(installer, row), 201 if new else 200)
 
 

@@ -157,6 +157,7 @@ class Installer:
         self.settings = settings
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._progress: dict[str, Progress] = {}
+        self._sdk: Path | None = None
 
     async def open(self) -> None:
         """Create the folders, link the SDK, and close installs a stopped Master left open."""
@@ -173,9 +174,9 @@ class Installer:
         self.root.mkdir(parents=True, exist_ok=True)
         for app in self.root.iterdir():
             if app.is_dir() and not app.name.startswith("."):
-                for stale in app.glob(".staging-*"):
+                for stale in (*app.glob(".staging-*"), *app.glob(".old-*")):
                     shutil.rmtree(stale, ignore_errors=True)
-        self.sdk_path()
+        self._sdk = self.sdk_path()
 
     def sdk_path(self) -> Path:
         """Return the folder an app's environment imports the SDK from (this Master's code).
@@ -272,24 +273,26 @@ class Installer:
                     f"{exc.strerror or exc}: {exc.filename or ''}".strip(": ")
                 ) from None
         except InstallFailed as exc:
-            progress.status, progress.error = "failed", str(exc)
-            self._step(progress, current, "failed", str(exc))
-            self._step(progress, "failed", "failed", str(exc))
+            progress.error = str(exc)
             log.warning("install of %s %s failed: %s", row["package_id"], row["sha256"], exc)
         except asyncio.CancelledError:
-            progress.status, progress.error = "failed", "the Master stopped during the install"
-            self._step(progress, current, "failed", progress.error)
+            progress.error = "the Master stopped during the install"
             raise
         except Exception as exc:  # a bug: the install still ends, and says so
             log.exception("install of %s %s", row["package_id"], row["sha256"])
-            progress.status, progress.error = "failed", f"internal error: {exc}"
-            self._step(progress, current, "failed", progress.error)
+            progress.error = f"internal error: {exc}"
         else:
-            progress.status = "ready"
-            self._step(progress, "ready", "ok", str(app_root / row["sha256"]))
             log.info("package %s %s installed", row["package_id"], row["sha256"])
         finally:
+            # The record says how it ended only once the staging folder is gone.
             await asyncio.shield(asyncio.to_thread(shutil.rmtree, staging, True))
+            if progress.error is None:
+                progress.status = "ready"
+                self._step(progress, "ready", "ok", str(app_root / row["sha256"]))
+            else:
+                progress.status = "failed"
+                self._step(progress, current, "failed", progress.error)
+                self._step(progress, "failed", "failed", progress.error)
             progress.ended_ms = now_ms()
             with contextlib.suppress(Exception):
                 await asyncio.shield(self.store.records.save_install(progress.row()))
@@ -343,7 +346,7 @@ class Installer:
             argv = [sys.executable, "-m", "venv", str(venv)]
         await self._run(progress, argv, staging, deadline)
         site = await asyncio.to_thread(_site_packages, venv)
-        sdk = await asyncio.to_thread(self.sdk_path)
+        sdk = self._sdk or await asyncio.to_thread(self.sdk_path)
         await asyncio.to_thread((site / SDK_PTH).write_text, f"{sdk}\n", "utf-8")
         return f"{'uv venv' if uv else 'python -m venv'}; the SDK from {sdk}"
 

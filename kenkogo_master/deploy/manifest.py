@@ -208,15 +208,13 @@ def _field(data: Any, location: tuple[int | str, ...]) -> str:
     """
     parts: list[str] = []
     for part in location:
-        if isinstance(data, dict) and part in data:
-            data = data[part]
-        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
-            data = data[part]
-        elif isinstance(data, dict) and not _union_member(part):
-            parts.append(str(part))  # a key that is missing, or not a manifest key
+        key = isinstance(data, dict) and part in data
+        index = isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data)
+        if not key and not index:
+            if isinstance(data, dict) and not _union_member(part):
+                parts.append(str(part))  # a key that is missing, or not a manifest key
             break
-        else:
-            break
+        data = data[part]
         parts.append(str(part))
     return ".".join(parts) or MANIFEST
 

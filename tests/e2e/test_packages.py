@@ -273,7 +273,11 @@ async def test_uploads_over_the_limit_multipart_download_and_delete(
     assert master.app[INSTALLER].installed("demo", sha) is None
     assert (await master.api("GET", f"{PACKAGES}/demo"))[0] == 404
     status, rows = await master.api("GET", "/api/v1/audit?action=upload_package")
-    assert status == 200 and rows["items"], rows
+    assert status == 200, rows
+    results = sorted((row["result"], row["target"]) for row in rows["items"])
+    assert results == [("ok", f"demo/{sha}"), ("payload_too_large", ""), ("payload_too_large", "")]
+    status, rows = await master.api("GET", "/api/v1/audit?action=delete_package_revision")
+    assert [row["target"] for row in rows["items"]] == [f"demo/{sha}"]
 
 
 def test_app_pack_round_trips_and_refuses_what_a_package_cannot_hold(tmp_path: Path) -> None:
