@@ -45,6 +45,8 @@ SDK_FOLDER = ".sdk"
 SDK_PTH = "kenkogo-sdk.pth"
 # What the SDK imports, at the versions this Master runs with: an app talks to it with these.
 SDK_DISTRIBUTIONS = ("python-socketio", "python-engineio", "aiohttp")
+# The Master's own interpreter settings would steer the new environment's pip to the wrong place.
+_NOT_INHERITED = frozenset({"PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "VIRTUAL_ENV"})
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 _APP_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 # pip and npm say what failed in lines like these; the last one is the most precise.
@@ -115,7 +117,11 @@ def sdk_requirements() -> list[str]:
 
 def _child_environment() -> dict[str, str]:
     """Return the installers' environment: the Master's, less its own settings and secrets."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("KENKOGO_")}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("KENKOGO_") and key not in _NOT_INHERITED
+    }
     env.update(
         PIP_DISABLE_PIP_VERSION_CHECK="1",
         PIP_NO_INPUT="1",

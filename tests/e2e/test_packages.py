@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hashlib
 import json
 import os
@@ -330,3 +331,50 @@ async def test_an_install_past_its_time_limits_is_stopped_and_says_so(
     installer = master.app[INSTALLER]
     assert installer.revisions("echo") == []
     assert [p.name for p in (installer.root / "echo").iterdir()] == []
+
+
+NODE_MANIFEST = b"""id = "hello-node"
+name = "Hello"
+version = "VERSION"
+[runtime]
+type = "node"
+entry = "index.js"
+"""
+PACKAGE_JSON = b'{"name": "hello-node", "version": "1.0.0", "private": true}'
+LOCK = (
+    b'{"name": "hello-node", "version": "1.0.0", "lockfileVersion": 3, "requires": true, '
+    b'"packages": {"": {"name": "hello-node", "version": "1.0.0"}}}'
+)
+
+
+async def test_node_packages_install_with_npm_ci_and_need_their_lock(master: RunningMaster) -> None:
+    files = {"index.js": b"console.log('hi')\n", "package.json": PACKAGE_JSON}
+    with_lock = zip_of(
+        {
+            **files,
+            "package-lock.json": LOCK,
+            "kenkogo.toml": NODE_MANIFEST.replace(b"VERSION", b"1.0.0"),
+        }
+    )
+    without = zip_of({**files, "kenkogo.toml": NODE_MANIFEST.replace(b"VERSION", b"2.0.0")})
+    installer = master.app[INSTALLER]
+    ended = []
+    for data in (with_lock, without):
+        status, revision = await upload(master, data)
+        assert status == 201, revision
+        path = f"{PACKAGES}/hello-node/revisions/{revision['sha256']}/install"
+        assert (await master.api("POST", path))[0] == 202
+        probe = functools.partial(master.api, "GET", path)
+        done = await eventually(probe, lambda r: r[1]["status"] != "installing", 60, 0.2)
+        ended.append((revision["sha256"], done[1]))
+    (good, ready), (_, failed) = ended
+    assert ready["status"] == "ready", ready
+    assert "npm ci" in ready["output"]
+    spec = installer.installed("hello-node", good)
+    assert spec is not None and spec.runtime == "node"
+    assert Path(spec.argv[0]).name == "node" and spec.argv[1] == str(spec.cwd / "index.js")
+    done = subprocess.run(spec.argv, cwd=spec.cwd, capture_output=True, text=True, check=False)
+    assert done.stdout == "hi\n"
+    assert failed["status"] == "failed"
+    assert failed["error"] == "npm ci needs package-lock.json beside package.json"
+    assert installer.revisions("hello-node") == [good]
