@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
+
 from kenkogo_master.deploy import manifest as manifests
 from kenkogo_master.deploy.archive import ArchiveLimits, extract
 from kenkogo_master.errors import ErrorCode, HubError
@@ -118,7 +120,13 @@ class PackageStore:
                 "uploaded_by": uploaded_by[:200],
             }
             await asyncio.to_thread(os.replace, received.path, self.path(row))
-            await self.records.add_revision(row)
+            try:
+                await self.records.add_revision(row)
+            except IntegrityError:  # the same bytes arrived twice at once: one row wins
+                known = await self.records.revision(received.sha256)
+                if known is None:
+                    raise
+                return known, False
             log.info("package %s %s stored as %s", manifest.id, manifest.version, received.sha256)
             return row, True
         finally:

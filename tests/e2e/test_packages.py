@@ -26,7 +26,7 @@ import pytest
 
 from kenkogo_master.deploy.context import INSTALLER
 from kenkogo_master.deploy.pack import pack
-from tests.conftest import RunningMaster, StartMaster
+from tests.conftest import RunningMaster, StartMaster, stop_master
 from tests.deploy.archives import MANIFEST, bomb_zip, link, tar_of, zip_of
 from tests.support.waiting import eventually
 
@@ -258,6 +258,13 @@ async def test_uploads_over_the_limit_multipart_download_and_delete(
     )
     spec = master.app[INSTALLER].installed("demo", sha)
     assert spec is not None and spec.argv[1:] == ("-c", "sleep 60") and spec.runtime == "command"
+    # A reinstall replaces the revision's folder whole; it stays the one installed revision.
+    assert (await master.api("POST", base + "/install"))[0] == 202
+    await eventually(
+        lambda: master.api("GET", base + "/install"), lambda r: r[1]["status"] == "ready", 30
+    )
+    assert master.app[INSTALLER].revisions("demo") == [sha]
+    assert master.app[INSTALLER].installed("demo", sha) == spec
 
     read_token = (await master.api("POST", "/api/v1/tokens", json={"name": "r"}))[1]["token"]
     async with master.http.get(master.url + PACKAGES, headers=master.auth(read_token)) as r:
@@ -378,3 +385,27 @@ async def test_node_packages_install_with_npm_ci_and_need_their_lock(master: Run
     assert failed["status"] == "failed"
     assert failed["error"] == "npm ci needs package-lock.json beside package.json"
     assert installer.revisions("hello-node") == [good]
+
+
+async def test_a_master_stopped_mid_install_leaves_no_staging_and_says_so_after(
+    start_master: StartMaster, tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "data"
+    master = await start_master(data_dir)
+    status, revision = await upload(master, echo_package(tmp_path / "v1", "1.0.0", None))
+    assert status == 201, revision
+    path = f"{PACKAGES}/echo/revisions/{revision['sha256']}/install"
+    assert (await master.api("POST", path))[0] == 202
+
+    async def steps() -> list[str]:
+        return [step["step"] for step in (await master.api("GET", path))[1]["steps"]]
+
+    await eventually(steps, lambda names: "environment" in names, 30)
+    await stop_master(master)  # python -m venv is still running
+    apps = data_dir / "apps" / "echo"
+    assert [p.name for p in apps.iterdir()] == []
+
+    again = await start_master(data_dir)
+    status, record = await again.api("GET", path)
+    assert status == 200 and record["status"] == "failed", record
+    assert record["error"] == "the Master stopped during the install"
