@@ -14,14 +14,10 @@ import contextlib
 import hashlib
 import importlib.metadata
 import logging
-import os
-import re
 import secrets
 import shutil
-import signal
 import sys
 from collections import deque
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,8 +25,10 @@ from typing import Any
 import kenkogo_master
 from kenkogo_master.deploy import manifest as manifests
 from kenkogo_master.deploy.archive import extract
+from kenkogo_master.deploy.installed import InstalledApps
 from kenkogo_master.deploy.packages import PackageStore
 from kenkogo_master.deploy.spec import LaunchSpec
+from kenkogo_master.deploy.tools import InstallFailed, TimeLimits, run_tool
 from kenkogo_master.errors import ErrorCode, HubError
 from kenkogo_master.hub.events import EventBus
 from kenkogo_master.ids import now_ms
@@ -40,26 +38,10 @@ log = logging.getLogger(__name__)
 
 TOPIC_STEP = "deploy.install"
 TOPIC_OUTPUT = "deploy.output"
-READY = "READY"
 SDK_FOLDER = ".sdk"
 SDK_PTH = "kenkogo-sdk.pth"
 # What the SDK imports, at the versions this Master runs with: an app talks to it with these.
 SDK_DISTRIBUTIONS = ("python-socketio", "python-engineio", "aiohttp")
-# The Master's own interpreter settings would steer the new environment's pip to the wrong place.
-_NOT_INHERITED = frozenset({"PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "VIRTUAL_ENV"})
-_SHA = re.compile(r"^[0-9a-f]{64}$")
-_APP_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-# pip and npm say what failed in lines like these; the last one is the most precise.
-_FAILURE_LINES = (
-    re.compile(r"No matching distribution found for .+"),
-    re.compile(r"Could not find a version that satisfies the requirement .+"),
-    re.compile(r"^(ERROR|error): .+"),
-    re.compile(r"^npm (ERR!|error) .+"),
-)
-
-
-class InstallFailed(Exception):
-    """An install step failed; the message says why in words."""
 
 
 @dataclass
@@ -89,21 +71,6 @@ class Progress:
         }
 
 
-def is_revision(value: str) -> bool:
-    """Tell whether `value` is a revision's name (a sha256 in hex)."""
-    return bool(_SHA.fullmatch(value))
-
-
-def failure_reason(lines: Sequence[str]) -> str | None:
-    """Return the line of a tool's output that says what failed, if one does."""
-    for pattern in _FAILURE_LINES:
-        for line in reversed(lines):
-            found = pattern.search(line.strip())
-            if found:
-                return found.group(0)
-    return None
-
-
 def sdk_requirements() -> list[str]:
     """Return the SDK's own requirements pinned to what this Master runs with."""
     pins = []
@@ -113,44 +80,6 @@ def sdk_requirements() -> list[str]:
         except importlib.metadata.PackageNotFoundError:
             pins.append(name)
     return pins
-
-
-def _child_environment() -> dict[str, str]:
-    """Return the installers' environment: the Master's, less its own settings and secrets."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("KENKOGO_") and key not in _NOT_INHERITED
-    }
-    env.update(
-        PIP_DISABLE_PIP_VERSION_CHECK="1",
-        PIP_NO_INPUT="1",
-        PYTHONUNBUFFERED="1",
-        npm_config_fund="false",
-        npm_config_audit="false",
-    )
-    return env
-
-
-def _kill(process: asyncio.subprocess.Process) -> None:
-    """Kill a tool and everything it started (it leads its own process group)."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        if sys.platform != "win32":
-            os.killpg(process.pid, signal.SIGKILL)
-        else:  # pragma: no cover
-            process.kill()
-
-
-def _relocate(env_dir: Path, old: Path, new: Path) -> None:
-    """Point a moved virtual environment's scripts at their new place (shebangs, activate)."""
-    bin_dir = env_dir / ("Scripts" if sys.platform == "win32" else "bin")
-    before, after = str(old).encode(), str(new).encode()
-    for script in bin_dir.iterdir():
-        if script.is_symlink() or not script.is_file():
-            continue
-        data = script.read_bytes()
-        if before in data[:65536] and b"\0" not in data[:1024]:
-            script.write_bytes(data.replace(before, after))
 
 
 class Installer:
@@ -164,6 +93,7 @@ class Installer:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._progress: dict[str, Progress] = {}
         self._sdk: Path | None = None
+        self.apps = InstalledApps(root)
 
     async def open(self) -> None:
         """Create the folders, link the SDK, and close installs a stopped Master left open."""
@@ -178,10 +108,7 @@ class Installer:
 
     def _prepare(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
-        for app in self.root.iterdir():
-            if app.is_dir() and not app.name.startswith("."):
-                for stale in (*app.glob(".staging-*"), *app.glob(".old-*")):
-                    shutil.rmtree(stale, ignore_errors=True)
+        self.apps.sweep()
         self._sdk = self.sdk_path()
 
     def sdk_path(self) -> Path:
@@ -271,7 +198,7 @@ class Installer:
                     self._step(progress, current, "ok", detail)
                     await self.store.records.save_install(progress.row())
                 current = "ready"
-                await asyncio.to_thread(self._place, staging, app_root / row["sha256"])
+                await asyncio.to_thread(self.apps.place, staging, row["package_id"], row["sha256"])
             except HubError as exc:
                 raise InstallFailed(self._hub_text(exc)) from None
             except OSError as exc:
@@ -392,106 +319,23 @@ class Installer:
         return " ".join(["uv pip install" if uv else "pip install", *wanted])
 
     async def _run(self, progress: Progress, argv: list[str], cwd: Path, deadline: float) -> None:
-        """Run one tool, its output to the record live; kill it past either time limit."""
-        loop = asyncio.get_running_loop()
-        self._line(progress, "$ " + " ".join(argv))
-        process = await asyncio.create_subprocess_exec(
-            *argv,
-            cwd=cwd,
-            env=_child_environment(),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            start_new_session=True,  # its own group: a kill reaches what it started too
-            limit=1024 * 1024,
-        )
-        assert process.stdout is not None
-        idle = self.settings.install_idle
-        try:
-            while True:
-                left = deadline - loop.time()
-                if left <= 0:
-                    raise InstallFailed(
-                        f"the install took longer than {self.settings.install_timeout:g} s"
-                    )
-                try:
-                    line = await asyncio.wait_for(process.stdout.readline(), min(idle, left))
-                except TimeoutError:
-                    if loop.time() >= deadline:
-                        raise InstallFailed(
-                            f"the install took longer than {self.settings.install_timeout:g} s"
-                        ) from None
-                    raise InstallFailed(
-                        f"{Path(argv[0]).name} printed nothing for {idle:g} s"
-                    ) from None
-                except ValueError:  # a line past the buffer: keep its start
-                    line = await process.stdout.read(4096)
-                if not line:
-                    break
-                self._line(progress, line.decode("utf-8", "replace").rstrip())
-            code = await process.wait()
-        finally:
-            if process.returncode is None:
-                _kill(process)
-                await process.wait()
-        if code != 0:
-            tool = Path(argv[0]).name
-            reason = failure_reason(list(progress.tail))
-            what = f"{tool} {argv[1] if tool.startswith('python') else ''}".strip()
-            if len(argv) > 2 and argv[1] == "-m":
-                what = f"{tool} -m {argv[2]}"
-            if reason is not None:
-                raise InstallFailed(f"{what} failed (exit {code}): {reason}")
-            raise InstallFailed(f"{what} failed (exit {code}); see the output's tail")
+        """Run one tool, its output to the record live; stopped past either time limit."""
+        limits = TimeLimits(deadline, self.settings.install_timeout, self.settings.install_idle)
+        await run_tool(argv, cwd, limits, lambda line: self._line(progress, line), progress.tail)
 
-    def _place(self, staging: Path, final: Path) -> None:
-        """Move a complete staging folder into place, then mark it READY (last)."""
-        venv = staging / "venv"
-        if venv.is_dir():
-            _relocate(venv, staging, final)
-        old = None
-        if final.exists():  # reinstalling the same revision: the new one replaces it whole
-            old = final.with_name(f".old-{final.name[:16]}-{secrets.token_hex(4)}")
-            final.rename(old)
-        staging.rename(final)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-        (final / READY).write_text(f"{final.name}\n", encoding="utf-8")
-
-    # -- what is installed -----------------------------------------------------------------
+    # -- what is installed: the supervisor's side reads these -------------------------------
 
     def revisions(self, app_id: str) -> list[str]:
-        """Return the revisions of an app that are installed (READY), newest install first."""
-        if not _APP_ID.fullmatch(app_id):
-            return []
-        folder = self.root / app_id
-        if not folder.is_dir():
-            return []
-        found = [
-            entry
-            for entry in folder.iterdir()
-            if is_revision(entry.name) and (entry / READY).is_file()
-        ]
-        found.sort(key=lambda entry: (entry / READY).stat().st_mtime_ns, reverse=True)
-        return [entry.name for entry in found]
+        """Return the revisions of an app that are installed, newest install first."""
+        return self.apps.revisions(app_id)
 
     def installed(self, app_id: str, revision: str) -> LaunchSpec | None:
         """Return how to start an installed revision, or None when it is not installed."""
-        if not _APP_ID.fullmatch(app_id) or not is_revision(revision):
-            return None
-        folder = self.root / app_id / revision
-        if not (folder / READY).is_file():
-            return None
-        manifest = manifests.load(folder / "app")
-        return manifest.launch_spec(revision, folder / "app", folder / "venv")
+        return self.apps.installed(app_id, revision)
 
     def remove(self, app_id: str, revision: str) -> None:
         """Delete an installed revision's folder (the caller made sure nothing runs it)."""
-        if _APP_ID.fullmatch(app_id) and is_revision(revision):
-            folder = self.root / app_id / revision
-            with contextlib.suppress(FileNotFoundError):
-                (folder / READY).unlink()  # first: a half-deleted folder is never started
-            shutil.rmtree(folder, ignore_errors=True)
+        self.apps.remove(app_id, revision)
 
 
 def _sha256(path: Path) -> str:
