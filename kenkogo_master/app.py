@@ -27,6 +27,7 @@ from kenkogo_master.api import (
     routes_messages,
     routes_metrics,
     routes_onebot_apps,
+    routes_packages,
     routes_panel,
     routes_panel_texts,
     routes_routing,
@@ -43,6 +44,7 @@ from kenkogo_master.api.audit_trail import audit_middleware
 from kenkogo_master.api.auth import auth_middleware
 from kenkogo_master.api.bootstrap import ensure_admin_token
 from kenkogo_master.api.errors import error_middleware
+from kenkogo_master.deploy.context import packages_context
 from kenkogo_master.files.area import open_area
 from kenkogo_master.hub.flow import MessageFlow
 from kenkogo_master.hub.hub import Hub
@@ -306,6 +308,7 @@ def create_app(settings: Settings) -> web.Application:
             admin_context,
             _db_care,
             _hub,
+            packages_context,
             live_context,
         ]
     )
@@ -331,6 +334,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_routes(routes_audit.routes)
     app.router.add_routes(routes_files.routes)
     app.router.add_routes(routes_uploads.routes)
+    app.router.add_routes(routes_packages.routes)
     app.router.add_routes(routes_stats.routes)
     app.router.add_routes(routes_traces.routes)
     app.router.add_routes(routes_system.routes)

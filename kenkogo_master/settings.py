@@ -251,6 +251,24 @@ class FilesSettings(Section):
         return (self.root if self.root is not None else data_dir / "files").absolute()
 
 
+class PackageSettings(Section):
+    """App packages: uploads, the archives' limits, and installs."""
+
+    # Largest package upload in bytes; checked while it streams.
+    max_upload: int = Field(50 * 1024 * 1024, ge=1024, le=1024**4)
+    # Entries (files and folders) one package may hold.
+    max_entries: int = Field(10_000, ge=1, le=1_000_000)
+    # Bytes a package may unpack to, counted while it unpacks (its headers are not trusted).
+    max_unpacked: int = Field(500 * 1024 * 1024, ge=1024, le=1024**4)
+    # Unpacked bytes per packed byte above which a package is a bomb (past its first MiB).
+    max_ratio: float = Field(200.0, ge=1, le=100_000)
+    # Seconds an install may take in all, and may go without printing anything.
+    install_timeout: PositiveSeconds = 900.0
+    install_idle: PositiveSeconds = 300.0
+    # Lines of an install's output kept with its record (the tail).
+    output_lines: int = Field(200, ge=10, le=10_000)
+
+
 class I18nSettings(Section):
     """Languages of the texts the Master produces."""
 
@@ -385,6 +403,7 @@ class Settings(Section):
     apps: AppSettings = AppSettings()
     limits: LimitSettings = LimitSettings()
     files: FilesSettings = FilesSettings()
+    packages: PackageSettings = PackageSettings()
     i18n: I18nSettings = I18nSettings()
     logging: LoggingSettings = LoggingSettings()
     stats: StatsSettings = StatsSettings()

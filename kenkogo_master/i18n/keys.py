@@ -73,6 +73,14 @@ UNKNOWN_SETTING = N_("error.unknown_setting")  # {key}
 RESTART_REQUIRED = N_("error.restart_required")  # {key}
 LAST_ACCOUNT = N_("error.last_account")  # {name}
 OWN_ACCOUNT = N_("error.own_account")  # {name}
+INVALID_MANIFEST = N_("error.invalid_manifest")  # {field} {detail}
+MASTER_VERSION_MISMATCH = N_("error.master_version_mismatch")  # {id} {wanted} {version}
+INVALID_ARCHIVE = N_("error.invalid_archive")  # {detail}
+ARCHIVE_UNSAFE_PATH = N_("error.archive_unsafe_path")  # {name}
+ARCHIVE_LINK = N_("error.archive_link")  # {name}
+ARCHIVE_SPECIAL_FILE = N_("error.archive_special_file")  # {name}
+ARCHIVE_TOO_LARGE = N_("error.archive_too_large")  # {detail}
+INSTALL_RUNNING = N_("error.install_running")  # {id} {revision}
 
 # Reasons carried by the `state` event sent to apps.
 STATE_REGISTERED = N_("state.registered")

@@ -212,5 +212,6 @@ from kenkogo_master.store import (  # noqa: E402, F401
     maintenance_models,
     observability_models,
     onebot_apps,
+    package_records,
     settings_overrides,
 )
