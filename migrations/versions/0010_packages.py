@@ -1,7 +1,7 @@
 """App package revisions and their installs
 
 Revision ID: 0010_packages
-Revises: 0008
+Revises: 0009_events
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010_packages"
-down_revision = "0008"
+down_revision = "0009_events"
 branch_labels = None
 depends_on = None
 
