@@ -15,6 +15,7 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    or_,
     select,
     tuple_,
     update,
@@ -90,6 +91,7 @@ class MessageQuery:
     status: str | None = None
     platform: str | None = None
     driver: str | None = None
+    kind: str | None = None  # "message", or a notice's or request's kind; "notice.*" for a family
     limit: int = 50
     cursor: str | None = None  # the id of the last message of the previous page
 
@@ -303,6 +305,17 @@ class MessageRecords:
             conditions.append(MessageRow.platform == query.platform)
         if query.driver is not None:
             conditions.append(MessageRow.driver_id == query.driver)
+        if query.kind is not None:
+            if query.kind.endswith(".*"):
+                family = query.kind[:-2]
+                conditions.append(
+                    or_(
+                        MessageRow.kind == family,
+                        MessageRow.kind.startswith(family + ".", autoescape=True),
+                    )
+                )
+            else:
+                conditions.append(MessageRow.kind == query.kind)
         if query.app is not None:
             conditions.append(
                 exists().where(

@@ -105,6 +105,18 @@ async def test_a_group_increase_reaches_the_app_subscribed_to_it_and_not_a_plain
     (item,) = page["items"]
     assert item["kind"] == "notice.group_increase" and item["status"] == "handled"
     assert item["detail"]["notice_type"] == "group_increase"
+    # Listed by kind: one kind, a family, plain messages; a malformed kind is refused.
+    for kind, expected in (
+        ("notice.group_increase", ["notice.group_increase"]),
+        ("notice.*", ["notice.group_increase"]),
+        ("message", ["message"]),
+        ("request.*", []),
+    ):
+        status, page = await master.api("GET", f"/api/v1/messages?kind={kind}")
+        assert status == 200, page
+        assert [entry["kind"] for entry in page["items"]] == expected, kind
+    status, answer = await master.api("GET", "/api/v1/messages?kind=notice.%25")
+    assert status == 400 and answer["code"] == "invalid_payload", answer
 
     # The routing explanation names the kind that did or did not match.
     status, answer = await master.api("GET", f"/api/v1/messages/{item['id']}/routing")
