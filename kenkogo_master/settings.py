@@ -445,7 +445,7 @@ def setting_keys() -> Iterator[tuple[str, str]]:
 SECRET_KEYS = frozenset(
     {"api.token", "drivers.tokens", "apps.tokens", "onebot.access_token", "metrics.token"}
 )
-URL_KEYS = frozenset({"storage.database_url", "traces.otlp_endpoint"})
+URL_KEYS = frozenset({"storage.database_url", "traces.otlp_endpoint", "supervisor.master_url"})
 
 # Keys PATCH /api/v1/settings may change while the Master runs: each part reads them when it
 # uses them, or follows a change (app.py wires who follows what). Every other key needs a

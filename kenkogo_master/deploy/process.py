@@ -50,6 +50,7 @@ INHERITED = frozenset(
 )
 CHUNK = 65_536
 MAX_PENDING = 8192  # bytes of an unfinished line kept before it is written as a line of its own
+EXIT_POLL = 0.02  # seconds between looks at whether the main process was reaped
 PUMP_DRAIN = 2.0  # seconds the output may still flow once the group is gone
 
 LineSink = Callable[[str, str], object]  # (stream, text)
@@ -124,14 +125,20 @@ class AppProcess:
 
     async def exited(self) -> int:
         """Wait for the main process to end; end what is left of its group; return its code."""
-        code = await self._process.wait()
+        # Process.wait() also waits for the pipes to close, which a grandchild holding them
+        # open would put off forever; the exit code is known as soon as the process is reaped.
+        waiting = asyncio.create_task(self._process.wait())
+        while self._process.returncode is None and not waiting.done():
+            await asyncio.wait({waiting}, timeout=EXIT_POLL)
+        code = self._process.returncode
+        assert code is not None
         if not await end_group(self.pgid, self.pid):
             log.warning("process group %d did not end after SIGKILL", self.pgid)
         # Every writer is dead now; the pipes drain and close.
-        _done, pending = await asyncio.wait(self._pumps, timeout=PUMP_DRAIN)
+        _done, pending = await asyncio.wait([*self._pumps, waiting], timeout=PUMP_DRAIN)
         for task in pending:
             task.cancel()
-        await asyncio.gather(*self._pumps, return_exceptions=True)
+        await asyncio.gather(*self._pumps, waiting, return_exceptions=True)
         return code
 
     @property

@@ -298,7 +298,13 @@ class Supervisor:
         if self.resolver(deployment.app_id, deployment.revision) is None:
             raise DeploymentError("not_installed")
         deployment.failures = 0
+        before = deployment.state
         self._launch(deployment)
+        # Answer with the state the start led to (`starting`), not the one it left.
+        for _ in range(200):
+            if deployment.state is not before or deployment.task is None or deployment.task.done():
+                break
+            await asyncio.sleep(0.005)
 
     async def stop(self, deployment: Deployment) -> None:
         """Stop a deployment and wait until its whole process group is gone."""
