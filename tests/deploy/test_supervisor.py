@@ -312,7 +312,10 @@ async def test_logs_and_enabled_deployments_survive_a_master_restart(
     start: Start, tmp_path: Path
 ) -> None:
     apps = Apps()
-    ticker = "import time\nfor i in range(10**6):\n    print('tick', i, flush=True)\n    time.sleep(0.05)\n"
+    ticker = (
+        "import time\nfor i in range(10**6):\n    print('tick', i, flush=True)\n"
+        "    time.sleep(0.05)\n"
+    )
     path = script(tmp_path, "ticker.py", ticker)
     apps.add(spec("ticker", (PY, str(path)), tmp_path, ready=ReadyPolicy("seconds", 0.2)))
     data = tmp_path / "data"
@@ -342,7 +345,8 @@ async def test_logs_and_enabled_deployments_survive_a_master_restart(
     status, page = await second.api(
         "GET", f"/api/v1/deployments/{enabled['id']}/logs?offset=2&limit=2"
     )
-    assert [line["seq"] for line in page["items"]] == [2, 3] and page["next_offset"] == 4
+    assert status == 200 and [line["seq"] for line in page["items"]] == [2, 3]
+    assert page["next_offset"] == 4
 
 
 async def test_groups_left_by_a_killed_master_are_ended_on_start(
