@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import psutil
 
-from kenkogo_master.deploy.reaper import end_group, group_exists, reap_zombies, signal_group
+from kenkogo_master.deploy.reaper import end_group, group_alive, reap_zombies, signal_group
 from kenkogo_master.deploy.spec import LaunchSpec
 
 log = logging.getLogger(__name__)
@@ -150,10 +150,10 @@ class AppProcess:
         """Signal the group, wait `timeout` seconds, then SIGKILL it; tell whether it was killed."""
         signal_group(self.pgid, signal.Signals[signal_name])
         deadline = time.monotonic() + timeout
-        while group_exists(self.pgid) and time.monotonic() < deadline:
+        while group_alive(self.pgid) and time.monotonic() < deadline:
             reap_zombies(self.pgid, self.pid)
             await asyncio.sleep(0.02)
-        if not group_exists(self.pgid):
+        if not group_alive(self.pgid):
             return False
         log.info("process group %d still runs after %.1f s: SIGKILL", self.pgid, timeout)
         signal_group(self.pgid, signal.SIGKILL)

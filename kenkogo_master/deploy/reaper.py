@@ -58,6 +58,32 @@ def group_exists(pgid: int) -> bool:
     return True
 
 
+def group_alive(pgid: int) -> bool:
+    """Tell whether any process of the group still runs (zombies do not count).
+
+    A zombie whose parent is another process (a Master killed earlier left it to PID 1, or to
+    the process that was its subreaper) cannot be reaped here, and runs nothing.
+    """
+    if not group_exists(pgid):
+        return False
+    if not sys.platform.startswith("linux"):
+        return True
+    wanted = str(pgid)
+    with os.scandir("/proc") as entries:
+        for entry in entries:
+            if not entry.name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry.name}/stat", "rb") as stat:
+                    # pid (comm) state ppid pgrp …: comm may hold spaces and parentheses.
+                    fields = stat.read().rsplit(b")", 1)[1].split()
+            except OSError:
+                continue  # ended while looking
+            if fields[2].decode() == wanted and fields[0] not in (b"Z", b"X"):
+                return True
+    return False
+
+
 def signal_group(pgid: int, number: int) -> bool:
     """Send a signal to a whole group; tell whether it was there."""
     try:
@@ -93,7 +119,8 @@ async def end_group(pgid: int, leader: int, wait: float = 2.0) -> bool:
     deadline = time.monotonic() + wait
     while True:
         reap_zombies(pgid, leader)
-        if not group_exists(pgid):
+        if not group_alive(pgid):
+            reap_zombies(pgid, leader)  # those that died since the pass above
             return True
         if time.monotonic() >= deadline:
             return False
@@ -143,7 +170,7 @@ async def end_leftovers(leftovers: list[Leftover], grace: float = 3.0) -> int:
         )
         signal_group(item.pgid, signal.SIGTERM)
     deadline = time.monotonic() + grace
-    while any(group_exists(item.pgid) for item in ours) and time.monotonic() < deadline:
+    while any(group_alive(item.pgid) for item in ours) and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
     for item in ours:
         await end_group(item.pgid, item.pid)

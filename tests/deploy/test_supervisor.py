@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import signal
 import time
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import psutil
 
 from kenkogo_master.deploy.spec import ReadyPolicy, RestartPolicy, StopPolicy
 from kenkogo_master.keys import SUPERVISOR
-from tests.conftest import stop_master
+from tests.conftest import ADMIN_TOKEN, stop_master
 from tests.deploy.conftest import (
     PY,
     REPO,
@@ -25,8 +28,10 @@ from tests.deploy.conftest import (
     state_of,
     wait_state,
 )
-from tests.support.process import free_port
+from tests.support.process import free_port, master_environ
 from tests.support.waiting import eventually
+
+HELPER = Path(__file__).resolve().parent / "master_with_specs.py"
 
 SDK_APP = """
 import os
@@ -361,3 +366,92 @@ async def test_bad_deployment_input_is_refused(start: Start, tmp_path: Path) -> 
         assert status == 404 and answer["code"] == "not_found", (method, path)
     status, answer = await master.api("DELETE", f"/api/v1/deployments/{created['id']}")
     assert status == 200 and answer["deleted"] is True
+
+
+async def test_after_a_master_is_killed_no_app_lingers(tmp_path: Path) -> None:
+    sdk_path = script(tmp_path, "echo_app.py", SDK_APP)
+    stubborn_path = script(tmp_path, "stubborn.py", STUBBORN)
+    specs = [
+        {
+            "app_id": app_id,
+            "revision": "r1",
+            "argv": [PY, str(path)],
+            "cwd": str(tmp_path),
+            "env": {"PYTHONPATH": str(REPO)},
+            "ready_seconds": 0.5,
+            "stop_timeout": 1.0,
+        }
+        for app_id, path in (("echo", sdk_path), ("stubborn", stubborn_path))
+    ]
+    (tmp_path / "specs.json").write_text(json.dumps(specs))
+    data = tmp_path / "data"
+
+    async def run_master() -> tuple[asyncio.subprocess.Process, str]:
+        port = free_port()
+        environ = master_environ(data, port, KENKOGO_API__TOKEN=ADMIN_TOKEN)
+        process = await asyncio.create_subprocess_exec(
+            PY,
+            str(HELPER),
+            str(tmp_path / "specs.json"),
+            env=environ,
+            cwd=REPO,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        url = f"http://127.0.0.1:{port}"
+        async with aiohttp.ClientSession() as http:
+
+            async def health() -> int:
+                try:
+                    async with http.get(url + "/health") as response:
+                        return response.status
+                except aiohttp.ClientConnectionError:
+                    return 0
+
+            await eventually(health, lambda status: status == 200, timeout=20)
+        return process, url
+
+    async def call(url: str, method: str, path: str, **kwargs: Any) -> Any:
+        headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        async with (
+            aiohttp.ClientSession() as http,
+            http.request(method, url + path, headers=headers, **kwargs) as response,
+        ):
+            return await response.json()
+
+    async def running(url: str) -> dict[str, int]:
+        listed = await call(url, "GET", "/api/v1/deployments")
+        return {
+            item["app_id"]: item["pid"] for item in listed["items"] if item["state"] == "running"
+        }
+
+    first, url = await run_master()
+    for app_id in ("echo", "stubborn"):
+        await call(url, "POST", "/api/v1/deployments", json={"app_id": app_id, "revision": "r1"})
+    pids = await eventually(lambda: running(url), lambda found: len(found) == 2, timeout=15)
+    first.kill()  # SIGKILL: the Master stops nothing
+    await first.wait()
+
+    def ended(pid: int) -> bool:
+        try:
+            return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return True
+
+    async def echo_ended() -> bool:
+        return ended(pids["echo"])
+
+    # The SDK app notices its Master is gone and stops by itself.
+    await eventually(echo_ended, lambda done: done, timeout=8)
+    # The stubborn one ignores everything: the next Master ends its group, then starts it anew.
+    assert not ended(pids["stubborn"])
+    second, url = await run_master()
+    try:
+        assert ended(pids["stubborn"])
+        again = await eventually(lambda: running(url), lambda found: len(found) == 2, timeout=15)
+        assert again["stubborn"] != pids["stubborn"]
+    finally:
+        second.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(second.wait(), 15)
+    for pid in again.values():
+        assert ended(pid)
