@@ -355,6 +355,8 @@ class Supervisor:
             while deployment.wanted:
                 if not await self._run_once(deployment):
                     break
+            if deployment.state in ACTIVE:  # a stop came between two runs (in back-off)
+                await self._move(deployment, DeployState.STOPPED, "stopped")
         except Exception:
             log.exception("deployment %s: the supervisor failed", deployment.name)
             await self._move(deployment, DeployState.FATAL, "supervisor_error")
