@@ -39,7 +39,9 @@ log = logging.getLogger(__name__)
 STATE_TOPIC = "deploy.state"
 RESOURCES_TOPIC = "deploy.resources"
 LOG_LINE_TOPIC = f"{LOG_TOPIC}.deployment"
-SHUTDOWN_STOP = 7.0  # seconds an app gets when the Master stops: Docker allows 10 in all
+# Seconds an app gets when the Master stops. Docker allows 10 in all, and the hand-over before
+# (apps ack what they hold, [apps] stop_grace, 5 s) may take up to 5 of them.
+SHUTDOWN_STOP = 4.0
 
 
 class Resolver(Protocol):
