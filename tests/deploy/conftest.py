@@ -45,10 +45,10 @@ async def start(tmp_path: Path) -> AsyncIterator[Start]:
     running: list[RunningMaster] = []
 
     async def go(
-        apps: Apps, data_dir: Path | None = None, port: int | None = None
+        apps: Apps, data_dir: Path | None = None, port: int | None = None, **overrides: str
     ) -> RunningMaster:
         port = port or free_port()
-        settings = make_settings(data_dir or tmp_path / "data", server__port=str(port))
+        settings = make_settings(data_dir or tmp_path / "data", server__port=str(port), **overrides)
         app = create_app(settings)
         app[LAUNCH_RESOLVER] = apps.resolve
         runner = web.AppRunner(app, handle_signals=False)

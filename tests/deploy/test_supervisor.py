@@ -195,6 +195,9 @@ async def test_a_stop_kills_a_stubborn_group_after_its_timeout(
         next(li["text"] for li in lines if li["text"].startswith("grandchild")).split()[1]
     )
     assert not gone(grandchild)
+    await eventually(
+        lambda: state_of(master, created["id"]), lambda b: b["resources"]["children"] == 1
+    )
     began = time.monotonic()
     status, stopped = await master.api("POST", f"/api/v1/deployments/{created['id']}/stop")
     took = time.monotonic() - began
@@ -455,3 +458,33 @@ async def test_after_a_master_is_killed_no_app_lingers(tmp_path: Path) -> None:
         await asyncio.wait_for(second.wait(), 15)
     for pid in again.values():
         assert ended(pid)
+
+
+async def test_apps_start_a_few_at_a_time(start: Start, tmp_path: Path) -> None:
+    apps = Apps()
+    waiter = ("/bin/sh", "-c", "exec sleep 600")
+    apps.add(spec("slow", waiter, tmp_path, ready=ReadyPolicy("seconds", 0.5)))
+    master = await start(apps, supervisor__max_starting="1")
+    first = await create(master, "slow", name="one")
+    second = await create(master, "slow", name="two")
+    await wait_state(master, second["id"], "running")
+    supervisor = master.app[SUPERVISOR]
+    rows = []
+    for created in (first, second):
+        history = await supervisor.read_transitions(supervisor.get(created["id"]), 10)
+        rows.append({row["to_state"]: row["at_ms"] for row in history})
+    # One at a time: the second began starting only once the first was running.
+    assert rows[1]["starting"] >= rows[0]["running"]
+    for created in (first, second):
+        await master.api("POST", f"/api/v1/deployments/{created['id']}/stop")
+
+
+async def test_deployed_apps_get_in_where_apps_need_a_token(start: Start, tmp_path: Path) -> None:
+    apps = Apps()
+    path = script(tmp_path, "echo_app.py", SDK_APP)
+    apps.add(spec("echo", (PY, str(path)), tmp_path, ready=ReadyPolicy("registered", 15)))
+    master = await start(apps, apps__require_token="true", apps__tokens='["a-configured-token"]')
+    created = await create(master, "echo")
+    body = await wait_state(master, created["id"], "running")
+    assert master.hub.apps.registry.get(body["instance_id"]).deployment == created["id"]
+    await master.api("POST", f"/api/v1/deployments/{created['id']}/stop")
