@@ -28,6 +28,7 @@ from kenkogo_master.api import (
     routes_messages,
     routes_metrics,
     routes_onebot_apps,
+    routes_packages,
     routes_panel,
     routes_panel_texts,
     routes_routing,
@@ -44,7 +45,8 @@ from kenkogo_master.api.audit_trail import audit_middleware
 from kenkogo_master.api.auth import auth_middleware
 from kenkogo_master.api.bootstrap import ensure_admin_token
 from kenkogo_master.api.errors import error_middleware
-from kenkogo_master.deploy.supervisor import Supervisor, nothing_installed
+from kenkogo_master.deploy.context import INSTALLER, packages_context
+from kenkogo_master.deploy.supervisor import Supervisor
 from kenkogo_master.files.area import open_area
 from kenkogo_master.hub.flow import MessageFlow
 from kenkogo_master.hub.hub import Hub
@@ -280,7 +282,8 @@ async def _deployments(app: web.Application) -> AsyncIterator[None]:
     hub = app[HUB]
     supervisor = Supervisor(
         DeploymentRecords(app[ENGINE]),
-        app.get(LAUNCH_RESOLVER, nothing_installed),
+        # The installed revisions; a test may put its own launch specs in their place.
+        app.get(LAUNCH_RESOLVER) or app[INSTALLER].installed,
         hub.apps.deployment_tokens,
         app[EVENT_BUS],
         settings.supervisor,
@@ -358,7 +361,8 @@ def create_app(settings: Settings) -> web.Application:
             admin_context,
             _db_care,
             _hub,
-            _deployments,
+            packages_context,
+            _deployments,  # after the packages: it starts what they installed
             live_context,
         ]
     )
@@ -384,6 +388,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_routes(routes_audit.routes)
     app.router.add_routes(routes_files.routes)
     app.router.add_routes(routes_uploads.routes)
+    app.router.add_routes(routes_packages.routes)
     app.router.add_routes(routes_stats.routes)
     app.router.add_routes(routes_traces.routes)
     app.router.add_routes(routes_system.routes)

@@ -27,6 +27,8 @@ from pydantic import (
     field_validator,
 )
 
+from kenkogo_master.protocol.apps import EventPatterns, event_patterns
+
 ENV_PREFIX = "KENKOGO_"
 
 PositiveSeconds = Annotated[float, Field(gt=0, le=86_400)]
@@ -148,6 +150,11 @@ def _regexes(patterns: list[str] | None) -> list[str] | None:
     return patterns
 
 
+def _kind_patterns(patterns: list[str] | None) -> list[str] | None:
+    """Check kind patterns as an app's `subscribe.events` are checked."""
+    return None if patterns is None else event_patterns(patterns)
+
+
 FilterItems = Annotated[list[Annotated[str, Field(max_length=256)]], Field(max_length=200)]
 AppName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^\S(.*\S)?$")]
 WsUrl = Annotated[str, Field(max_length=2000), AfterValidator(_ws_url)]
@@ -163,6 +170,8 @@ class OneBotAppFilters(Section):
     commands: FilterItems | None = None
     keywords: FilterItems | None = None
     regex: Annotated[FilterItems | None, AfterValidator(_regexes)] = None
+    # Kinds as globs; absent: what an implementation sends a bot (messages, notices, requests).
+    events: Annotated[EventPatterns | None, AfterValidator(_kind_patterns)] = None
 
 
 class OneBotAppEntry(Section):
@@ -240,6 +249,24 @@ class FilesSettings(Section):
     def resolved_root(self, data_dir: Path) -> Path:
         """Return the configured root, or the `files` folder inside the data directory."""
         return (self.root if self.root is not None else data_dir / "files").absolute()
+
+
+class PackageSettings(Section):
+    """App packages: uploads, the archives' limits, and installs."""
+
+    # Largest package upload in bytes; checked while it streams.
+    max_upload: int = Field(50 * 1024 * 1024, ge=1024, le=1024**4)
+    # Entries (files and folders) one package may hold.
+    max_entries: int = Field(10_000, ge=1, le=1_000_000)
+    # Bytes a package may unpack to, counted while it unpacks (its headers are not trusted).
+    max_unpacked: int = Field(500 * 1024 * 1024, ge=1024, le=1024**4)
+    # Unpacked bytes per packed byte above which a package is a bomb (past its first MiB).
+    max_ratio: float = Field(200.0, ge=1, le=100_000)
+    # Seconds an install may take in all, and may go without printing anything.
+    install_timeout: PositiveSeconds = 900.0
+    install_idle: PositiveSeconds = 300.0
+    # Lines of an install's output kept with its record (the tail).
+    output_lines: int = Field(200, ge=10, le=10_000)
 
 
 class I18nSettings(Section):
@@ -393,6 +420,7 @@ class Settings(Section):
     apps: AppSettings = AppSettings()
     limits: LimitSettings = LimitSettings()
     files: FilesSettings = FilesSettings()
+    packages: PackageSettings = PackageSettings()
     i18n: I18nSettings = I18nSettings()
     logging: LoggingSettings = LoggingSettings()
     stats: StatsSettings = StatsSettings()

@@ -20,12 +20,43 @@ fi
 
 python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-for dir in tests/node bench examples/js; do
+# The Node packages the tests run (Koishi's bot among them), exactly as locked. Only npm's
+# errors show: they go to stderr, its "added N packages" summary to stdout.
+for dir in tests/node tests/frameworks/koishi bench examples/js; do
   if [ -f "$dir/package.json" ]; then
-    npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
+    npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error >/dev/null
   fi
 done
 
 .venv/bin/python -m ruff check .
 .venv/bin/python -m mypy
-.venv/bin/python -m pytest "$@"
+# With no arguments, the run is split in two halves that run side by side: the browser, bench
+# and container tests spend most of their time waiting on other processes, and so do many of
+# the end-to-end tests. Each half is a whole pytest run of its own (with its own secret check);
+# the second half's output follows the first's. Arguments run one pytest with them, as given.
+if [ "$#" -gt 0 ]; then
+  exec .venv/bin/python -m pytest "$@"
+fi
+SLOW_HALF=(tests/panel tests/bench)
+for dir in tests/image; do
+  [ -d "$dir" ] && SLOW_HALF+=("$dir")
+done
+IGNORED=()
+for dir in "${SLOW_HALF[@]}"; do
+  IGNORED+=("--ignore=$dir")
+done
+other_log="$(mktemp)"
+trap 'rm -f "$other_log"' EXIT
+.venv/bin/python -m pytest -q "${SLOW_HALF[@]}" >"$other_log" 2>&1 &
+other=$!
+status=0
+.venv/bin/python -m pytest "${IGNORED[@]}" || status=$?
+other_status=0
+wait "$other" || other_status=$?
+echo
+echo "== ${SLOW_HALF[*]} =="
+cat "$other_log"
+if [ "$status" -ne 0 ] || [ "$other_status" -ne 0 ]; then
+  echo "FAILED: the main half exited $status, the ${SLOW_HALF[*]} half $other_status" >&2
+  exit 1
+fi

@@ -39,6 +39,7 @@ from kenkogo_master.api.routes_i18n import ChatPath, LocaleBody, TextBody, TextP
 from kenkogo_master.api.routes_logs import LogFilePath, LogsQuery
 from kenkogo_master.api.routes_messages import MessageListQuery
 from kenkogo_master.api.routes_onebot_apps import OneBotAppCreate
+from kenkogo_master.api.routes_packages import PackagePath, RevisionPath
 from kenkogo_master.api.routes_panel_texts import PanelTextsQuery
 from kenkogo_master.api.routes_routing import ExplainRequest
 from kenkogo_master.api.routes_settings import SettingPath, SettingsPatch
@@ -69,6 +70,7 @@ TAGS = [
     {"name": "tokens", "description": "API tokens and their scopes."},
     {"name": "audit", "description": "Who changed what, when, from where, and how it ended."},
     {"name": "files", "description": "The sandboxed file area the bots keep their data in."},
+    {"name": "packages", "description": "App packages: upload, revisions, installs."},
     {"name": "stats", "description": "Statistics kept in SQL: messages, apps, senders, storage."},
     {"name": "traces", "description": "Spans of messages through the hub, as waterfalls."},
     {"name": "system", "description": "The machine and the process right now."},
@@ -377,6 +379,46 @@ DOCS: dict[tuple[str, str], Doc] = {
         body_schema={"type": "string"},
         headers=(_IF_MATCH,),
         errors=(*_WRITE_ERRORS, 412, 428),
+    ),
+    # packages
+    ("POST", f"{V1}/packages"): Doc(
+        "packages",
+        body_media="application/octet-stream",
+        body_schema=_BINARY,
+        errors=(409, 413),
+        links=links("/package_id", "id", "get_package"),
+        note="The body is the archive itself (any Content-Type but multipart), or a "
+        "multipart/form-data form whose first part is the file. Refused with 400 and a code "
+        "naming why: `invalid_archive`, `archive_unsafe_path` (an absolute name or `..`), "
+        "`archive_link`, `archive_special_file`, `archive_too_large` (a bomb: entries, bytes "
+        "or ratio past [packages] limits), `invalid_manifest` (the message names the field); "
+        "409 `master_version_mismatch` when the manifest's `master` range leaves this Master "
+        "out; 413 past packages.max_upload.",
+    ),
+    ("GET", f"{V1}/packages"): Doc("packages", admin=True),
+    ("GET", f"{V1}/packages/{{id}}"): Doc("packages", path=PackagePath, admin=True, errors=(404,)),
+    ("GET", f"{V1}/packages/{{id}}/revisions/{{sha256}}/download"): Doc(
+        "packages",
+        path=RevisionPath,
+        admin=True,
+        media="application/octet-stream",
+        ok_schema=_BINARY,
+        errors=(404,),
+        note="application/zip or application/gzip as uploaded; `Repr-Digest` (RFC 9530) "
+        "carries its sha-256.",
+    ),
+    ("POST", f"{V1}/packages/{{id}}/revisions/{{sha256}}/install"): Doc(
+        "packages",
+        path=RevisionPath,
+        errors=(404, 409),
+        note="Answers at once; the steps follow on the event stream (`deploy.install`, and "
+        "`deploy.output` for each line the tools print) and at GET …/install.",
+    ),
+    ("GET", f"{V1}/packages/{{id}}/revisions/{{sha256}}/install"): Doc(
+        "packages", path=RevisionPath, admin=True, errors=(404,)
+    ),
+    ("DELETE", f"{V1}/packages/{{id}}/revisions/{{sha256}}"): Doc(
+        "packages", path=RevisionPath, errors=(404, 409)
     ),
     # stats
     ("GET", f"{V1}/stats/overview"): Doc("stats", query=NoQuery),

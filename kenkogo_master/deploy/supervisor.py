@@ -51,11 +51,6 @@ class Resolver(Protocol):
         """Return the launch spec of `app_id` at `revision`, or None."""
 
 
-def nothing_installed(app_id: str, revision: str) -> LaunchSpec | None:
-    """Resolve nothing: the resolver of a Master without installed packages."""
-    return None
-
-
 class DeploymentError(Exception):
     """An operation the deployment's state or install does not allow."""
 

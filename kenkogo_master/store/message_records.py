@@ -11,6 +11,7 @@ from sqlalchemy import (
     Executable,
     and_,
     bindparam,
+    case,
     exists,
     func,
     insert,
@@ -42,6 +43,8 @@ MESSAGE_COLUMNS = (
     "time_ms",
     "received_ms",
     "status",
+    "kind",
+    "detail",
 )
 
 # Delivery columns that change after the row is written.
@@ -89,6 +92,10 @@ class MessageQuery:
     driver: str | None = None
     limit: int = 50
     cursor: str | None = None  # the id of the last message of the previous page
+
+
+# What a reply quotes: a chat message's platform id; a notice or request is nothing to quote.
+_QUOTABLE = case((MessageRow.kind == "message", MessageRow.platform_message_id), else_=None)
 
 
 def _update(table: Any, columns: Sequence[str]) -> Any:
@@ -270,7 +277,7 @@ class MessageRecords:
         async with self._engine.connect() as connection:
             return list(
                 await connection.execute(
-                    select(ReplyRow.__table__, MessageRow.platform_message_id.label("reply_to"))
+                    select(ReplyRow.__table__, _QUOTABLE.label("reply_to"))
                     .outerjoin(MessageRow, MessageRow.id == ReplyRow.message_id)
                     .where(ReplyRow.status == "pending")
                     .order_by(ReplyRow.created_ms, ReplyRow.id)

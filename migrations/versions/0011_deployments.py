@@ -1,7 +1,7 @@
 """Deployments the local supervisor runs, and their state changes
 
 Revision ID: 0011_deployments
-Revises: 0008
+Revises: 0010_packages
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011_deployments"
-down_revision = "0008"
+down_revision = "0010_packages"
 branch_labels = None
 depends_on = None
 

@@ -134,6 +134,10 @@ async def open_panel(browser: BrowserContext, request: pytest.FixtureRequest) ->
             if not panel.page.is_closed():
                 name = re.sub(r"[^A-Za-z0-9_.-]", "_", request.node.name)
                 await panel.shot(f"FAILED-{name}-{number}")
+                # What the page showed, in the run's output: a CI run keeps no screenshots.
+                seen = await panel.page.locator("body").inner_text(timeout=5_000)
+                print(f"page {number} at {panel.page.url}:\n{seen[:3000]}")
+                print(f"page {number} problems: {panel.problems}")
 
 
 @pytest.hookimpl(hookwrapper=True)
