@@ -74,6 +74,7 @@ class ErrorCode(StrEnum):
     ARCHIVE_SPECIAL_FILE = "archive_special_file"  # a device, FIFO or socket inside a package
     ARCHIVE_TOO_LARGE = "archive_too_large"  # too many entries, too many bytes: a bomb
     INSTALL_RUNNING = "install_running"  # the revision is being installed right now
+    NOT_INSTALLED = "not_installed"  # a deployment of an app revision that is not installed
     INTERNAL = "internal"  # a bug: logged with its traceback, answered without it
 
 

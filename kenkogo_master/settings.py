@@ -381,6 +381,23 @@ class EventStreamSettings(Section):
     replay_linger: PositiveSeconds = 120.0
 
 
+class SupervisorSettings(Section):
+    """The local supervisor: the deployed apps this Master runs as its own child processes."""
+
+    # The URL the apps are given to reach this Master (KENKOGO_MASTER_URL); unset: this
+    # Master's own port on the loopback (or on server.host when it names one address).
+    master_url: Annotated[str, Field(pattern=r"^https?://[^\s]+$", max_length=2000)] | None = None
+    # Apps being started at once at most (the others wait): a boot of many apps is not a storm.
+    max_starting: int = Field(4, ge=1, le=1000)
+    # Each app's output: files of this many bytes under <data_dir>/logs/apps/<deployment>/,
+    # the newest `log_files` kept (restarts never delete them), and lines kept for the live tail.
+    log_file_bytes: int = Field(1024 * 1024, ge=1024, le=1024**3)
+    log_files: int = Field(5, ge=1, le=100)
+    log_tail_lines: int = Field(1000, ge=10, le=100_000)
+    # Seconds between samples of each app's CPU, memory and child processes.
+    sample_interval: Annotated[float, Field(gt=0, le=3600)] = 5.0
+
+
 class Source(StrEnum):
     """Where a setting's value comes from, weakest first."""
 
@@ -411,6 +428,7 @@ class Settings(Section):
     retention: RetentionSettings = RetentionSettings()
     metrics: MetricsSettings = MetricsSettings()
     events: EventStreamSettings = EventStreamSettings()
+    supervisor: SupervisorSettings = SupervisorSettings()
     # `[[onebot_apps]]`: a list of tables, not a section of keys.
     onebot_apps: Annotated[list[OneBotAppEntry], Field(max_length=100)] = []
 
@@ -455,7 +473,7 @@ def setting_keys() -> Iterator[tuple[str, str]]:
 SECRET_KEYS = frozenset(
     {"api.token", "drivers.tokens", "apps.tokens", "onebot.access_token", "metrics.token"}
 )
-URL_KEYS = frozenset({"storage.database_url", "traces.otlp_endpoint"})
+URL_KEYS = frozenset({"storage.database_url", "traces.otlp_endpoint", "supervisor.master_url"})
 
 # Keys PATCH /api/v1/settings may change while the Master runs: each part reads them when it
 # uses them, or follows a change (app.py wires who follows what). Every other key needs a

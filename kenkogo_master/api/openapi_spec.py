@@ -16,6 +16,13 @@ from kenkogo_master.api.routes_apps import AppListQuery, KickBody, NamePath
 from kenkogo_master.api.routes_audit import AuditListQuery
 from kenkogo_master.api.routes_auth import LoginBody, PasswordBody
 from kenkogo_master.api.routes_db import RetentionUpdate, TablePath, TableQuery
+from kenkogo_master.api.routes_deployments import (
+    DeploymentCreate,
+    DeploymentPatch,
+)
+from kenkogo_master.api.routes_deployments import (
+    LogsQuery as DeploymentLogsQuery,
+)
 from kenkogo_master.api.routes_driver_tokens import DriverTokenCreate
 from kenkogo_master.api.routes_files import (
     DownloadQuery,
@@ -70,6 +77,10 @@ TAGS = [
     {"name": "logs", "description": "Log records, newest first, and the log files."},
     {"name": "events", "description": "The live event stream (Server-Sent Events)."},
     {"name": "simulate", "description": "Talk to the apps through the built-in simulator."},
+    {
+        "name": "deployments",
+        "description": "Apps the Master runs as its own processes: start, stop, logs, resources.",
+    },
     {
         "name": "database",
         "description": "The database: size and tables, maintenance, backups, retention, rows.",
@@ -484,6 +495,46 @@ DOCS: dict[tuple[str, str], Doc] = {
     ),
     ("GET", f"{V1}/db/tables/{{name}}"): Doc(
         "database", query=TableQuery, path=TablePath, errors=(404,)
+    ),
+    # deployments
+    ("GET", f"{V1}/deployments"): Doc("deployments", admin=True),
+    ("POST", f"{V1}/deployments"): Doc(
+        "deployments",
+        body=DeploymentCreate,
+        errors=(409,),
+        links=links("/id", "id", "get_deployment", "delete_deployment"),
+        note="409 `not_installed` when the revision is not installed, `already_exists` when "
+        "the name is taken. Secrets are never shown again: answers list their names.",
+    ),
+    ("GET", f"{V1}/deployments/{{id}}"): Doc("deployments", admin=True, errors=(404,)),
+    ("PATCH", f"{V1}/deployments/{{id}}"): Doc(
+        "deployments",
+        body=DeploymentPatch,
+        errors=(404, 409),
+        note="What is given replaces what was; a running app gets it at its next start.",
+    ),
+    ("POST", f"{V1}/deployments/{{id}}/start"): Doc(
+        "deployments",
+        errors=(404, 409),
+        note="Answers at once (state `starting`); 409 `not_installed`.",
+    ),
+    ("POST", f"{V1}/deployments/{{id}}/stop"): Doc(
+        "deployments",
+        errors=(404,),
+        note="Answers once the whole process group is gone: the stop signal, then SIGKILL "
+        "after the app's stop timeout.",
+    ),
+    ("POST", f"{V1}/deployments/{{id}}/restart"): Doc("deployments", errors=(404, 409)),
+    ("DELETE", f"{V1}/deployments/{{id}}"): Doc(
+        "deployments", errors=(404,), note="Stops the app first; its log files are kept."
+    ),
+    ("GET", f"{V1}/deployments/{{id}}/logs"): Doc(
+        "deployments",
+        query=DeploymentLogsQuery,
+        admin=True,
+        errors=(404,),
+        note="Lines are numbered from 1 across restarts; `next_offset` reads on. The live "
+        "lines are on GET /api/v1/events, topic `log.deployment`.",
     ),
     # settings
     ("GET", f"{V1}/settings"): Doc("settings", admin=True),

@@ -81,6 +81,7 @@ ARCHIVE_LINK = N_("error.archive_link")  # {name}
 ARCHIVE_SPECIAL_FILE = N_("error.archive_special_file")  # {name}
 ARCHIVE_TOO_LARGE = N_("error.archive_too_large")  # {detail}
 INSTALL_RUNNING = N_("error.install_running")  # {id} {revision}
+NOT_INSTALLED = N_("error.not_installed")  # {app_id} {revision}
 
 # Reasons carried by the `state` event sent to apps.
 STATE_REGISTERED = N_("state.registered")

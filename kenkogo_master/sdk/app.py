@@ -11,6 +11,7 @@ import signal
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from kenkogo_master.sdk import deployed
 from kenkogo_master.sdk.backoff import Reconnector
 from kenkogo_master.sdk.backoff import delay as backoff_delay
 from kenkogo_master.sdk.connection import Connection, Gone, Refused
@@ -130,6 +131,8 @@ class App:
         self._failure: MasterError | None = None
         self._reconnector: Reconnector | None = None
         self.instance_id: str | None = None
+        # Whether serve() has read KENKOGO_MASTER_URL / KENKOGO_APP_TOKEN (see sdk/deployed.py).
+        self.adopted = False
         self.heartbeat_interval = 30.0
 
     # -- declaring handlers ----------------------------------------------------------------------
@@ -352,6 +355,15 @@ class App:
         """Run in the current loop until a stop signal, a kick or a refusal; raise a refusal."""
         loop = asyncio.get_running_loop()
         signalled = asyncio.Event()
+        if not self.adopted:  # started by the Master's supervisor: its URL and token win
+            deployed.adopt(self)
+            self.adopted = True
+        parent = deployed.master_pid()
+        watcher = (
+            asyncio.create_task(deployed.watch_master(parent, signalled))
+            if parent is not None
+            else None
+        )
         installed = []
         for number in (signal.SIGINT, signal.SIGTERM):
             try:
@@ -370,6 +382,8 @@ class App:
             if failure is not None:
                 raise failure
         finally:
+            if watcher is not None:
+                watcher.cancel()
             for number in installed:
                 loop.remove_signal_handler(number)
 

@@ -208,6 +208,7 @@ class ReplyRow(Base):
 # Tables kept in their own modules register on Base when imported; alembic must see them all.
 from kenkogo_master.store import (  # noqa: E402, F401
     admin_models,
+    deployments,
     i18n_models,
     maintenance_models,
     observability_models,
