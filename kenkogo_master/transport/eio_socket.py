@@ -116,6 +116,10 @@ class DirectSocket(AsyncSocket):  # type: ignore[misc]
     ) -> None:
         """Close the session, and its WebSocket when frames go to it directly."""
         was_open = not (self.closed or self.closing)
+        if self._ws is None and not self._polls:
+            # engine.io waits until a poll takes the CLOSE; with none waiting that could be never
+            # (a client that went away), and the server's shutdown waits on it.
+            wait = False
         await super().close(wait=wait, abort=abort, reason=reason)
         for timer in (self._ping_timer, self._pong_timer):
             if timer is not None:
@@ -156,8 +160,10 @@ class DirectSocket(AsyncSocket):  # type: ignore[misc]
         if self.closing or self.closed:
             raise exceptions.EngineIOError("the session has ended")
         try:
+            if environ.get("CONTENT_LENGTH", "0") in ("", "0"):
+                raise ValueError("an empty payload")  # the protocol's parser refuses it too
             await super().handle_post_request(environ)
-        except (ValueError, exceptions.EngineIOError) as exc:
+        except Exception as exc:  # a bad type, bad base64, bad UTF-8, an unknown type number...
             # Closed here without waiting: engine.io's own disconnect waits for a poll to drain
             # the CLOSE packet, which holds the POST's answer until the client polls again.
             await self.close(wait=False, reason=self.server.reason.TRANSPORT_ERROR)
