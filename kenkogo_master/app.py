@@ -109,7 +109,7 @@ from kenkogo_master.transport.raw_ws import RawWebSocketEndpoint
 from kenkogo_master.transport.simulator import simulator_context
 from kenkogo_master.transport.sio_apps import AppNamespace
 from kenkogo_master.transport.sio_drivers import DriverNamespace
-from kenkogo_master.transport.sio_server import create_sio_server, hard_frame_limit
+from kenkogo_master.transport.sio_server import advertise_limits, create_sio_server
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +151,7 @@ async def _runtime_settings(app: web.Application) -> AsyncIterator[None]:
     def follow_max_payload(_: int) -> None:
         # Fixed by aiohttp and engine.io when the app was made: both read these per request.
         app._client_max_size = settings.limits.max_payload
-        app[SIO].eio.max_http_buffer_size = hard_frame_limit(settings)
+        advertise_limits(app[SIO], settings)
 
     runtime.listen("limits.max_payload", follow_max_payload)
     await runtime.load()
