@@ -51,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     catalogs.add_argument("--force", action="store_true", help="compile every catalog")
     _add_admin_parser(commands)
+    _add_app_parser(commands)
     catalogs.add_argument(
         "--locales-dir",
         type=Path,
@@ -96,6 +97,17 @@ def _add_admin_parser(commands: argparse._SubParsersAction[argparse.ArgumentPars
     )
     verbs.add_parser("enable", help="enable a disabled account").add_argument(
         "name", metavar="NAME"
+    )
+
+
+def _add_app_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `app pack`."""
+    app = commands.add_parser("app", help="build app packages")
+    verbs = app.add_subparsers(dest="verb", metavar="VERB", required=True)
+    pack = verbs.add_parser("pack", help="build a package (zip) from a folder with kenkogo.toml")
+    pack.add_argument("dir", type=Path, help="the app's folder, kenkogo.toml at its root")
+    pack.add_argument(
+        "-o", "--output", type=Path, default=None, help="the package file (default: ID-VERSION.zip)"
     )
 
 
@@ -285,6 +297,10 @@ def restore_command(settings: Settings, source: Path) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line and run the chosen sub-command."""
     args = build_parser().parse_args(argv)
+    if args.command == "app":  # needs no configuration
+        from kenkogo_master.deploy.pack import pack_command
+
+        return pack_command(args.dir, args.output)
     settings = _load(args.config)
     if args.command == "migrate":
         return migrate_command(settings, args.revision, args.down)

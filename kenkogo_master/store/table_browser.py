@@ -39,6 +39,10 @@ HIDDEN: Mapping[str, frozenset[str]] = {
     "admin_accounts": frozenset({"password_hash"}),
     "audit": frozenset(),
     "onebot_apps": frozenset({"access_token"}),
+    "package_revisions": frozenset(),
+    "package_installs": frozenset(),
+    "deployments": frozenset({"secrets"}),
+    "deployment_transitions": frozenset(),
 }
 # Tables deliberately left out of the browser: a session's id is what signs a browser in.
 NOT_BROWSABLE: frozenset[str] = frozenset({"admin_sessions"})

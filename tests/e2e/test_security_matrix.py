@@ -45,6 +45,7 @@ EXPECTED: dict[tuple[str, str], Need] = {
     ("GET", "/socket.io/"): Need.SOCKET,
     ("POST", "/socket.io/"): Need.SOCKET,
     ("OPTIONS", "/socket.io/"): Need.SOCKET,
+    ("*", "/socket.io/"): Need.SOCKET,  # every other method, refused as the protocol says
     ("GET", "/ws"): Need.SOCKET,
     ("GET", "/onebot/v11/ws"): Need.SOCKET,
     ("GET", "/onebot/v11/ws/"): Need.SOCKET,
@@ -150,6 +151,22 @@ EXPECTED: dict[tuple[str, str], Need] = {
     ("DELETE", "/api/v1/settings/{key}"): A,
     ("GET", "/api/v1/events"): R,
     ("POST", "/api/v1/simulate"): A,
+    ("GET", "/api/v1/packages"): A,
+    ("POST", "/api/v1/packages"): A,
+    ("GET", "/api/v1/packages/{id}"): A,
+    ("GET", "/api/v1/packages/{id}/revisions/{sha256}/download"): A,
+    ("GET", "/api/v1/packages/{id}/revisions/{sha256}/install"): A,
+    ("POST", "/api/v1/packages/{id}/revisions/{sha256}/install"): A,
+    ("DELETE", "/api/v1/packages/{id}/revisions/{sha256}"): A,
+    ("GET", "/api/v1/deployments"): A,
+    ("POST", "/api/v1/deployments"): A,
+    ("GET", "/api/v1/deployments/{id}"): A,
+    ("PATCH", "/api/v1/deployments/{id}"): A,
+    ("DELETE", "/api/v1/deployments/{id}"): A,
+    ("POST", "/api/v1/deployments/{id}/start"): A,
+    ("POST", "/api/v1/deployments/{id}/stop"): A,
+    ("POST", "/api/v1/deployments/{id}/restart"): A,
+    ("GET", "/api/v1/deployments/{id}/logs"): A,
 }
 
 # Path parameters: values that name nothing, so that an allowed call changes nothing.
@@ -161,6 +178,7 @@ PARAMS = {
     "platform": "matrix",
     "chat_id": "matrix-chat",
     "trace_id": "0" * 32,
+    "sha256": "0" * 64,
 }
 
 
@@ -360,6 +378,7 @@ APP_EVENTS_UNREGISTERED: dict[str, tuple[Any, str]] = {
     "heartbeat": (None, "not_registered"),
     "reply": ({"message_id": "01nomatrix", "content": "hi"}, "not_registered"),
     "send": ({"target": {"platform": "qq", "chat": CHAT}, "content": "hi"}, "not_registered"),
+    "answer_request": ({"request_id": "01nomatrix", "approve": True}, "not_registered"),
 }
 DRIVER_EVENTS_UNREGISTERED: dict[str, tuple[Any, str]] = {
     "register": ({}, "the way in: refused here only for its empty payload"),
