@@ -35,7 +35,10 @@ digest=$(.venv/bin/python -c \
   'import hashlib; print(hashlib.sha256(open("requirements.txt", "rb").read()).hexdigest())')
 if [ "$(cat .venv/.requirements.sha256 2>/dev/null)" != "$digest" ]; then
   echo "start: installing requirements.txt into .venv" >&2
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+  # --no-compile: Python compiles what it imports on first use; compiling every installed
+  # module up front doubles the install's time.
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-compile \
+    -r requirements.txt
   echo "$digest" >.venv/.requirements.sha256
 fi
 
