@@ -61,7 +61,7 @@ LABEL org.kenkogo.image="master"
 ENV PATH=/opt/venv/bin:/opt/npm/bin:$PATH \
     KENKOGO_STORAGE__DATA_DIR=/data \
     PYTHONUNBUFFERED=1 \
-    PYTHONDONTWRITEBYTECODE=1
+    LANG=C.UTF-8
 WORKDIR /data
 VOLUME ["/data"]
 USER kenkogo
