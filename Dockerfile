@@ -46,8 +46,8 @@ RUN cd /opt/kenkogo \
 
 FROM runtime
 ARG UID=10001
-RUN groupadd --system --gid "${UID}" kenkogo \
- && useradd --system --uid "${UID}" --gid kenkogo --home-dir /home/kenkogo --create-home \
+RUN groupadd --gid "${UID}" kenkogo \
+ && useradd --uid "${UID}" --gid kenkogo --home-dir /home/kenkogo --create-home \
       --shell /usr/sbin/nologin kenkogo \
  && install -d -o kenkogo -g kenkogo -m 0750 /data
 COPY --from=npm /opt/npm /opt/npm
