@@ -1,4 +1,4 @@
-"""Command line: serve (the default), migrate, compile-catalogs, admin, db backup and restore."""
+"""Command line: serve (the default), migrate, compile-catalogs, admin, db, healthcheck."""
 
 from __future__ import annotations
 
@@ -71,7 +71,29 @@ def build_parser() -> argparse.ArgumentParser:
         "the old database is kept beside it)",
     )
     restore.add_argument("path", type=Path, metavar="PATH")
+    health = commands.add_parser(
+        "healthcheck",
+        help="ask the running Master's /health on the configured port; exit 0 when it answers "
+        "200, else 1 (a container's HEALTHCHECK)",
+    )
+    health.add_argument(
+        "--timeout",
+        type=_positive_seconds,
+        default=3.0,
+        help="seconds to wait for the answer (default 3)",
+    )
     return parser
+
+
+def _positive_seconds(text: str) -> float:
+    """Parse a number of seconds above 0 (argparse reports the error and exits with 2)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"must be above 0 and at most 3600: {text!r}")
+    return value
 
 
 def _add_admin_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -189,6 +211,8 @@ def serve(settings: Settings) -> int:
         return EXIT_STARTUP
     finally:
         lock.release()
+    # The last line of a clean stop, so that a log (or `docker logs`) shows it was not a kill.
+    log.info("KenkoGo Master stopped")
     return 0
 
 
@@ -305,6 +329,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.db_command == "backup":
             return backup_command(settings, args.path, args.force)
         return restore_command(settings, args.path)
+    if args.command == "healthcheck":
+        from kenkogo_master.healthcheck import check
+
+        code, line = check(settings.server, args.timeout)
+        print(line, file=sys.stdout if code == 0 else sys.stderr)
+        return code
     if args.command == "compile-catalogs":
         from kenkogo_master.i18n.catalogs import compile_command
 

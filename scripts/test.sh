@@ -18,6 +18,14 @@ if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi wqy; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium fonts-wqy-microhei >/dev/null
 fi
 
+# A container engine and debootstrap for the image tests (tests/image): they start their own
+# dockerd and make the image's base from Debian's packages, with no registry of images.
+if ! command -v dockerd >/dev/null || ! command -v debootstrap >/dev/null; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends docker.io debootstrap >/dev/null
+fi
+
 python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 # The Node packages the tests run (Koishi's bot among them), exactly as locked. Only npm's
