@@ -65,6 +65,7 @@ class ErrorCode(StrEnum):
     RESTART_REQUIRED = "restart_required"  # a key that only a restart changes
     LAST_ACCOUNT = "last_account"  # disabling it would leave no account that can sign in
     OWN_ACCOUNT = "own_account"  # a session may not disable the account it is signed in with
+    RUNNER_OFFLINE = "runner_offline"  # a command to a runner that is not connected
     INTERNAL = "internal"  # a bug: logged with its traceback, answered without it
 
 

@@ -41,6 +41,7 @@ STATUS = {
     ErrorCode.RESTART_REQUIRED: 409,
     ErrorCode.LAST_ACCOUNT: 409,
     ErrorCode.OWN_ACCOUNT: 409,
+    ErrorCode.RUNNER_OFFLINE: 409,
     ErrorCode.PAYLOAD_TOO_LARGE: 413,
     ErrorCode.TOO_MANY_ATTEMPTS: 429,
     ErrorCode.PATH_OUTSIDE_ROOT: 400,

@@ -72,6 +72,7 @@ UNKNOWN_SETTING = N_("error.unknown_setting")  # {key}
 RESTART_REQUIRED = N_("error.restart_required")  # {key}
 LAST_ACCOUNT = N_("error.last_account")  # {name}
 OWN_ACCOUNT = N_("error.own_account")  # {name}
+RUNNER_OFFLINE = N_("error.runner_offline")  # {id}
 
 # Reasons carried by the `state` event sent to apps.
 STATE_REGISTERED = N_("state.registered")

@@ -207,5 +207,6 @@ from kenkogo_master.store import (  # noqa: E402, F401
     maintenance_models,
     observability_models,
     onebot_apps,
+    runner_records,
     settings_overrides,
 )

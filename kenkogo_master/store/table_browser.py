@@ -39,6 +39,8 @@ HIDDEN: Mapping[str, frozenset[str]] = {
     "admin_accounts": frozenset({"password_hash"}),
     "audit": frozenset(),
     "onebot_apps": frozenset({"access_token"}),
+    "runners": frozenset({"credential_hash"}),
+    "runner_enrolments": frozenset({"token_hash"}),
 }
 # Tables deliberately left out of the browser: a session's id is what signs a browser in.
 NOT_BROWSABLE: frozenset[str] = frozenset({"admin_sessions"})
