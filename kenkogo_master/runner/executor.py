@@ -82,6 +82,7 @@ class Hosted:
     watcher: asyncio.Task[None] | None = None
     wanted: bool = False  # started by a command and not stopped since: restarts follow policy
     failures: int = 0  # quick failures in a row
+    ready: asyncio.Future[int | None] | None = None  # the exit code if it ended before ready
     tail: deque[str] = field(default_factory=lambda: deque(maxlen=TAIL_LINES))
 
     def record(self) -> dict[str, Any]:
@@ -186,6 +187,12 @@ class ProcessExecutor:
             )
         hosted.wanted, hosted.failures = True, 0
         await self._spawn(hosted)
+        # A start ends when the app counts as running (its ready policy), or fails when it
+        # ended before that: the command's result says which.
+        assert hosted.ready is not None
+        code = await asyncio.shield(hosted.ready)
+        if code is not None:
+            raise ExecutorError("start_failed", f"the app exited with {code} before it was ready")
 
     async def stop(self, deployment: str) -> None:
         """Stop the app: its stop signal to the group, then SIGKILL after the stop timeout."""
@@ -258,6 +265,7 @@ class ProcessExecutor:
             self._move(hosted, "fatal", detail=f"cannot start: {exc}")
             raise ExecutorError("start_failed", f"cannot start {spec.argv[0]}: {exc}") from exc
         hosted.process = process
+        hosted.ready = asyncio.get_running_loop().create_future()
         self._save()
         hosted.watcher = asyncio.create_task(self._watch(hosted, process, time.monotonic()))
 
@@ -276,6 +284,8 @@ class ProcessExecutor:
         if not ended.done():
             self._move(hosted, "running", pid=process.pid)
         ready.cancel()
+        if hosted.ready is not None and not hosted.ready.done():
+            hosted.ready.set_result(process.returncode if ended.done() else None)
         code = await ended
         await asyncio.gather(*pumps, return_exceptions=True)
         hosted.process = None
