@@ -293,6 +293,7 @@ class RunnerAgent:
         result: dict[str, Any] = {"id": command.id, "status": "ok"}
         try:
             async with self._work:
+                self._emit("command_result", {"id": command.id, "status": "running"})
                 lines = await self._execute(command)
             if lines is not None:
                 result["lines"] = lines
@@ -348,6 +349,8 @@ class RunnerAgent:
 
     async def _reconcile(self, reconcile: Reconcile) -> None:
         """Converge: remove what is not desired, deploy what is missing, start and stop."""
+        # It may overtake the register ack; what it changes is reported once registered.
+        await self._registered.wait()
         async with self._work:
             wanted = {entry.deployment: entry for entry in reconcile.desired}
             current = {item["deployment"]: item for item in self.executor.states()}

@@ -223,6 +223,8 @@ class Runners:
         runner.version, runner.capacity = request.version, request.capacity
         runner.labels = list(request.labels)
         runner.connected_ms = runner.last_seen_ms = runner.last_heartbeat_ms = now
+        for tail in runner.logs.values():  # a restarted runner numbers its chunks from 0
+            tail.next_seq.clear()
         runner.apps = {
             app.deployment: AppView(app.deployment, app.state, revision=app.revision)
             for app in request.apps

@@ -15,7 +15,9 @@ from aiohttp import web
 from kenkogo_master.runner.backoff import Backoff, first_delay
 from kenkogo_master.runner.executor import ExecutorError
 from kenkogo_master.runner.journal import Journal
+from kenkogo_master.runner.outbox import LogOutbox
 from kenkogo_master.runner.packages import fetch_revision
+from kenkogo_master.runners.protocol import MAX_LINES
 from tests.conftest import RunningMaster
 from tests.runners.clients import enrolled
 from tests.support.process import REPO
@@ -125,3 +127,23 @@ async def test_the_runner_command_needs_a_token_the_first_time(tmp_path: Path) -
         out, err = await asyncio.wait_for(process.communicate(), 30)
         assert process.returncode == 2, (out, err)
         assert b"--token" in err
+
+
+def test_the_log_outbox_is_bounded_and_its_losses_show_as_seq_gaps() -> None:
+    outbox = LogOutbox(limit=4)
+    for number in range(6):  # six chunks while nobody sends: the oldest two are dropped
+        outbox.add("d1", "stdout", f"line {number}")
+        outbox.cut()
+    assert outbox.dropped == 2
+    assert [c["seq"] for c in outbox.chunks] == [2, 3, 4, 5]
+    outbox.add("d1", "stderr", "other stream")  # waits for the next cut
+    for _ in range(MAX_LINES):  # a full chunk is cut at once
+        outbox.add("d2", "stdout", "x")
+    outbox.cut()
+    assert outbox.dropped == 4
+    assert [(c["deployment"], c["stream"], c["seq"], len(c["lines"])) for c in outbox.chunks] == [
+        ("d1", "stdout", 4, 1),
+        ("d1", "stdout", 5, 1),
+        ("d2", "stdout", 0, MAX_LINES),
+        ("d1", "stderr", 0, 1),
+    ]
