@@ -25,7 +25,7 @@ from kenkogo_master.runner.backoff import Backoff, first_delay
 from kenkogo_master.runner.executor import AppEvents, Executor, ExecutorError, ProcessExecutor
 from kenkogo_master.runner.journal import Identity, Journal
 from kenkogo_master.runner.outbox import LogOutbox
-from kenkogo_master.runner.packages import fetch_revision, packages_installer
+from kenkogo_master.runner.packages import fetch_revision, install_revision
 from kenkogo_master.runners.protocol import Command, Reconcile
 
 log = logging.getLogger(__name__)
@@ -60,9 +60,10 @@ def package_executor(context: RunnerContext) -> Executor:
             context.identity.credential,
             context.data_dir / "packages",
         )
-        install = packages_installer()
+        # The package side's install, the same as on the Master: a fresh environment per
+        # revision, built in staging and moved into place when complete.
         return await asyncio.to_thread(
-            install, archive, package, revision, context.data_dir / "apps"
+            install_revision, archive, package, revision, context.data_dir / "apps"
         )
 
     return ProcessExecutor(context.data_dir, resolve, context.events)

@@ -7,6 +7,7 @@ import importlib
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin
 
 import aiohttp
@@ -64,13 +65,21 @@ async def fetch_revision(
 Install = Callable[[Path, str, str, Path], LaunchSpec]
 
 
-def packages_installer() -> Install:
-    """Return the package side's install function (kenkogo_master.deploy.install)."""
+def _package_side(module: str, name: str) -> Any:
+    """Return a name of the package side, which a runner of an older KenkoGo may lack."""
     try:
-        module = importlib.import_module("kenkogo_master.deploy.install")
-        install: Install = module.install_archive
+        return getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError) as exc:
         raise ExecutorError(
             "install_unavailable", "this runner's KenkoGo has no package installer: upgrade it"
         ) from exc
-    return install
+
+
+def install_revision(archive: Path, package: str, revision: str, root: Path) -> LaunchSpec:
+    """Install a fetched revision under `root` (once: an installed one is used as it is)."""
+    installed_apps = _package_side("kenkogo_master.deploy.installed", "InstalledApps")(root)
+    spec: LaunchSpec | None = installed_apps.installed(package, revision)
+    if spec is None:
+        install: Install = _package_side("kenkogo_master.deploy.install", "install_archive")
+        spec = install(archive, package, revision, root)
+    return spec

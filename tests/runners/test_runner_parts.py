@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from kenkogo_master.runner.agent import RunnerAgent
 from kenkogo_master.runner.backoff import Backoff, first_delay
 from kenkogo_master.runner.executor import ExecutorError
 from kenkogo_master.runner.journal import Journal
@@ -19,7 +20,7 @@ from kenkogo_master.runner.outbox import LogOutbox
 from kenkogo_master.runner.packages import fetch_revision
 from kenkogo_master.runners.protocol import MAX_LINES
 from tests.conftest import RunningMaster
-from tests.runners.clients import enrolled
+from tests.runners.clients import SHA, enrolled, enrolment_token, wait_for
 from tests.support.process import REPO
 
 
@@ -147,3 +148,34 @@ def test_the_log_outbox_is_bounded_and_its_losses_show_as_seq_gaps() -> None:
         ("d2", "stdout", 0, MAX_LINES),
         ("d1", "stderr", 0, 1),
     ]
+
+
+async def test_the_package_executor_reports_a_revision_it_cannot_fetch(
+    master: RunningMaster, tmp_path: Path
+) -> None:
+    token = await enrolment_token(master)
+    agent = RunnerAgent(master.url, token, tmp_path / "runner", spread=0.1)
+    task = asyncio.create_task(agent.run())
+    try:
+        await wait_for(lambda: _registered(agent))
+        status, body = await master.api(
+            "POST",
+            f"/api/v1/runners/{agent.id}/commands",
+            json={
+                "type": "deploy",
+                "deployment": "d1",
+                "package": "nowhere",
+                "revision": SHA,
+                "wait_ms": 10_000,
+            },
+        )
+        assert status == 200 and body["state"] == "failed", body
+        assert body["error"]["code"] == "download_failed" and "404" in body["error"]["message"]
+        assert not (tmp_path / "runner" / "packages" / f"{SHA}.pkg").exists()
+    finally:
+        agent.stop()
+        await task
+
+
+async def _registered(agent: RunnerAgent) -> bool:
+    return bool(agent.registered_at)
