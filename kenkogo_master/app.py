@@ -19,6 +19,7 @@ from kenkogo_master.api import (
     routes_audit,
     routes_auth,
     routes_db,
+    routes_deployments,
     routes_driver_tokens,
     routes_files,
     routes_health,
@@ -27,6 +28,7 @@ from kenkogo_master.api import (
     routes_messages,
     routes_metrics,
     routes_onebot_apps,
+    routes_packages,
     routes_panel,
     routes_panel_texts,
     routes_routing,
@@ -44,11 +46,15 @@ from kenkogo_master.api.audit_trail import audit_middleware
 from kenkogo_master.api.auth import auth_middleware
 from kenkogo_master.api.bootstrap import ensure_admin_token
 from kenkogo_master.api.errors import error_middleware
+from kenkogo_master.deploy.context import INSTALLER, packages_context
+from kenkogo_master.deploy.supervisor import Supervisor
 from kenkogo_master.files.area import open_area
 from kenkogo_master.hub.flow import MessageFlow
 from kenkogo_master.hub.hub import Hub
 from kenkogo_master.hub.lifecycle import AppLifecycle
 from kenkogo_master.hub.replies import translator_renderer
+from kenkogo_master.hub.sessions import AppSession
+from kenkogo_master.hub.states import AppState
 from kenkogo_master.i18n.locale import normalize as normalize_locale
 from kenkogo_master.i18n.service import I18n, load_texts
 from kenkogo_master.ids import now_ms
@@ -60,6 +66,7 @@ from kenkogo_master.keys import (
     FILES,
     HUB,
     I18N,
+    LAUNCH_RESOLVER,
     MAINTENANCE,
     MESSAGES,
     PRUNER,
@@ -69,6 +76,7 @@ from kenkogo_master.keys import (
     SETTINGS,
     SIO,
     STARTED_AT,
+    SUPERVISOR,
     TELEMETRY,
     TOKENS,
     WRITER,
@@ -89,6 +97,7 @@ from kenkogo_master.stopping import hand_over
 from kenkogo_master.store import migrate
 from kenkogo_master.store.app_records import AppRecords
 from kenkogo_master.store.db import create_engine
+from kenkogo_master.store.deployments import DeploymentRecords
 from kenkogo_master.store.driver_records import DriverRecords
 from kenkogo_master.store.driver_tokens import DriverTokenStore
 from kenkogo_master.store.i18n_records import I18nRecords
@@ -106,7 +115,7 @@ from kenkogo_master.transport.simulator import simulator_context
 from kenkogo_master.transport.sio_apps import AppNamespace
 from kenkogo_master.transport.sio_drivers import DriverNamespace
 from kenkogo_master.transport.sio_runners import RunnerNamespace
-from kenkogo_master.transport.sio_server import create_sio_server, hard_frame_limit
+from kenkogo_master.transport.sio_server import advertise_limits, create_sio_server
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +157,7 @@ async def _runtime_settings(app: web.Application) -> AsyncIterator[None]:
     def follow_max_payload(_: int) -> None:
         # Fixed by aiohttp and engine.io when the app was made: both read these per request.
         app._client_max_size = settings.limits.max_payload
-        app[SIO].eio.max_http_buffer_size = hard_frame_limit(settings)
+        advertise_limits(app[SIO], settings)
 
     runtime.listen("limits.max_payload", follow_max_payload)
     await runtime.load()
@@ -273,6 +282,52 @@ async def _runners(app: web.Application) -> AsyncIterator[None]:
     await runners.stop()
 
 
+def master_url(settings: Settings) -> str:
+    """Return the URL the deployed apps reach this Master at."""
+    if settings.supervisor.master_url is not None:
+        return settings.supervisor.master_url
+    host = settings.server.host
+    if host in ("", "0.0.0.0", "::"):  # every address: the loopback is one of them
+        host = "127.0.0.1"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{settings.server.port}"
+
+
+async def _deployments(app: web.Application) -> AsyncIterator[None]:
+    """Run the deployed apps: end what a killed Master left, start the enabled ones."""
+    settings = app[SETTINGS]
+    hub = app[HUB]
+    supervisor = Supervisor(
+        DeploymentRecords(app[ENGINE]),
+        # The installed revisions; a test may put its own launch specs in their place.
+        app.get(LAUNCH_RESOLVER) or app[INSTALLER].installed,
+        hub.apps.deployment_tokens,
+        app[EVENT_BUS],
+        settings.supervisor,
+        settings.storage.data_dir / "logs" / "apps",
+        lambda: master_url(settings),
+    )
+
+    def follow(session: AppSession, _from: AppState, to: AppState) -> None:
+        if session.deployment is not None and to is AppState.PAUSED:  # just registered
+            supervisor.registered(session.deployment, session.id)
+
+    hub.apps.on_transition(follow)
+    app[SUPERVISOR] = supervisor
+    await supervisor.load()
+    yield
+    await supervisor.shutdown()  # done already when the Master stopped normally
+    await supervisor.close()
+
+
+async def _stop_deployments(app: web.Application) -> None:
+    """Stop the deployed apps, all at once, while they can still finish with the Master."""
+    supervisor = app.get(SUPERVISOR)
+    if supervisor is not None:
+        await supervisor.shutdown()
+
+
 async def _part_with_peers(app: web.Application) -> None:
     """Disconnect apps and drivers at shutdown's start: aiohttp waits for open sockets first.
 
@@ -325,10 +380,12 @@ def create_app(settings: Settings) -> web.Application:
             _db_care,
             _hub,
             _runners,
+            packages_context,
+            _deployments,  # after the packages: it starts what they installed
             live_context,
         ]
     )
-    app.on_shutdown.extend([end_live_streams, _part_with_peers])
+    app.on_shutdown.extend([end_live_streams, _stop_deployments, _part_with_peers])
     app.cleanup_ctx.append(simulator_context)  # a driver, so it needs the hub
     # Routes are fixed before start-up; the namespaces that need the hub join once it exists.
     sio = create_sio_server(settings)
@@ -351,10 +408,12 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_routes(routes_audit.routes)
     app.router.add_routes(routes_files.routes)
     app.router.add_routes(routes_uploads.routes)
+    app.router.add_routes(routes_packages.routes)
     app.router.add_routes(routes_stats.routes)
     app.router.add_routes(routes_traces.routes)
     app.router.add_routes(routes_system.routes)
     app.router.add_routes(routes_db.routes)
+    app.router.add_routes(routes_deployments.routes)
     app.router.add_routes(routes_logs.routes)
     app.router.add_routes(routes_settings.routes)
     app.router.add_routes(events.routes)

@@ -56,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
         "runner", help="run a runner agent that hosts apps for a Master (see README, Runners)"
     )
     runner_cli.add_arguments(runner)
+    _add_app_parser(commands)
     catalogs.add_argument(
         "--locales-dir",
         type=Path,
@@ -101,6 +102,17 @@ def _add_admin_parser(commands: argparse._SubParsersAction[argparse.ArgumentPars
     )
     verbs.add_parser("enable", help="enable a disabled account").add_argument(
         "name", metavar="NAME"
+    )
+
+
+def _add_app_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `app pack`."""
+    app = commands.add_parser("app", help="build app packages")
+    verbs = app.add_subparsers(dest="verb", metavar="VERB", required=True)
+    pack = verbs.add_parser("pack", help="build a package (zip) from a folder with kenkogo.toml")
+    pack.add_argument("dir", type=Path, help="the app's folder, kenkogo.toml at its root")
+    pack.add_argument(
+        "-o", "--output", type=Path, default=None, help="the package file (default: ID-VERSION.zip)"
     )
 
 
@@ -284,6 +296,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "runner":  # another machine's agent: the Master's configuration is not its
         return runner_cli.run(args)
+    if args.command == "app":  # needs no configuration
+        from kenkogo_master.deploy.pack import pack_command
+
+        return pack_command(args.dir, args.output)
     settings = _load(args.config)
     if args.command == "migrate":
         return migrate_command(settings, args.revision, args.down)

@@ -25,6 +25,7 @@ class ErrorCode(StrEnum):
     HEARTBEAT_TIMEOUT = "heartbeat_timeout"
     INVALID_REGEX = "invalid_regex"
     UNKNOWN_MESSAGE = "unknown_message"
+    NOT_A_REQUEST = "not_a_request"  # answer_request naming a message or notice, not a request
     TEMPLATE_MISSING_PARAM = "template_missing_param"
     UNKNOWN_TEMPLATE = "unknown_template"
     INVALID_TEMPLATE_PARAM = "invalid_template_param"
@@ -65,6 +66,15 @@ class ErrorCode(StrEnum):
     RESTART_REQUIRED = "restart_required"  # a key that only a restart changes
     LAST_ACCOUNT = "last_account"  # disabling it would leave no account that can sign in
     OWN_ACCOUNT = "own_account"  # a session may not disable the account it is signed in with
+    INVALID_MANIFEST = "invalid_manifest"  # a package's kenkogo.toml is missing or wrong
+    MASTER_VERSION_MISMATCH = "master_version_mismatch"  # a package made for other Masters
+    INVALID_ARCHIVE = "invalid_archive"  # not a readable zip or tar.gz
+    ARCHIVE_UNSAFE_PATH = "archive_unsafe_path"  # an absolute name or `..`: it would escape
+    ARCHIVE_LINK = "archive_link"  # a symbolic or hard link inside a package
+    ARCHIVE_SPECIAL_FILE = "archive_special_file"  # a device, FIFO or socket inside a package
+    ARCHIVE_TOO_LARGE = "archive_too_large"  # too many entries, too many bytes: a bomb
+    INSTALL_RUNNING = "install_running"  # the revision is being installed right now
+    NOT_INSTALLED = "not_installed"  # a deployment of an app revision that is not installed
     RUNNER_OFFLINE = "runner_offline"  # a command to a runner that is not connected
     INTERNAL = "internal"  # a bug: logged with its traceback, answered without it
 

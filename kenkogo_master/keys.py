@@ -12,6 +12,7 @@ from kenkogo_master.admin.audit import AuditLog
 from kenkogo_master.admin.runtime_settings import RuntimeSettings
 from kenkogo_master.admin.sessions import Sessions
 from kenkogo_master.admin.throttle import LoginThrottle
+from kenkogo_master.deploy.supervisor import Resolver, Supervisor
 from kenkogo_master.files.area import FileArea
 from kenkogo_master.hub.events import EventBus
 from kenkogo_master.hub.hub import Hub
@@ -58,3 +59,6 @@ RETENTION = web.AppKey("retention", Retention)
 PRUNER = web.AppKey("pruner", Pruner)
 RUNTIME_SETTINGS = web.AppKey("runtime_settings", RuntimeSettings)
 RUNNERS = web.AppKey("runners", Runners)
+SUPERVISOR = web.AppKey("supervisor", Supervisor)
+# Set before start-up by whoever knows the installed packages; none: nothing is installed.
+LAUNCH_RESOLVER = web.AppKey("launch_resolver", Resolver)

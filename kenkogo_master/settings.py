@@ -27,6 +27,8 @@ from pydantic import (
     field_validator,
 )
 
+from kenkogo_master.protocol.apps import EventPatterns, event_patterns
+
 ENV_PREFIX = "KENKOGO_"
 
 PositiveSeconds = Annotated[float, Field(gt=0, le=86_400)]
@@ -159,6 +161,11 @@ def _regexes(patterns: list[str] | None) -> list[str] | None:
     return patterns
 
 
+def _kind_patterns(patterns: list[str] | None) -> list[str] | None:
+    """Check kind patterns as an app's `subscribe.events` are checked."""
+    return None if patterns is None else event_patterns(patterns)
+
+
 FilterItems = Annotated[list[Annotated[str, Field(max_length=256)]], Field(max_length=200)]
 AppName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^\S(.*\S)?$")]
 WsUrl = Annotated[str, Field(max_length=2000), AfterValidator(_ws_url)]
@@ -174,6 +181,8 @@ class OneBotAppFilters(Section):
     commands: FilterItems | None = None
     keywords: FilterItems | None = None
     regex: Annotated[FilterItems | None, AfterValidator(_regexes)] = None
+    # Kinds as globs; absent: what an implementation sends a bot (messages, notices, requests).
+    events: Annotated[EventPatterns | None, AfterValidator(_kind_patterns)] = None
 
 
 class OneBotAppEntry(Section):
@@ -251,6 +260,24 @@ class FilesSettings(Section):
     def resolved_root(self, data_dir: Path) -> Path:
         """Return the configured root, or the `files` folder inside the data directory."""
         return (self.root if self.root is not None else data_dir / "files").absolute()
+
+
+class PackageSettings(Section):
+    """App packages: uploads, the archives' limits, and installs."""
+
+    # Largest package upload in bytes; checked while it streams.
+    max_upload: int = Field(50 * 1024 * 1024, ge=1024, le=1024**4)
+    # Entries (files and folders) one package may hold.
+    max_entries: int = Field(10_000, ge=1, le=1_000_000)
+    # Bytes a package may unpack to, counted while it unpacks (its headers are not trusted).
+    max_unpacked: int = Field(500 * 1024 * 1024, ge=1024, le=1024**4)
+    # Unpacked bytes per packed byte above which a package is a bomb (past its first MiB).
+    max_ratio: float = Field(200.0, ge=1, le=100_000)
+    # Seconds an install may take in all, and may go without printing anything.
+    install_timeout: PositiveSeconds = 900.0
+    install_idle: PositiveSeconds = 300.0
+    # Lines of an install's output kept with its record (the tail).
+    output_lines: int = Field(200, ge=10, le=10_000)
 
 
 class I18nSettings(Section):
@@ -365,6 +392,23 @@ class EventStreamSettings(Section):
     replay_linger: PositiveSeconds = 120.0
 
 
+class SupervisorSettings(Section):
+    """The local supervisor: the deployed apps this Master runs as its own child processes."""
+
+    # The URL the apps are given to reach this Master (KENKOGO_MASTER_URL); unset: this
+    # Master's own port on the loopback (or on server.host when it names one address).
+    master_url: Annotated[str, Field(pattern=r"^https?://[^\s]+$", max_length=2000)] | None = None
+    # Apps being started at once at most (the others wait): a boot of many apps is not a storm.
+    max_starting: int = Field(4, ge=1, le=1000)
+    # Each app's output: files of this many bytes under <data_dir>/logs/apps/<deployment>/,
+    # the newest `log_files` kept (restarts never delete them), and lines kept for the live tail.
+    log_file_bytes: int = Field(1024 * 1024, ge=1024, le=1024**3)
+    log_files: int = Field(5, ge=1, le=100)
+    log_tail_lines: int = Field(1000, ge=10, le=100_000)
+    # Seconds between samples of each app's CPU, memory and child processes.
+    sample_interval: Annotated[float, Field(gt=0, le=3600)] = 5.0
+
+
 class Source(StrEnum):
     """Where a setting's value comes from, weakest first."""
 
@@ -388,6 +432,7 @@ class Settings(Section):
     apps: AppSettings = AppSettings()
     limits: LimitSettings = LimitSettings()
     files: FilesSettings = FilesSettings()
+    packages: PackageSettings = PackageSettings()
     i18n: I18nSettings = I18nSettings()
     logging: LoggingSettings = LoggingSettings()
     stats: StatsSettings = StatsSettings()
@@ -395,6 +440,7 @@ class Settings(Section):
     retention: RetentionSettings = RetentionSettings()
     metrics: MetricsSettings = MetricsSettings()
     events: EventStreamSettings = EventStreamSettings()
+    supervisor: SupervisorSettings = SupervisorSettings()
     # `[[onebot_apps]]`: a list of tables, not a section of keys.
     onebot_apps: Annotated[list[OneBotAppEntry], Field(max_length=100)] = []
 
@@ -439,7 +485,7 @@ def setting_keys() -> Iterator[tuple[str, str]]:
 SECRET_KEYS = frozenset(
     {"api.token", "drivers.tokens", "apps.tokens", "onebot.access_token", "metrics.token"}
 )
-URL_KEYS = frozenset({"storage.database_url", "traces.otlp_endpoint"})
+URL_KEYS = frozenset({"storage.database_url", "traces.otlp_endpoint", "supervisor.master_url"})
 
 # Keys PATCH /api/v1/settings may change while the Master runs: each part reads them when it
 # uses them, or follows a change (app.py wires who follows what). Every other key needs a

@@ -48,12 +48,13 @@ RUNNER_DOWNLOAD = re.compile(r"^/api/v1/packages/[^/]+/revisions/[0-9a-f]{64}/do
 
 
 def _runner_download(request: web.Request, presented: str) -> TokenInfo | None:
-    """Accept a runner's credential, read-only, on a package download and nowhere else."""
+    """Accept a runner's credential on a package download (GET) and nowhere else."""
     runners = request.app.get(RUNNERS)
     if runners is None or request.method != "GET" or not RUNNER_DOWNLOAD.match(request.path):
         return None
     runner_id = runners.credentials.runner_of(presented)
-    return TokenInfo(runner_id, "runner", Scope.READ) if runner_id is not None else None
+    # The download is an admin operation: the scope is admin's, on this one route only.
+    return TokenInfo(runner_id, "runner", Scope.ADMIN) if runner_id is not None else None
 
 
 def _unauthorized(request: web.Request) -> web.Response:

@@ -224,6 +224,14 @@ class Message(Shape):
     time_ms: int
     received_ms: int
     status: MessageStatus
+    kind: str = Field(
+        "message",
+        description="\"message\" for a chat message, else a notice's or request's dotted kind, "
+        'e.g. "notice.group_increase" or "request.friend"',
+    )
+    detail: dict[str, Any] | None = Field(
+        None, description="a notice's or request's platform fields; null for a chat message"
+    )
 
     @classmethod
     def of(cls, row: dict[str, Any], **more: Any) -> Self:
@@ -243,6 +251,8 @@ class Message(Shape):
             time_ms=row["time_ms"],
             received_ms=row["received_ms"],
             status=row["status"],
+            kind=row.get("kind") or "message",
+            detail=row.get("detail"),
             **more,
         )
 
@@ -556,6 +566,12 @@ class SimulatedReply(Shape):
     platform_message_id: str
     at_ms: int
     app: str | None = Field(None, exclude_if=absent, description="left out until known")
+    request: dict[str, Any] | None = Field(
+        None,
+        exclude_if=absent,
+        description="an app's answer to a simulated request: {kind, flag, approve, reason, "
+        "remark}; left out for a message",
+    )
 
 
 class Simulation(Shape):

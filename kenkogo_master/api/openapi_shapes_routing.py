@@ -13,8 +13,19 @@ class FilterCheck(Shape):
     """One subscription filter: what it wanted, what the message had, and whether it matched."""
 
     filter: Literal[
-        "chats", "platforms", "groups", "users", "commands", "keywords", "regex", "drivers"
-    ]
+        "events",
+        "chats",
+        "platforms",
+        "groups",
+        "users",
+        "commands",
+        "keywords",
+        "regex",
+        "drivers",
+    ] = Field(
+        description="`events` (the kind patterns) is shown for a notice or request, or when "
+        "the app gave it; text filters are left out for notices and requests, which they skip"
+    )
     wanted: list[str]
     seen: str = Field(description="the message's value (text cut at 200 characters)")
     matched: bool

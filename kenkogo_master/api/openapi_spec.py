@@ -16,6 +16,13 @@ from kenkogo_master.api.routes_apps import AppListQuery, KickBody, NamePath
 from kenkogo_master.api.routes_audit import AuditListQuery
 from kenkogo_master.api.routes_auth import LoginBody, PasswordBody
 from kenkogo_master.api.routes_db import RetentionUpdate, TablePath, TableQuery
+from kenkogo_master.api.routes_deployments import (
+    DeploymentCreate,
+    DeploymentPatch,
+)
+from kenkogo_master.api.routes_deployments import (
+    LogsQuery as DeploymentLogsQuery,
+)
 from kenkogo_master.api.routes_driver_tokens import DriverTokenCreate
 from kenkogo_master.api.routes_files import (
     DownloadQuery,
@@ -32,6 +39,7 @@ from kenkogo_master.api.routes_i18n import ChatPath, LocaleBody, TextBody, TextP
 from kenkogo_master.api.routes_logs import LogFilePath, LogsQuery
 from kenkogo_master.api.routes_messages import MessageListQuery
 from kenkogo_master.api.routes_onebot_apps import OneBotAppCreate
+from kenkogo_master.api.routes_packages import PackagePath, RevisionPath
 from kenkogo_master.api.routes_panel_texts import PanelTextsQuery
 from kenkogo_master.api.routes_routing import ExplainRequest
 from kenkogo_master.api.routes_runners import CommandCreate, EnrolmentCreate
@@ -67,12 +75,17 @@ TAGS = [
     {"name": "tokens", "description": "API tokens and their scopes."},
     {"name": "audit", "description": "Who changed what, when, from where, and how it ended."},
     {"name": "files", "description": "The sandboxed file area the bots keep their data in."},
+    {"name": "packages", "description": "App packages: upload, revisions, installs."},
     {"name": "stats", "description": "Statistics kept in SQL: messages, apps, senders, storage."},
     {"name": "traces", "description": "Spans of messages through the hub, as waterfalls."},
     {"name": "system", "description": "The machine and the process right now."},
     {"name": "logs", "description": "Log records, newest first, and the log files."},
     {"name": "events", "description": "The live event stream (Server-Sent Events)."},
     {"name": "simulate", "description": "Talk to the apps through the built-in simulator."},
+    {
+        "name": "deployments",
+        "description": "Apps the Master runs as its own processes: start, stop, logs, resources.",
+    },
     {
         "name": "database",
         "description": "The database: size and tables, maintenance, backups, retention, rows.",
@@ -408,6 +421,46 @@ DOCS: dict[tuple[str, str], Doc] = {
         headers=(_IF_MATCH,),
         errors=(*_WRITE_ERRORS, 412, 428),
     ),
+    # packages
+    ("POST", f"{V1}/packages"): Doc(
+        "packages",
+        body_media="application/octet-stream",
+        body_schema=_BINARY,
+        errors=(409, 413),
+        links=links("/package_id", "id", "get_package"),
+        note="The body is the archive itself (any Content-Type but multipart), or a "
+        "multipart/form-data form whose first part is the file. Refused with 400 and a code "
+        "naming why: `invalid_archive`, `archive_unsafe_path` (an absolute name or `..`), "
+        "`archive_link`, `archive_special_file`, `archive_too_large` (a bomb: entries, bytes "
+        "or ratio past [packages] limits), `invalid_manifest` (the message names the field); "
+        "409 `master_version_mismatch` when the manifest's `master` range leaves this Master "
+        "out; 413 past packages.max_upload.",
+    ),
+    ("GET", f"{V1}/packages"): Doc("packages", admin=True),
+    ("GET", f"{V1}/packages/{{id}}"): Doc("packages", path=PackagePath, admin=True, errors=(404,)),
+    ("GET", f"{V1}/packages/{{id}}/revisions/{{sha256}}/download"): Doc(
+        "packages",
+        path=RevisionPath,
+        admin=True,
+        media="application/octet-stream",
+        ok_schema=_BINARY,
+        errors=(404,),
+        note="application/zip or application/gzip as uploaded; `Repr-Digest` (RFC 9530) "
+        "carries its sha-256.",
+    ),
+    ("POST", f"{V1}/packages/{{id}}/revisions/{{sha256}}/install"): Doc(
+        "packages",
+        path=RevisionPath,
+        errors=(404, 409),
+        note="Answers at once; the steps follow on the event stream (`deploy.install`, and "
+        "`deploy.output` for each line the tools print) and at GET …/install.",
+    ),
+    ("GET", f"{V1}/packages/{{id}}/revisions/{{sha256}}/install"): Doc(
+        "packages", path=RevisionPath, admin=True, errors=(404,)
+    ),
+    ("DELETE", f"{V1}/packages/{{id}}/revisions/{{sha256}}"): Doc(
+        "packages", path=RevisionPath, errors=(404, 409)
+    ),
     # stats
     ("GET", f"{V1}/stats/overview"): Doc("stats", query=NoQuery),
     ("GET", f"{V1}/stats/messages"): Doc("stats", query=MessagesQuery),
@@ -483,6 +536,46 @@ DOCS: dict[tuple[str, str], Doc] = {
     ),
     ("GET", f"{V1}/db/tables/{{name}}"): Doc(
         "database", query=TableQuery, path=TablePath, errors=(404,)
+    ),
+    # deployments
+    ("GET", f"{V1}/deployments"): Doc("deployments", admin=True),
+    ("POST", f"{V1}/deployments"): Doc(
+        "deployments",
+        body=DeploymentCreate,
+        errors=(409,),
+        links=links("/id", "id", "get_deployment", "delete_deployment"),
+        note="409 `not_installed` when the revision is not installed, `already_exists` when "
+        "the name is taken. Secrets are never shown again: answers list their names.",
+    ),
+    ("GET", f"{V1}/deployments/{{id}}"): Doc("deployments", admin=True, errors=(404,)),
+    ("PATCH", f"{V1}/deployments/{{id}}"): Doc(
+        "deployments",
+        body=DeploymentPatch,
+        errors=(404, 409),
+        note="What is given replaces what was; a running app gets it at its next start.",
+    ),
+    ("POST", f"{V1}/deployments/{{id}}/start"): Doc(
+        "deployments",
+        errors=(404, 409),
+        note="Answers at once (state `starting`); 409 `not_installed`.",
+    ),
+    ("POST", f"{V1}/deployments/{{id}}/stop"): Doc(
+        "deployments",
+        errors=(404,),
+        note="Answers once the whole process group is gone: the stop signal, then SIGKILL "
+        "after the app's stop timeout.",
+    ),
+    ("POST", f"{V1}/deployments/{{id}}/restart"): Doc("deployments", errors=(404, 409)),
+    ("DELETE", f"{V1}/deployments/{{id}}"): Doc(
+        "deployments", errors=(404,), note="Stops the app first; its log files are kept."
+    ),
+    ("GET", f"{V1}/deployments/{{id}}/logs"): Doc(
+        "deployments",
+        query=DeploymentLogsQuery,
+        admin=True,
+        errors=(404,),
+        note="Lines are numbered from 1 across restarts; `next_offset` reads on. The live "
+        "lines are on GET /api/v1/events, topic `log.deployment`.",
     ),
     # settings
     ("GET", f"{V1}/settings"): Doc("settings", admin=True),

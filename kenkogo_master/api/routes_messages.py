@@ -37,6 +37,12 @@ class MessageListQuery(BaseModel):
     status: MessageStatus | None = None
     platform: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
     driver: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = None
+    kind: (
+        Annotated[
+            str, StringConstraints(max_length=64, pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)*(\.\*)?$")
+        ]
+        | None
+    ) = None
     limit: int = Field(50, ge=1, le=MAX_PAGE)
     cursor: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = None
 
@@ -44,7 +50,7 @@ class MessageListQuery(BaseModel):
 @routes.get("/api/v1/messages")
 @answers(shapes.MessageList)
 async def list_messages(request: web.Request) -> shapes.MessageList:
-    """List messages, newest first, by time range, chat, sender, app and status."""
+    """List messages, newest first, by time range, chat, sender, app, status and kind."""
     query = query_model(request, MessageListQuery)
     rows = await request.app[MESSAGES].search(MessageQuery(**query.model_dump()))
     items = [shapes.Message.of(row) for row in rows]

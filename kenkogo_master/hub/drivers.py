@@ -17,18 +17,20 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class OutboundAction:
-    """Something a driver must do on its platform: for now, send a message."""
+    """Something a driver must do on its platform: send a message, or answer a request."""
 
-    id: str  # the reply id
-    type: str  # "send_message"
+    id: str  # the reply id (an answer's own id for "answer_request")
+    type: str  # "send_message" | "answer_request"
     chat: dict[str, Any]  # {"type", "id", "name"?}
     content: str
     segments: list[dict[str, Any]]
     reply_to: str | None  # platform_message_id being answered, if any
+    # For "answer_request": {kind, flag, approve, reason, remark, detail} (docs/PROTOCOL-additions)
+    request: dict[str, Any] | None = None
 
     def to_wire(self) -> dict[str, Any]:
         """Return the `action` payload of PROTOCOL.md section 4."""
-        return {
+        wire = {
             "id": self.id,
             "type": self.type,
             "chat": self.chat,
@@ -36,6 +38,9 @@ class OutboundAction:
             "segments": self.segments,
             "reply_to": self.reply_to,
         }
+        if self.request is not None:
+            wire["request"] = self.request
+        return wire
 
 
 @dataclass(frozen=True, slots=True)

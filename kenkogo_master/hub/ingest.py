@@ -1,4 +1,4 @@
-"""Inbound messages: validate, de-duplicate, commit in groups, then hand over to the scheduler."""
+"""Inbound messages, notices and requests: validate, de-duplicate, commit, hand on."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from kenkogo_master.hub.messages import InboundMessage, new_traceparents, valid_
 from kenkogo_master.ids import new_id, now_ms
 from kenkogo_master.observability.telemetry import Telemetry
 from kenkogo_master.protocol.drivers import (
+    MESSAGE_KIND,
     ChatInfo,
     InboundEvent,
     SenderInfo,
@@ -220,6 +221,11 @@ class Ingest:
                 locale = locales[where] = chat_locale(
                     platform, chat["id"], event.locale, driver_locale
                 )
+            kind = event.kind
+            if kind == MESSAGE_KIND:
+                segments = event.segments or [{"type": "text", "data": {"text": event.content}}]
+            else:
+                segments = event.segments  # a notice has no text unless its driver gave one
             message = InboundMessage(
                 id=new_id(),
                 driver_id=driver_id,
@@ -228,12 +234,14 @@ class Ingest:
                 chat=chat,
                 sender=_party(event.sender),
                 content=event.content,
-                segments=event.segments or [{"type": "text", "data": {"text": event.content}}],
+                segments=segments,
                 locale=locale,
                 traceparent=valid_traceparent(event.traceparent, fresh),
                 time_ms=when[0],
                 received_ms=received_ms,
                 time_text=when[1],
+                kind=kind,
+                detail=event.detail,
             )
             telemetry.message_received(message, event.traceparent)
             messages.append(message)

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
+from kenkogo_master.deploy.app_tokens import AppTokens
 from kenkogo_master.errors import ErrorCode, HubError
 from kenkogo_master.hub.events import EventBus
 from kenkogo_master.hub.ports import Peer, Texts
@@ -82,6 +83,8 @@ class AppLifecycle:
         self._texts = texts
         self._normalize_locale = normalize_locale
         self._listeners: list[TransitionListener] = []
+        # The tokens of the processes the supervisor started: who presents one is that deployment.
+        self.deployment_tokens = AppTokens()
         self._sweeper: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[Any]] = set()
         # Instances of one app mostly register the very same request: their sessions share one
@@ -120,9 +123,9 @@ class AppLifecycle:
 
     # -- app events -----------------------------------------------------------------------------
 
-    async def connect(self, peer: Peer) -> AppSession:
-        """Admit a new connection in state `connected`."""
-        session = AppSession(id=new_id(), peer=peer, connected_ms=now_ms())
+    async def connect(self, peer: Peer, deployment: str | None = None) -> AppSession:
+        """Admit a new connection in state `connected` (of a deployment's process, if named)."""
+        session = AppSession(id=new_id(), peer=peer, connected_ms=now_ms(), deployment=deployment)
         self.registry.add(session)
         await self._records.connected(session.id, peer.remote, peer.transport, session.connected_ms)
         self._bus.publish("app.connected", {"id": session.id, "remote": peer.remote})

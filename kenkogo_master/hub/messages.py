@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from kenkogo_master.protocol.drivers import format_time
+from kenkogo_master.protocol.drivers import MESSAGE_KIND, format_time
 
 _TRACEPARENT = re.compile(r"00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}")
 
@@ -63,6 +63,13 @@ class InboundMessage:
     time_text: str = ""  # time_ms as RFC 3339, when the maker had it at hand (messages of a batch)
     # Scheduling is over (handled, failed or unrouted): replies to it no longer change its fate.
     settled: bool = False
+    kind: str = MESSAGE_KIND  # or a notice's / request's dotted kind, e.g. "notice.group_increase"
+    detail: dict[str, Any] | None = None  # a notice's or request's platform fields
+
+    @property
+    def is_chat_message(self) -> bool:
+        """Tell whether this is a chat message (not a notice or a request)."""
+        return self.kind == MESSAGE_KIND
 
     def payload(self) -> dict[str, Any]:
         """Return the `message` event data without `attempt` (added per delivery)."""
@@ -77,7 +84,7 @@ class InboundMessage:
             "time": self.time_text or format_time(self.time_ms),
             "locale": self.locale,
             "traceparent": self.traceparent,
-        }
+        } | ({} if self.kind == MESSAGE_KIND else {"kind": self.kind, "detail": self.detail})
 
     def values(self) -> tuple[Any, ...]:
         """Return the new `messages` row of this message, in MESSAGE_COLUMNS order."""
@@ -99,6 +106,8 @@ class InboundMessage:
             self.time_ms,
             self.received_ms,
             MessageStatus.PENDING.value,
+            self.kind,
+            self.detail,
         )
 
     @classmethod
@@ -124,4 +133,6 @@ class InboundMessage:
             time_ms=row.time_ms,
             received_ms=row.received_ms,
             settled=row.status != MessageStatus.PENDING.value,
+            kind=row.kind,
+            detail=row.detail,
         )

@@ -258,6 +258,11 @@ class Replies:
         """Return a stored message by id (recent ones from memory); raise unknown_message."""
         return await self._message(message_id)
 
+    async def message_of(self, driver_id: str, platform_message_id: str) -> InboundMessage | None:
+        """Return a driver's stored message (or notice, or request) by the platform's id."""
+        message_id = await self._records.id_of(driver_id, platform_message_id)
+        return None if message_id is None else await self._message(message_id)
+
     async def _message(self, message_id: str) -> InboundMessage:
         message = self._recent.get(message_id)
         if message is not None:
@@ -289,7 +294,8 @@ class Replies:
             chat=dict(message.chat),
             content=content,
             segments=segments or [{"type": "text", "data": {"text": content}}],
-            reply_to=message.platform_message_id,
+            # A notice or request is no chat message a platform could quote.
+            reply_to=message.platform_message_id if message.is_chat_message else None,
         )
         return Outgoing.of(action, message.driver_id, session, message.id, template, on_done)
 

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from typing import Any
 
 from kenkogo_master.hub.messages import InboundMessage
 from kenkogo_master.protocol.apps import Subscription
+from kenkogo_master.protocol.drivers import MESSAGE_KIND
 
 PRIVATE = "private"
+DEFAULT_EVENTS = (MESSAGE_KIND,)
+
+
+def kind_matches(kind: str, pattern: str) -> bool:
+    """Tell whether a dotted kind matches a glob; "request.*" also names "request" itself."""
+    return fnmatchcase(kind, pattern) or (pattern.endswith(".*") and kind == pattern[:-2])
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +32,11 @@ class Matcher:
     keywords: tuple[str, ...] | None = None
     regexes: tuple[re.Pattern[str], ...] | None = None
     drivers: frozenset[str] | None = None
+    events: tuple[str, ...] | None = None  # kind patterns; None: chat messages only
+    # Whether chat messages are wanted, worked out once (they are nearly all the traffic).
+    messages: bool = True
+    # kind -> verdict, filled as kinds are seen (there are few of them)
+    _kinds: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def build(
@@ -46,14 +59,34 @@ class Matcher:
             keywords=as_tuple(subscription.keywords),
             regexes=None if subscription.regex is None else regexes,
             drivers=as_set(subscription.drivers),
+            events=as_tuple(subscription.events),
+            messages=subscription.events is None
+            or any(kind_matches(MESSAGE_KIND, pattern) for pattern in subscription.events),
         )
+
+    def wants_kind(self, kind: str) -> bool:
+        """Tell whether the `events` patterns take a kind (chat messages without them)."""
+        known = self._kinds.get(kind)
+        if known is None:
+            patterns = self.events or DEFAULT_EVENTS
+            known = any(kind_matches(kind, pattern) for pattern in patterns)
+            if len(self._kinds) < 1000:  # kinds come from drivers: bound what they can grow
+                self._kinds[kind] = known
+        return known
 
     def takes_from(self, driver_id: str) -> bool:
         """Tell whether the `drivers` filter lets messages of `driver_id` through."""
         return self.drivers is None or driver_id in self.drivers
 
     def matches(self, message: InboundMessage) -> bool:
-        """Tell whether `message` passes every filter."""
+        """Tell whether `message` passes every filter.
+
+        Text filters (commands, keywords, regex) look at chat messages only: a notice or
+        request passes them, as its text is no command.
+        """
+        chat_message = message.kind == MESSAGE_KIND
+        if not (self.messages if chat_message else self.wants_kind(message.kind)):
+            return False
         chat = message.chat
         if self.chats is not None and chat["type"] not in self.chats:
             return False
@@ -66,6 +99,8 @@ class Matcher:
             return False
         if self.users is not None and message.sender["id"] not in self.users:
             return False
+        if not chat_message:
+            return True
         text = message.content
         # str.startswith takes a tuple: one call checks every command prefix.
         if self.commands is not None and not text.startswith(self.commands):
@@ -83,6 +118,10 @@ class Matcher:
         def check(name: str, wanted: Any, seen: str, matched: bool) -> None:
             found.append({"filter": name, "wanted": list(wanted), "seen": seen, "matched": matched})
 
+        chat_message = message.kind == MESSAGE_KIND
+        if self.events is not None or not chat_message:
+            wanted = self.events or DEFAULT_EVENTS
+            check("events", wanted, message.kind, self.wants_kind(message.kind))
         if self.chats is not None:
             check("chats", sorted(self.chats), chat["type"], chat["type"] in self.chats)
         if self.platforms is not None:
@@ -97,6 +136,8 @@ class Matcher:
         if self.users is not None:
             seen = message.sender["id"]
             check("users", sorted(self.users), seen, seen in self.users)
+        if not chat_message:
+            return found  # text filters are for chat messages: a notice passes them
         if self.commands is not None:
             check("commands", self.commands, text[:200], text.startswith(self.commands))
         if self.keywords is not None:

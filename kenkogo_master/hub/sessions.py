@@ -28,6 +28,8 @@ class AppSession:
     paused_by_operator: bool = False
     # false when kicked: an operator's kick must not be undone by an automatic resume
     resumable: bool = True
+    # the deployment whose process connected (by the app token the supervisor gave it)
+    deployment: str | None = None
 
     @property
     def name(self) -> str | None:

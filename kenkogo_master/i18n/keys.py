@@ -30,6 +30,7 @@ REGISTER_TIMEOUT = N_("error.register_timeout")
 HEARTBEAT_TIMEOUT = N_("error.heartbeat_timeout")
 INVALID_REGEX = N_("error.invalid_regex")  # {pattern} {detail}
 UNKNOWN_MESSAGE = N_("error.unknown_message")  # {message_id}
+NOT_A_REQUEST = N_("error.not_a_request")  # {message_id} {kind}
 TEMPLATE_MISSING_PARAM = N_("error.template_missing_param")  # {template} {param}
 UNKNOWN_TEMPLATE = N_("error.unknown_template")  # {template}
 INVALID_TEMPLATE_PARAM = N_("error.invalid_template_param")  # {template} {param}
@@ -72,6 +73,15 @@ UNKNOWN_SETTING = N_("error.unknown_setting")  # {key}
 RESTART_REQUIRED = N_("error.restart_required")  # {key}
 LAST_ACCOUNT = N_("error.last_account")  # {name}
 OWN_ACCOUNT = N_("error.own_account")  # {name}
+INVALID_MANIFEST = N_("error.invalid_manifest")  # {field} {detail}
+MASTER_VERSION_MISMATCH = N_("error.master_version_mismatch")  # {id} {wanted} {version}
+INVALID_ARCHIVE = N_("error.invalid_archive")  # {detail}
+ARCHIVE_UNSAFE_PATH = N_("error.archive_unsafe_path")  # {name}
+ARCHIVE_LINK = N_("error.archive_link")  # {name}
+ARCHIVE_SPECIAL_FILE = N_("error.archive_special_file")  # {name}
+ARCHIVE_TOO_LARGE = N_("error.archive_too_large")  # {detail}
+INSTALL_RUNNING = N_("error.install_running")  # {id} {revision}
+NOT_INSTALLED = N_("error.not_installed")  # {app_id} {revision}
 RUNNER_OFFLINE = N_("error.runner_offline")  # {id}
 
 # Reasons carried by the `state` event sent to apps.

@@ -2,13 +2,36 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 Text = Annotated[str, StringConstraints(max_length=256)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Filter = Annotated[list[Text], Field(max_length=200)]
+
+
+EventPatterns = Annotated[list[Text], Field(min_length=1, max_length=50)]
+_EVENT_PATTERN = re.compile(r"[a-z0-9_.*?]{1,100}")
+
+
+def event_patterns(patterns: list[str]) -> list[str]:
+    """Refuse kind patterns that no kind could ever match (a typo would silently hear nothing)."""
+    for pattern in patterns:
+        if not _EVENT_PATTERN.fullmatch(pattern):
+            raise ValueError(
+                f"{pattern[:40]!r} is not a kind pattern: lower-case letters, digits, '_', '.', "
+                "and the globs '*' and '?', e.g. 'notice.group_increase' or 'request.*'"
+            )
+    return patterns
 
 
 DEFAULT_PRIORITY = 10  # where an app runs when it does not say
@@ -32,6 +55,9 @@ class Subscription(WireModel):
     regex: Filter | None = None
     # Driver ids: only messages that came through one of them (e.g. one account's bot).
     drivers: Filter | None = None
+    # Kinds wanted, as globs on the dotted kind ("notice.group_increase", "request.*");
+    # absent means ["message"], chat messages only.
+    events: Annotated[EventPatterns, AfterValidator(event_patterns)] | None = None
 
 
 class BatchOptions(WireModel):
@@ -74,6 +100,17 @@ class ReplyRequest(ContentOrTemplate):
 
     message_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     traceparent: Annotated[str, StringConstraints(max_length=128)] | None = None
+
+
+class AnswerRequest(WireModel):
+    """The `answer_request` event: approve or refuse a friend or group request."""
+
+    request_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    approve: bool
+    # Shown to the requester when refused (group requests); friends' requests have no reason.
+    reason: Annotated[str, StringConstraints(max_length=200)] = ""
+    # The new friend's remark (friend requests only).
+    remark: Annotated[str, StringConstraints(max_length=200)] = ""
 
 
 class ChatRef(WireModel):

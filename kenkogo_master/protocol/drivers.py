@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, StringConstraints, TypeAdapter
+from pydantic import AfterValidator, Field, StringConstraints, TypeAdapter, model_validator
 
 from kenkogo_master.protocol.apps import WireModel
 from kenkogo_master.protocol.codec import MAX_NESTING, deeper_than
@@ -16,6 +16,9 @@ Locale = Annotated[str, StringConstraints(max_length=35)]
 MAX_CONTENT = 65_536
 MAX_SEGMENTS = 1000
 MAX_BATCH = 1000
+MESSAGE_KIND = "message"
+# "notice.<type>" / "request.<type>", optionally one more level ("notice.notify.poke").
+EVENT_KIND = r"^(notice|request)\.[a-z0-9_]{1,48}(\.[a-z0-9_]{1,48})?$"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLISECOND = timedelta(milliseconds=1)
 
@@ -50,6 +53,13 @@ def _rfc3339(value: str) -> str:
     return value
 
 
+def _shallow_detail(detail: dict[str, Any]) -> dict[str, Any]:
+    """Refuse a notice's detail nested deeper than JSON encoders go."""
+    if deeper_than(detail):
+        raise ValueError(f"nested deeper than {MAX_NESTING} levels")
+    return detail
+
+
 # A plain function after the string checks: a validator method costs pydantic twice as much.
 Rfc3339 = Annotated[str, StringConstraints(max_length=64), AfterValidator(_rfc3339)]
 
@@ -74,10 +84,74 @@ class InboundEvent(WireModel):
     time: Rfc3339 | None = None
     locale: Locale | None = None
     traceparent: Annotated[str, StringConstraints(max_length=128)] | None = None
+    # This form carries chat messages only; notices and requests come as NoticeForm, which
+    # makes its events with model_construct (their kind and detail set).
+    kind: Annotated[str, StringConstraints(pattern=r"^message$")] = MESSAGE_KIND
+    detail: dict[str, Any] | None = None
 
     def time_ms(self, default: int) -> int:
         """Return the message time as epoch milliseconds, or `default` when the driver gave none."""
         return default if self.time is None else parse_time_ms(self.time)
+
+
+Detail = Annotated[dict[str, Any], AfterValidator(_shallow_detail)]
+
+
+class NoticeForm(WireModel):
+    """A notice or request from a driver: an `event` whose `kind` is not "message".
+
+    `detail` holds the platform's fields (a OneBot driver's notice without `time`, `self_id`
+    and `post_type`); `sender` is the user the event is about, `chat` where it happened (the
+    private chat with the sender when left out). A request needs `detail.flag`, the token
+    its answer is given with, which also de-duplicates it.
+    """
+
+    kind: Annotated[str, StringConstraints(pattern=EVENT_KIND)]
+    platform_message_id: Id | None = None
+    chat: ChatInfo | None = None
+    sender: SenderInfo
+    content: Annotated[str, StringConstraints(max_length=MAX_CONTENT)] = ""
+    detail: Detail = Field(default_factory=dict)
+    time: Rfc3339 | None = None
+    locale: Locale | None = None
+    traceparent: Annotated[str, StringConstraints(max_length=128)] | None = None
+
+    @model_validator(mode="after")
+    def _request_has_flag(self) -> NoticeForm:
+        if self.kind.startswith("request."):
+            flag = self.detail.get("flag")
+            if not isinstance(flag, str) or not 0 < len(flag) <= 100:
+                raise ValueError("a request needs 'detail.flag', a string of 1 to 100 characters")
+        return self
+
+    def event(self, unique: str) -> InboundEvent:
+        """Return the event ingest stores; `unique` names a notice that gave no id of its own."""
+        platform_id = self.platform_message_id
+        if platform_id is None:
+            flag = self.detail.get("flag")
+            # A request is known by its flag (sent again, it is the same request); a notice
+            # without an id is new each time.
+            platform_id = f"request:{flag}" if self.kind.startswith("request.") else unique
+        chat = self.chat or ChatInfo(type="private", id=self.sender.id, name=self.sender.name)
+        return InboundEvent.model_construct(
+            platform_message_id=platform_id,
+            chat=chat,
+            sender=self.sender,
+            content=self.content,
+            segments=[],
+            time=self.time,
+            locale=self.locale,
+            traceparent=self.traceparent,
+            kind=self.kind,
+            detail=self.detail,
+        )
+
+
+def read_event(item: Any, unique: str) -> InboundEvent:
+    """Validate one driver event of either form; raise ValidationError or ValueError."""
+    if isinstance(item, dict) and item.get("kind", MESSAGE_KIND) != MESSAGE_KIND:
+        return NoticeForm.model_validate(item).event(unique)
+    return InboundEvent.model_validate(item)
 
 
 class EventsBatch(WireModel):

@@ -158,6 +158,33 @@ class LifecycleEvent(MetaEvent):
     sub_type: str  # "enable" | "disable" | "connect"
 
 
+class NoticeEvent(OneBotModel):
+    """Something that happened in a chat or to the account (post_type "notice")."""
+
+    time: Epoch
+    self_id: Int64
+    post_type: Literal["notice"]
+    notice_type: Annotated[str, Field(min_length=1, max_length=48)]
+    sub_type: str | None = None
+    user_id: Int64 | None = None
+    group_id: Int64 | None = None
+    operator_id: Int64 | None = None
+
+
+class RequestEvent(OneBotModel):
+    """A friend request or a group join request / invitation (post_type "request")."""
+
+    time: Epoch
+    self_id: Int64
+    post_type: Literal["request"]
+    request_type: Annotated[str, Field(min_length=1, max_length=48)]
+    sub_type: str | None = None  # a group request's "add" | "invite"
+    user_id: Int64
+    group_id: Int64 | None = None
+    comment: str = ""
+    flag: Annotated[str, Field(min_length=1, max_length=100)]
+
+
 class OtherEvent(OneBotModel):
     """An event the Master does not act on (notice, request, unknown kinds), kept whole."""
 
@@ -192,7 +219,7 @@ class ApiResponse(OneBotModel):
         return str(value)
 
 
-Frame = MessageEvent | MetaEvent | ApiResponse | OtherEvent
+Frame = MessageEvent | MetaEvent | NoticeEvent | RequestEvent | ApiResponse | OtherEvent
 
 
 def classify(frame: object) -> Frame:
@@ -218,7 +245,11 @@ def classify(frame: object) -> Frame:
         if kind == "lifecycle":
             return LifecycleEvent.model_validate(frame)
         return MetaEvent.model_validate(frame)
-    # Notices, requests, guild messages and the implementations' own kinds ("message_sent").
+    if post_type == "notice":
+        return NoticeEvent.model_validate(frame)
+    if post_type == "request":
+        return RequestEvent.model_validate(frame)
+    # Guild messages and the implementations' own kinds ("message_sent").
     return OtherEvent.model_validate(frame)
 
 
@@ -258,6 +289,64 @@ def to_inbound(event: MessageEvent) -> dict[str, Any]:
         "segments": segments,
         "time": rfc3339(event.time),
     }
+
+
+# Fields of every event that the Master's own record of it keeps elsewhere.
+_ENVELOPE = frozenset({"time", "self_id", "post_type"})
+
+
+def event_kind(event: NoticeEvent | RequestEvent) -> str:
+    """Name a notice or request the way subscriptions do: "notice.group_increase" and so on."""
+    if isinstance(event, RequestEvent):
+        return f"request.{event.request_type}"
+    # "notify" is a family (poke, lucky_king, honor): its member is part of the kind.
+    if event.notice_type == "notify" and event.sub_type:
+        return f"notice.notify.{event.sub_type}"
+    return f"notice.{event.notice_type}"
+
+
+def to_notice(event: NoticeEvent | RequestEvent) -> dict[str, Any]:
+    """Build the driver `event` payload of a notice or request (a NoticeForm)."""
+    detail = {
+        key: value
+        for key, value in event.model_dump(exclude_none=True).items()
+        if key not in _ENVELOPE
+    }
+    # Who the event is about: the user, else who acted, else (a group-wide notice) the group.
+    about = event.user_id
+    if about is None and isinstance(event, NoticeEvent):
+        about = event.operator_id if event.operator_id is not None else event.group_id
+    user = str(about if about is not None else event.self_id)
+    payload: dict[str, Any] = {
+        "kind": event_kind(event),
+        "sender": {"id": user},
+        "detail": detail,
+        "time": rfc3339(event.time),
+    }
+    if event.group_id is not None:
+        payload["chat"] = {"type": "group", "id": str(event.group_id)}
+    if isinstance(event, RequestEvent):
+        payload["content"] = event.comment
+    return payload
+
+
+def request_action(
+    kind: str, detail: Mapping[str, Any], approve: bool, reason: str, remark: str, echo: str
+) -> dict[str, Any]:
+    """Build the `set_friend_add_request` / `set_group_add_request` call answering a request."""
+    flag = detail.get("flag")
+    if kind == "request.friend":
+        params: dict[str, Any] = {"flag": flag, "approve": approve}
+        if remark:
+            params["remark"] = remark
+        return action("set_friend_add_request", params, echo)
+    if kind == "request.group":
+        sub_type = detail.get("sub_type") or "add"
+        params = {"flag": flag, "sub_type": sub_type, "type": sub_type, "approve": approve}
+        if reason and not approve:
+            params["reason"] = reason
+        return action("set_group_add_request", params, echo)
+    raise ValueError(f"OneBot has no answer to a {kind!r}")
 
 
 def action(name: str, params: Mapping[str, Any], echo: str) -> dict[str, Any]:

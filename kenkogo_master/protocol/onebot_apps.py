@@ -96,6 +96,37 @@ def message_event(
     return event
 
 
+def notice_event(payload: Mapping[str, Any], self_id: int) -> dict[str, Any]:
+    """Rebuild the OneBot notice or request event of a hub payload of another kind.
+
+    A OneBot driver's event comes back as it came (its fields are the payload's `detail`);
+    another driver's gets the fields OneBot names from its kind, sender and chat where it
+    left them out.
+    """
+    kind = str(payload["kind"])
+    post_type, _, rest = kind.partition(".")
+    detail = dict(payload.get("detail") or {})
+    event: dict[str, Any] = {
+        "time": epoch_seconds(payload.get("time", "")),
+        "self_id": self_id,
+        "post_type": post_type,
+    }
+    name, _, sub_type = rest.partition(".")
+    event[f"{post_type}_type"] = name
+    if sub_type:
+        event["sub_type"] = sub_type
+    event["user_id"] = numeric_id(str(payload["sender"]["id"]))
+    chat = payload["chat"]
+    if chat["type"] == "group":
+        event["group_id"] = numeric_id(str(chat["id"]))
+    if post_type == "request":
+        event["comment"] = payload.get("content", "")
+    for key in ("time", "self_id", "post_type"):  # the envelope is the Master's to say
+        detail.pop(key, None)
+    event.update(detail)  # the platform's own fields win: they are the event as it was
+    return event
+
+
 def lifecycle_event(self_id: int, sub_type: str = "connect") -> dict[str, Any]:
     """Build the lifecycle meta event an implementation sends first on a WebSocket."""
     return {
@@ -154,6 +185,15 @@ def _message(value: object) -> str | list[Segment]:
 
 
 MessageParam = Annotated[str | list[Segment], BeforeValidator(_message)]
+
+
+class RequestParams(ActionModel):
+    """`set_friend_add_request` / `set_group_add_request`: the request's flag and the answer."""
+
+    flag: Annotated[str, Field(min_length=1, max_length=100)]
+    approve: bool = True
+    reason: Annotated[str, Field(max_length=200)] = ""
+    remark: Annotated[str, Field(max_length=200)] = ""
 
 
 class ActionFrame(BaseModel):

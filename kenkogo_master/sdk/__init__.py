@@ -15,11 +15,14 @@ and runs without the server's dependencies.
 from kenkogo_master.sdk.app import App
 from kenkogo_master.sdk.dispatch import Stats
 from kenkogo_master.sdk.models import (
+    Approve,
     AppState,
     Block,
     Chat,
+    Event,
     MasterError,
     Message,
+    Refuse,
     Reply,
     Segment,
     Sender,
@@ -30,10 +33,13 @@ from kenkogo_master.sdk.routes import Subscription
 __all__ = [
     "App",
     "AppState",
+    "Approve",
     "Block",
     "Chat",
+    "Event",
     "MasterError",
     "Message",
+    "Refuse",
     "Reply",
     "Segment",
     "Sender",

@@ -11,16 +11,21 @@ import signal
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from kenkogo_master.sdk import deployed
 from kenkogo_master.sdk.backoff import Reconnector
 from kenkogo_master.sdk.backoff import delay as backoff_delay
 from kenkogo_master.sdk.connection import Connection, Gone, Refused
 from kenkogo_master.sdk.dispatch import ACK_MODES, AckMode, Dispatcher, Stats
 from kenkogo_master.sdk.models import (
+    Approve,
     AppState,
     ErrorHook,
+    Event,
+    EventHandler,
     Handler,
     MasterError,
     Message,
+    Refuse,
     Reply,
     StateHook,
     Target,
@@ -31,6 +36,7 @@ from kenkogo_master.sdk.routes import Kind, Route, Routes, Subscription
 log = logging.getLogger("kenkogo_master.sdk")
 
 H = TypeVar("H", bound=Handler)
+E = TypeVar("E", bound=EventHandler)
 DEFAULT_URL = "http://127.0.0.1:17680"
 # Failures that pass: the same request succeeds once the Master has recovered or restarted.
 TRANSIENT = frozenset({"storage_unavailable", "shutting_down", "overloaded", "not_registered"})
@@ -112,7 +118,7 @@ class App:
         self.connect_timeout = connect_timeout
         self.routes = Routes()
         self._dispatcher = Dispatcher(
-            self.name, self.routes, self._read, self.reply_to, ack, remember
+            self.name, self.routes, self._read, self.reply_to, ack, remember, self.answer_request
         )
         self._state_hooks: list[StateHook] = []
         self._error_hooks: list[ErrorHook] = []
@@ -125,18 +131,20 @@ class App:
         self._failure: MasterError | None = None
         self._reconnector: Reconnector | None = None
         self.instance_id: str | None = None
+        # Whether serve() has read KENKOGO_MASTER_URL / KENKOGO_APP_TOKEN (see sdk/deployed.py).
+        self.adopted = False
         self.heartbeat_interval = 30.0
 
     # -- declaring handlers ----------------------------------------------------------------------
 
-    def _route(self, kind: Kind, items: Sequence[str]) -> Callable[[H], H]:
+    def _route(self, kind: Kind, items: Sequence[str]) -> Callable[[Any], Any]:
         if self._runner is not None:
             raise RuntimeError("declare handlers before the app starts")
 
         # Checked now, so that a bad pattern fails where it is written, not at the first message.
         checked = Route.make(kind, items, lambda message: None)
 
-        def declare(handler: H) -> H:
+        def declare(handler: Any) -> Any:
             """Add `handler` to the routes; return it unchanged."""
             self.routes.add(dataclasses.replace(checked, handler=handler))
             return handler
@@ -158,6 +166,21 @@ class App:
     def message(self) -> Callable[[H], H]:
         """Handle every message the app's subscription lets through."""
         return self._route(Kind.ANY, ())
+
+    def event(self, *kinds: str) -> Callable[[E], E]:
+        """Handle notices and requests whose kind matches a glob: "notice.*", "request.friend"."""
+        return self._route(Kind.EVENT, kinds)
+
+    def notice(self, *types: str) -> Callable[[E], E]:
+        """Handle notices of `types` ("group_increase", "notify.poke"; none given: every one)."""
+        return self._route(Kind.EVENT, [f"notice.{name}" for name in types or ("*",)])
+
+    def request(self, *types: str) -> Callable[[E], E]:
+        """Handle requests of `types` ("friend", "group"; none given: every one).
+
+        The handler may return Approve(remark=...) or Refuse(reason=...).
+        """
+        return self._route(Kind.EVENT, [f"request.{name}" for name in types or ("*",)])
 
     def on_state(self, hook: StateHook) -> StateHook:
         """Call `hook(state, reason)` whenever the app's state changes."""
@@ -227,6 +250,15 @@ class App:
             raise TypeError("target: a Target, e.g. message.target or Target.group(...)")
         reply = as_reply(content, template, params)
         return await self._request("send", {"target": target.wire(), **reply.wire()})
+
+    async def answer_request(self, event: Event, answer: Approve | Refuse) -> str:
+        """Approve or refuse a request through its driver; return the answer's id."""
+        data: dict[str, Any] = {"request_id": event.id, "approve": isinstance(answer, Approve)}
+        if isinstance(answer, Approve) and answer.remark:
+            data["remark"] = answer.remark
+        if isinstance(answer, Refuse) and answer.reason:
+            data["reason"] = answer.reason
+        return await self._request("answer_request", data)
 
     async def _request(self, event: str, data: dict[str, Any]) -> str:
         """Send `event` until the Master accepts it, across reconnects, for `request_timeout`."""
@@ -323,6 +355,15 @@ class App:
         """Run in the current loop until a stop signal, a kick or a refusal; raise a refusal."""
         loop = asyncio.get_running_loop()
         signalled = asyncio.Event()
+        if not self.adopted:  # started by the Master's supervisor: its URL and token win
+            deployed.adopt(self)
+            self.adopted = True
+        parent = deployed.master_pid()
+        watcher = (
+            asyncio.create_task(deployed.watch_master(parent, signalled))
+            if parent is not None
+            else None
+        )
         installed = []
         for number in (signal.SIGINT, signal.SIGTERM):
             try:
@@ -341,6 +382,8 @@ class App:
             if failure is not None:
                 raise failure
         finally:
+            if watcher is not None:
+                watcher.cancel()
             for number in installed:
                 loop.remove_signal_handler(number)
 
@@ -460,6 +503,8 @@ class App:
         self._stop.set()
 
     def _read(self, data: Any) -> Message:
+        if isinstance(data, Mapping) and data.get("kind", "message") != "message":
+            return Event.from_wire(data, self)  # a notice or request
         return Message.from_wire(data, self)
 
     async def _on_state(self, data: Any) -> None:

@@ -10,11 +10,14 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from kenkogo_master.sdk.models import (
+    Approve,
     BadMessage,
     Block,
+    Event,
     HandlerResult,
     MasterError,
     Message,
+    Refuse,
     Reply,
 )
 from kenkogo_master.sdk.recent import Answer, RecentAnswers
@@ -26,6 +29,7 @@ AckMode = Literal["after", "before"]
 ACK_MODES: tuple[AckMode, ...] = ("after", "before")
 SendReply = Callable[[Message, Reply], Awaitable[str]]
 ReadMessage = Callable[[Any], Message]
+SendAnswer = Callable[[Event, Approve | Refuse], Awaitable[str]]
 
 
 @dataclass(slots=True)
@@ -51,8 +55,10 @@ class Dispatcher:
         send_reply: SendReply,
         ack: AckMode = "after",
         remember: int = 10_000,
+        send_answer: SendAnswer | None = None,
     ) -> None:
         self._name = name
+        self._send_answer = send_answer
         self._routes = routes
         self._read = read
         self._send_reply = send_reply
@@ -133,6 +139,9 @@ class Dispatcher:
                     message.id,
                 )
                 continue
+            if isinstance(result, Approve | Refuse):
+                await self._answer_request(route, bound, result)
+                continue
             blocked = isinstance(result, Block)
             reply = result.reply if isinstance(result, Block) else result
             if reply is not None:
@@ -157,6 +166,27 @@ class Dispatcher:
         except (MasterError, TimeoutError, RuntimeError) as exc:
             log.error(
                 "app %s: the reply to message %s was not sent: %s", self._name, message.id, exc
+            )
+
+    async def _answer_request(
+        self, route: Route, message: Message, answer: Approve | Refuse
+    ) -> None:
+        if not isinstance(message, Event) or not message.is_request:
+            log.error(
+                "app %s: handler %s answered %s, which is no request",
+                self._name,
+                _name_of(route),
+                message.kind,
+            )
+            return
+        if self._send_answer is None:
+            log.error("app %s: requests cannot be answered here", self._name)
+            return
+        try:
+            await self._send_answer(message, answer)
+        except (MasterError, TimeoutError, RuntimeError) as exc:
+            log.error(
+                "app %s: the answer to request %s was not sent: %s", self._name, message.id, exc
             )
 
     async def settle(self, grace: float) -> None:

@@ -197,6 +197,9 @@ class Message:
     command: str | None = None
     args: str = ""
     match: re.Match[str] | None = None
+    # "message", or a notice's / request's dotted kind ("notice.group_increase", "request.friend")
+    kind: str = "message"
+    detail: Mapping[str, Any] = field(default_factory=dict)  # a notice's platform fields
     _app: App | None = field(default=None, repr=False, compare=False)
 
     @classmethod
@@ -210,6 +213,8 @@ class Message:
         chat = _mapping(data.get("chat"))
         sender = _mapping(data.get("sender"))
         attempt = data.get("attempt", 1)
+        kind = data.get("kind")
+        detail = data.get("detail")
         return cls(
             id=message_id,
             content=_text(data, "content"),
@@ -223,6 +228,8 @@ class Message:
             attempt=attempt if isinstance(attempt, int) and not isinstance(attempt, bool) else 1,
             traceparent=_optional(data, "traceparent"),
             raw=dict(data),
+            kind=kind if isinstance(kind, str) and kind else "message",
+            detail=dict(detail) if isinstance(detail, Mapping) else {},
             _app=app,
         )
 
@@ -249,6 +256,65 @@ class Message:
         return await self._app.reply_to(self, reply)
 
 
+@dataclass(frozen=True, slots=True)
+class Event(Message):
+    """A notice or request delivered to the app (`kind` says which; `detail` has its fields).
+
+    It can be replied to like a message (a welcome in the group a member joined); a request
+    can be answered with `approve()` / `refuse()`, or by returning Approve / Refuse.
+    """
+
+    @property
+    def type(self) -> str:
+        """Return the kind without its family: "group_increase", "friend", "notify.poke"."""
+        return self.kind.partition(".")[2]
+
+    @property
+    def is_request(self) -> bool:
+        """Tell whether this is a request, which expects an answer."""
+        return self.kind.startswith("request.")
+
+    @property
+    def flag(self) -> str | None:
+        """Return a request's flag (the platform's token for answering it)."""
+        flag = self.detail.get("flag")
+        return flag if isinstance(flag, str) else None
+
+    @property
+    def comment(self) -> str:
+        """Return what the requester wrote (a request's text)."""
+        return self.content
+
+    async def approve(self, remark: str = "") -> str:
+        """Accept this request; `remark` names a new friend. Return the answer's id."""
+        return await self._answer(Approve(remark=remark))
+
+    async def refuse(self, reason: str = "") -> str:
+        """Turn this request down, telling why where the platform passes it on."""
+        return await self._answer(Refuse(reason=reason))
+
+    async def _answer(self, answer: Approve | Refuse) -> str:
+        if self._app is None:
+            raise RuntimeError("this event was not delivered by an app")
+        if not self.is_request:
+            raise ValueError(f"only requests are answered, not {self.kind}")
+        return await self._app.answer_request(self, answer)
+
+
+@dataclass(frozen=True, slots=True)
+class Approve:
+    """A request handler's result: accept the request (a friend's `remark` optional)."""
+
+    remark: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Refuse:
+    """A request handler's result: turn it down, with a `reason` for group requests."""
+
+    reason: str = ""
+
+
 def as_reply(
     content: str | Reply | None, template: str | None, params: Mapping[str, Any] | None
 ) -> Reply:
@@ -268,7 +334,9 @@ def as_reply(
     return Reply(content=content)
 
 
-HandlerResult = str | Reply | Block | None
+HandlerResult = str | Reply | Block | Approve | Refuse | None
 Handler = Callable[[Message], Awaitable[HandlerResult] | HandlerResult]
+EventHandler = Callable[[Event], Awaitable[HandlerResult] | HandlerResult]
+AnyHandler = Callable[[Any], Awaitable[HandlerResult] | HandlerResult]
 StateHook = Callable[[AppState, str], Awaitable[None] | None]
 ErrorHook = Callable[[MasterError], Awaitable[None] | None]

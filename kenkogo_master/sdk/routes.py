@@ -3,8 +3,9 @@
 The Master matches a message when *every* filter an app gives matches (PROTOCOL.md 2.4), so an
 app with both commands and keywords would only see messages that have both. Handlers are a union
 instead: one kind alone is sent as it is, several kinds together as one `regex` list that any of
-them satisfies. Routes are kept per event kind (`message` today), so that notices and requests
-(`subscribe.events`) can get decorators of their own without changing how messages route.
+them satisfies. Notices and requests (`@app.notice`, `@app.request`, `@app.event`) route by
+their dotted kind instead, and ask for it in `subscribe.events`; text filters never apply to
+them, so they leave the text filters of message routes alone.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from fnmatch import fnmatchcase
 from typing import Any
 
-from kenkogo_master.sdk.models import Handler, Message
+from kenkogo_master.sdk.models import AnyHandler, Event, Message
 
 # The Master's limits on one filter (protocol/apps.py): items and characters per item.
 MAX_ITEMS = 200
@@ -33,6 +35,16 @@ class Kind(StrEnum):
     KEYWORD = "keywords"  # a substring
     REGEX = "regex"  # a regular expression search
     ANY = "any"  # every message
+    EVENT = "events"  # notices and requests whose kind matches a glob
+
+
+MESSAGE_KIND = "message"
+_KIND_PATTERN = re.compile(r"[a-z0-9_.*?]{1,100}")
+
+
+def kind_matches(kind: str, pattern: str) -> bool:
+    """Tell whether a dotted kind matches a glob, as the Master does ("request.*" ⊇ "request")."""
+    return fnmatchcase(kind, pattern) or (pattern.endswith(".*") and kind == pattern[:-2])
 
 
 def _checked(kind: str, items: Iterable[str]) -> tuple[str, ...]:
@@ -53,13 +65,20 @@ class Route:
 
     kind: Kind
     items: tuple[str, ...]
-    handler: Handler
+    handler: AnyHandler
     patterns: tuple[re.Pattern[str], ...] = ()
 
     @classmethod
-    def make(cls, kind: Kind, items: Iterable[str], handler: Handler) -> Route:
+    def make(cls, kind: Kind, items: Iterable[str], handler: AnyHandler) -> Route:
         """Check the items (compiling regexes now, so a bad one fails at import) and build."""
         values = _checked(kind.value, items)
+        if kind is Kind.EVENT:
+            for value in values:
+                if not _KIND_PATTERN.fullmatch(value):
+                    raise ValueError(
+                        f"event: {value[:40]!r} is not a kind pattern such as 'notice.*' "
+                        "(lower-case letters, digits, '_', '.', '*', '?')"
+                    )
         patterns: tuple[re.Pattern[str], ...] = ()
         if kind is Kind.REGEX:
             try:
@@ -70,6 +89,15 @@ class Route:
 
     def bind(self, message: Message) -> Message | None:
         """Return the message as this route's handler sees it, or None when it does not match."""
+        if self.kind is Kind.EVENT:
+            if not any(kind_matches(message.kind, item) for item in self.items):
+                return None
+            if isinstance(message, Event):
+                return message
+            fields = {f.name: getattr(message, f.name) for f in dataclasses.fields(message)}
+            return Event(**fields)
+        if message.kind != MESSAGE_KIND:
+            return None  # text routes are for chat messages
         text = message.content
         if self.kind is Kind.ANY:
             return message
@@ -112,12 +140,25 @@ class Routes:
             if bound is not None:
                 yield route, bound
 
+    def events(self) -> list[str] | None:
+        """Return `subscribe.events`: None (messages only) unless a route names other kinds."""
+        patterns: list[str] = []
+        for route in self._routes:
+            if route.kind is Kind.EVENT:
+                patterns.extend(item for item in route.items if item not in patterns)
+        if not patterns:
+            return None
+        if any(route.kind is not Kind.EVENT for route in self._routes):
+            patterns.insert(0, MESSAGE_KIND)  # the message routes still want messages
+        return _limited("events", patterns)
+
     def text_filters(self) -> dict[str, list[str]]:
         """Return the text filters that let exactly the messages some route wants through."""
-        if not self._routes or any(route.kind is Kind.ANY for route in self._routes):
+        routes = [route for route in self._routes if route.kind is not Kind.EVENT]
+        if not routes or any(route.kind is Kind.ANY for route in routes):
             return {}
         by_kind: dict[Kind, list[str]] = {}
-        for route in self._routes:
+        for route in routes:
             items = by_kind.setdefault(route.kind, [])
             items.extend(item for item in route.items if item not in items)
         if len(by_kind) == 1:
@@ -195,5 +236,8 @@ class Subscription:
             if value is not None:
                 wire[name] = list(value)
         wire.update(routes.text_filters())
+        events = routes.events()
+        if events is not None:
+            wire["events"] = events
         wire.update(self.extra)
         return wire

@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from kenkogo_master.sdk import deployed
 from kenkogo_master.sdk.app import App, check_urls
 from kenkogo_master.sdk.models import MasterError
 
@@ -67,6 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         app = load_app(args.app)
+        deployed.adopt(app)  # the supervisor's URL and token; flags given here win over them
+        app.adopted = True
         if args.url:
             app.urls = check_urls(None, args.url)
         if args.token is not None:

@@ -11,9 +11,11 @@ from sqlalchemy import (
     Executable,
     and_,
     bindparam,
+    case,
     exists,
     func,
     insert,
+    or_,
     select,
     tuple_,
     update,
@@ -42,6 +44,8 @@ MESSAGE_COLUMNS = (
     "time_ms",
     "received_ms",
     "status",
+    "kind",
+    "detail",
 )
 
 # Delivery columns that change after the row is written.
@@ -87,8 +91,13 @@ class MessageQuery:
     status: str | None = None
     platform: str | None = None
     driver: str | None = None
+    kind: str | None = None  # "message", or a notice's or request's kind; "notice.*" for a family
     limit: int = 50
     cursor: str | None = None  # the id of the last message of the previous page
+
+
+# What a reply quotes: a chat message's platform id; a notice or request is nothing to quote.
+_QUOTABLE = case((MessageRow.kind == "message", MessageRow.platform_message_id), else_=None)
 
 
 def _update(table: Any, columns: Sequence[str]) -> Any:
@@ -270,7 +279,7 @@ class MessageRecords:
         async with self._engine.connect() as connection:
             return list(
                 await connection.execute(
-                    select(ReplyRow.__table__, MessageRow.platform_message_id.label("reply_to"))
+                    select(ReplyRow.__table__, _QUOTABLE.label("reply_to"))
                     .outerjoin(MessageRow, MessageRow.id == ReplyRow.message_id)
                     .where(ReplyRow.status == "pending")
                     .order_by(ReplyRow.created_ms, ReplyRow.id)
@@ -296,6 +305,17 @@ class MessageRecords:
             conditions.append(MessageRow.platform == query.platform)
         if query.driver is not None:
             conditions.append(MessageRow.driver_id == query.driver)
+        if query.kind is not None:
+            if query.kind.endswith(".*"):
+                family = query.kind[:-2]
+                conditions.append(
+                    or_(
+                        MessageRow.kind == family,
+                        MessageRow.kind.startswith(family + ".", autoescape=True),
+                    )
+                )
+            else:
+                conditions.append(MessageRow.kind == query.kind)
         if query.app is not None:
             conditions.append(
                 exists().where(

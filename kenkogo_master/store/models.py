@@ -116,7 +116,7 @@ class DriverToken(Base):
 
 
 class MessageRow(Base):
-    """One inbound chat message, stored once per (driver, platform_message_id)."""
+    """One inbound chat message, notice or request, stored once per driver and platform id."""
 
     __tablename__ = "messages"
     __table_args__ = (
@@ -149,6 +149,11 @@ class MessageRow(Base):
     received_ms: Mapped[int] = mapped_column(BigInteger)
     # pending → unrouted | handled | failed; interrupted when a restart cut scheduling short
     status: Mapped[str] = mapped_column(String(16))
+    # "message" for chat messages; notices and requests share the table (and so scheduling,
+    # deliveries, statistics, retention) as e.g. "notice.group_increase" / "request.friend".
+    kind: Mapped[str] = mapped_column(String(64), default="message", server_default="message")
+    # The platform's fields of a notice or request (OneBot's, for a OneBot driver); null otherwise.
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class DeliveryRow(Base):
@@ -203,10 +208,12 @@ class ReplyRow(Base):
 # Tables kept in their own modules register on Base when imported; alembic must see them all.
 from kenkogo_master.store import (  # noqa: E402, F401
     admin_models,
+    deployments,
     i18n_models,
     maintenance_models,
     observability_models,
     onebot_apps,
+    package_records,
     runner_records,
     settings_overrides,
 )

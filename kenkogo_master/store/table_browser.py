@@ -41,6 +41,10 @@ HIDDEN: Mapping[str, frozenset[str]] = {
     "onebot_apps": frozenset({"access_token"}),
     "runners": frozenset({"credential_hash"}),
     "runner_enrolments": frozenset({"token_hash"}),
+    "package_revisions": frozenset(),
+    "package_installs": frozenset(),
+    "deployments": frozenset({"secrets"}),
+    "deployment_transitions": frozenset(),
 }
 # Tables deliberately left out of the browser: a session's id is what signs a browser in.
 NOT_BROWSABLE: frozenset[str] = frozenset({"admin_sessions"})

@@ -12,8 +12,9 @@ from pydantic import BaseModel, ValidationError
 from kenkogo_master.errors import ErrorCode, HubError
 from kenkogo_master.hub.hub import Hub
 from kenkogo_master.hub.lifecycle import AfterAck
+from kenkogo_master.hub.requests import answer_request
 from kenkogo_master.hub.sessions import AppSession
-from kenkogo_master.protocol.apps import RegisterRequest, ReplyRequest, SendRequest
+from kenkogo_master.protocol.apps import AnswerRequest, RegisterRequest, ReplyRequest, SendRequest
 from kenkogo_master.protocol.codec import MAX_NESTING, deeper_than
 
 log = logging.getLogger(__name__)
@@ -123,3 +124,11 @@ async def on_reply(hub: Hub, conn: AppConnection, request: ReplyRequest) -> Outc
 async def on_send(hub: Hub, conn: AppConnection, request: SendRequest) -> Outcome:
     """Send a message the app starts itself."""
     return Outcome(await hub.replies.send(_require_registered(conn), request))
+
+
+@handler("answer_request", AnswerRequest)
+async def on_answer_request(hub: Hub, conn: AppConnection, request: AnswerRequest) -> Outcome:
+    """Approve or refuse a request through its driver; the ack carries the driver's answer."""
+    session = _require_registered(conn)
+    answer = await answer_request(hub.replies, hub.drivers, session.name or "", request)
+    return Outcome(answer)

@@ -21,10 +21,11 @@ from kenkogo_master import __version__
 from kenkogo_master.errors import HubError
 from kenkogo_master.hub.drivers import ActionResult
 from kenkogo_master.hub.hub import Hub
+from kenkogo_master.hub.requests import answer_request
 from kenkogo_master.hub.sessions import AppSession
 from kenkogo_master.ids import new_id
 from kenkogo_master.protocol import codec
-from kenkogo_master.protocol.apps import ReplyRequest, SendRequest
+from kenkogo_master.protocol.apps import AnswerRequest, ReplyRequest, SendRequest
 from kenkogo_master.protocol.cq_code import Segment, plain_text
 from kenkogo_master.protocol.onebot import action as call_frame
 from kenkogo_master.protocol.onebot_apps import (
@@ -35,6 +36,7 @@ from kenkogo_master.protocol.onebot_apps import (
     UNSUPPORTED,
     ActionFrame,
     MessageIdParams,
+    RequestParams,
     SendParams,
     response,
     stable_number,
@@ -335,6 +337,40 @@ def _ref_of(link: Link, value: object) -> Ref | None:
     except ValueError:
         return None
     return link.ids.ref(number)
+
+
+# -- requests -----------------------------------------------------------------------------------
+
+REQUEST_ACTIONS = {
+    "set_friend_add_request": "request.friend",
+    "set_group_add_request": "request.group",
+}
+
+
+@action(*REQUEST_ACTIONS)
+async def _answer_request(link: Link, params: dict[str, Any]) -> Answer:
+    """Answer a request the bot heard, through the account's driver, as a native app would."""
+    request = RequestParams.model_validate(params)
+    name = params["__action__"]
+    hub = link.hub
+    message = await hub.replies.message_of(link.account.driver_id, f"request:{request.flag}")
+    if message is None:
+        raise ActionError(BAD_PARAMS, f"{name}: no request with flag {request.flag!r}")
+    if message.kind != REQUEST_ACTIONS[name]:
+        raise ActionError(BAD_PARAMS, f"{name} cannot answer a {message.kind}")
+    answer = AnswerRequest(
+        request_id=message.id,
+        approve=request.approve,
+        reason=request.reason,
+        remark=request.remark,
+    )
+    result = await answer_request(hub.replies, hub.drivers, link.session.name or "", answer)
+    if not result["success"]:
+        error = result.get("error") or {}
+        retcode = error.get("retcode")
+        code = retcode if isinstance(retcode, int) and retcode not in (OK, ASYNC) else FAILED
+        raise ActionError(code, str(error.get("message") or error.get("code") or "refused"))
+    return Answer(None)
 
 
 # -- forwarded to a driver that speaks OneBot ---------------------------------------------------

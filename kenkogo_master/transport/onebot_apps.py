@@ -34,7 +34,12 @@ from kenkogo_master.observability import log_context
 from kenkogo_master.protocol import codec
 from kenkogo_master.protocol.apps import RegisterRequest
 from kenkogo_master.protocol.onebot import parse_id
-from kenkogo_master.protocol.onebot_apps import heartbeat_event, lifecycle_event, message_event
+from kenkogo_master.protocol.onebot_apps import (
+    heartbeat_event,
+    lifecycle_event,
+    message_event,
+    notice_event,
+)
 from kenkogo_master.settings import OneBotAppEntry, OneBotAppFilters
 from kenkogo_master.store.onebot_apps import OneBotAppRecords
 from kenkogo_master.transport.app_events import describe_validation
@@ -49,6 +54,8 @@ FORWARD_PATHS = ("/onebot/v11/app/ws", "/onebot/v11/app/ws/")
 VERSION = "onebot-v11"  # the version an instance registers with
 USER_AGENT = f"KenkoGo-Master/{__version__} OneBot/11"
 CONNECT_TIMEOUT = 10.0
+# The kinds a OneBot bot gets unless its filters say otherwise: all an implementation sends.
+ONEBOT_EVENTS = ("message", "notice.*", "request.*")
 # Actions of one connection running at once; more wait for a turn (bots rarely have a dozen).
 ACTIONS_AT_ONCE = 64
 
@@ -123,7 +130,11 @@ class OneBotAppPeer:
             return
         items = data["messages"] if event == "messages" else [data]
         for item in items:
-            frame = message_event(item, link.account.self_id, link.delivered(item), self._format)
+            if "kind" in item:  # a notice or request: the OneBot event it came as
+                frame = notice_event(item, link.account.self_id)
+            else:
+                number = link.delivered(item)
+                frame = message_event(item, link.account.self_id, number, self._format)
             if not await self.write(frame):
                 return  # not acknowledged: the scheduler's ack timeout delivers it again
         on_answer({} if event == "message" else [{} for _ in items])
@@ -137,6 +148,8 @@ def register_request(options: AppOptions, account: Account) -> RegisterRequest:
     """Build the registration of one connection: the bot's options, its account's messages."""
     subscribe = options.subscribe.model_dump(exclude_none=True)
     subscribe["drivers"] = [account.driver_id]
+    # A bot hears from an implementation its notices and requests as well as messages.
+    subscribe.setdefault("events", list(ONEBOT_EVENTS))
     return RegisterRequest.model_validate(
         {
             "name": options.name,

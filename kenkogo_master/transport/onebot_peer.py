@@ -13,7 +13,7 @@ from kenkogo_master.errors import ErrorCode
 from kenkogo_master.hub.drivers import ActionResult, OutboundAction
 from kenkogo_master.ids import new_id
 from kenkogo_master.protocol import codec
-from kenkogo_master.protocol.onebot import ApiResponse, send_action
+from kenkogo_master.protocol.onebot import ApiResponse, request_action, send_action
 
 log = logging.getLogger(__name__)
 
@@ -77,16 +77,30 @@ class OneBotPeer:
         return len(self._pending)
 
     async def deliver_action(self, action: OutboundAction) -> ActionResult:
-        """Send a reply as send_group_msg / send_private_msg and wait for its response."""
+        """Send a reply as send_group_msg / send_private_msg and wait for its response.
+
+        An answer to a request goes out as set_friend_add_request / set_group_add_request.
+        """
         echo = f"kk-{new_id()}"
         message: str | list[dict[str, Any]] = action.segments or action.content
         quote = (
             action.reply_to if self._quote_replies and action.chat.get("type") == "group" else None
         )
         try:
-            frame = send_action(
-                str(action.chat.get("type")), action.chat.get("id", ""), message, echo, quote
-            )
+            if action.request is not None:
+                answer = action.request
+                frame = request_action(
+                    str(answer["kind"]),
+                    answer.get("detail") or {},
+                    bool(answer["approve"]),
+                    str(answer.get("reason") or ""),
+                    str(answer.get("remark") or ""),
+                    echo,
+                )
+            else:
+                frame = send_action(
+                    str(action.chat.get("type")), action.chat.get("id", ""), message, echo, quote
+                )
         except ValueError as exc:
             return failed(ErrorCode.INVALID_PAYLOAD.value, f"cannot send to OneBot: {exc}")
         try:

@@ -12,19 +12,23 @@ from pydantic import ValidationError
 from kenkogo_master.errors import ErrorCode, HubError
 from kenkogo_master.hub.drivers import DriverSession
 from kenkogo_master.hub.hub import Hub
+from kenkogo_master.ids import new_id
 from kenkogo_master.keys import HUB
 from kenkogo_master.observability import log_context
 from kenkogo_master.protocol import codec
-from kenkogo_master.protocol.drivers import InboundEvent
+from kenkogo_master.protocol.drivers import InboundEvent, NoticeForm
 from kenkogo_master.protocol.onebot import (
     ApiResponse,
     HeartbeatEvent,
     LifecycleEvent,
     MessageEvent,
     MetaEvent,
+    NoticeEvent,
+    RequestEvent,
     classify,
     parse_id,
     to_inbound,
+    to_notice,
 )
 from kenkogo_master.settings import OneBotSettings
 from kenkogo_master.transport.app_events import describe_validation
@@ -45,6 +49,10 @@ LOG_EVERY = 1000
 INGEST_WINDOW = 500
 
 
+# The events stored and scheduled: chat messages, notices and requests.
+Ingested = MessageEvent | NoticeEvent | RequestEvent
+
+
 @dataclass(slots=True)
 class OneBotCounters:
     """What the endpoint has seen since start-up, for operators and metrics."""
@@ -53,8 +61,9 @@ class OneBotCounters:
     refused: int = 0  # handshakes answered 4xx
     frames: int = 0  # text frames received
     messages: int = 0  # message events ingested
+    notices: int = 0  # notice and request events ingested
     malformed: int = 0  # frames that were not JSON or not OneBot
-    ignored: int = 0  # notices, requests and other events the Master does not act on
+    ignored: int = 0  # guild messages and other events the Master does not act on
     unmatched: int = 0  # responses whose echo no call was waiting for
     ingest_failed: int = 0  # message events the hub refused (overload, limits)
 
@@ -220,7 +229,7 @@ class OneBotEndpoint:
                 log.debug(
                     "OneBot %s: response to unknown echo %r", conn.session.self_id, frame.echo
                 )
-        elif isinstance(frame, MessageEvent):
+        elif isinstance(frame, MessageEvent | NoticeEvent | RequestEvent):
             await self._start_ingest(hub, conn, frame, text)
         elif isinstance(frame, HeartbeatEvent):
             if frame.online is False:
@@ -230,9 +239,7 @@ class OneBotEndpoint:
         elif not isinstance(frame, MetaEvent):
             self.counters.ignored += 1
 
-    async def _start_ingest(
-        self, hub: Hub, conn: _Connection, frame: MessageEvent, text: str
-    ) -> None:
+    async def _start_ingest(self, hub: Hub, conn: _Connection, frame: Ingested, text: str) -> None:
         """Store a message event without holding up the frames behind it (API responses too)."""
         if len(conn.ingesting) >= INGEST_WINDOW:
             await asyncio.wait(conn.ingesting, return_when=asyncio.FIRST_COMPLETED)
@@ -240,7 +247,7 @@ class OneBotEndpoint:
         conn.ingesting.add(task)
         task.add_done_callback(conn.ingesting.discard)
 
-    async def _ingest(self, hub: Hub, conn: _Connection, frame: MessageEvent, text: str) -> None:
+    async def _ingest(self, hub: Hub, conn: _Connection, frame: Ingested, text: str) -> None:
         try:
             await self._store(hub, conn, frame, text)
         except Exception:
@@ -248,9 +255,14 @@ class OneBotEndpoint:
             self.counters.malformed += 1
             log.exception("OneBot %s: storing a message failed", conn.session.self_id)
 
-    async def _store(self, hub: Hub, conn: _Connection, frame: MessageEvent, text: str) -> None:
+    async def _store(self, hub: Hub, conn: _Connection, frame: Ingested, text: str) -> None:
         try:
-            event = InboundEvent.model_validate(to_inbound(frame))
+            if isinstance(frame, MessageEvent):
+                event = InboundEvent.model_validate(to_inbound(frame))
+            else:
+                # OneBot notices carry no id: each is new; a request is known by its flag.
+                notice = NoticeForm.model_validate(to_notice(frame))
+                event = notice.event(f"notice:{new_id()}")
         except ValidationError as exc:
             self._bad_frame(conn, describe_validation(exc), text)
             return
@@ -267,7 +279,10 @@ class OneBotEndpoint:
                 exc.params,
             )
             return
-        self.counters.messages += 1
+        if isinstance(frame, MessageEvent):
+            self.counters.messages += 1
+        else:
+            self.counters.notices += 1
 
     def _bad_frame(self, conn: _Connection, reason: str, text: str = "") -> None:
         self.counters.malformed += 1

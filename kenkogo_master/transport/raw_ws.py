@@ -71,8 +71,13 @@ class RawWebSocketEndpoint:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """Run one app connection until it closes."""
         settings = self._hub.settings
-        if settings.apps.require_token and not token_accepted(
-            _presented_token(request), settings.apps.tokens
+        presented = _presented_token(request)
+        # A process the supervisor started presents its own token: it is let in, and linked.
+        deployment = self._hub.apps.deployment_tokens.check(presented)
+        if (
+            settings.apps.require_token
+            and deployment is None
+            and not token_accepted(presented, settings.apps.tokens)
         ):
             error = self._hub.error_of(ErrorCode.UNAUTHORIZED, None)
             return web.json_response(error, status=401, dumps=codec.dumps)
@@ -82,7 +87,7 @@ class RawWebSocketEndpoint:
         )
         await ws.prepare(request)
         peer = WebSocketPeer(ws, request.remote or "unknown")
-        conn = AppConnection(await self._hub.apps.connect(peer))
+        conn = AppConnection(await self._hub.apps.connect(peer, deployment))
         # This task serves the connection: whatever it logs is about this app and peer.
         log_context.bind(app_id=conn.session.id, remote=peer.remote)
         try:

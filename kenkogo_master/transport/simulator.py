@@ -17,7 +17,7 @@ from kenkogo_master.hub.events import EventBus
 from kenkogo_master.hub.hub import Hub
 from kenkogo_master.ids import new_id, now_ms
 from kenkogo_master.keys import HUB
-from kenkogo_master.protocol.drivers import ChatInfo, InboundEvent, SenderInfo
+from kenkogo_master.protocol.drivers import ChatInfo, InboundEvent, NoticeForm, SenderInfo
 
 PLATFORM = "simulator"
 SELF_ID = "simulator"
@@ -42,6 +42,8 @@ class SimulatedReply:
     reply_to: str | None  # the simulated platform_message_id it answers
     at_ms: int
     app: str | None = None  # the app name that sent it, once looked up
+    # An answer to a request ({kind, flag, approve, reason, remark}) rather than a message.
+    request: dict[str, Any] | None = None
 
     def describe(self) -> dict[str, Any]:
         """Return the reply as the REST API and the event bus show it."""
@@ -55,6 +57,8 @@ class SimulatedReply:
         }
         if self.app is not None:
             described["app"] = self.app
+        if self.request is not None:
+            described["request"] = self.request
         return described
 
 
@@ -88,6 +92,9 @@ class SimulatorPeer:
             segments=[dict(segment) for segment in action.segments],
             reply_to=action.reply_to,
             at_ms=now_ms(),
+            request=None
+            if action.request is None
+            else {key: value for key, value in action.request.items() if key != "detail"},
         )
         self.history.append(reply)
         event = reply.describe()
@@ -182,22 +189,40 @@ class Simulator:
         segments: list[dict[str, Any]] | None = None,
         locale: str | None = None,
         platform: str | None = None,
+        notice: dict[str, Any] | None = None,
     ) -> Simulation:
         """Ingest one message (from `platform`, the simulator's own by default) and return the
-        replies that arrive within `wait_ms`."""
+        replies that arrive within `wait_ms`.
+
+        `notice` ({kind, detail}) makes it a notice or request instead; raise ValidationError
+        when it is not one (a request without `detail.flag`).
+        """
         session = await self.session_of(platform)
         sender = sender or DEFAULT_SENDER
         # A private chat is the conversation with its sender, as on real platforms.
         chat = chat or ChatInfo(type="private", id=sender.id, name=sender.name)
         platform_message_id = f"sim-{new_id()}"
-        event = InboundEvent(
-            platform_message_id=platform_message_id,
-            chat=chat,
-            sender=sender,
-            content=content,
-            segments=segments or [{"type": "text", "data": {"text": content}}],
-            locale=locale,
-        )
+        if notice is not None:
+            form = NoticeForm.model_validate(
+                {
+                    **notice,
+                    "platform_message_id": platform_message_id,
+                    "chat": chat.model_dump(exclude_none=True),
+                    "sender": sender.model_dump(exclude_none=True),
+                    "content": content,
+                    "locale": locale,
+                }
+            )
+            event = form.event(platform_message_id)
+        else:
+            event = InboundEvent(
+                platform_message_id=platform_message_id,
+                chat=chat,
+                sender=sender,
+                content=content,
+                segments=segments or [{"type": "text", "data": {"text": content}}],
+                locale=locale,
+            )
         with self.peer.collect(platform_message_id) as waiter:
             result = await self._hub.ingest(session, event)
             self.peer.name_message(platform_message_id, result.id)

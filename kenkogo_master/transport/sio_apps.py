@@ -120,13 +120,18 @@ class AppNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     async def _on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         settings = self._hub.settings.apps
-        if settings.require_token:
-            token = auth.get("token") if isinstance(auth, dict) else None
-            if not token_accepted(token, settings.tokens):
-                error = self._hub.error_of(ErrorCode.UNAUTHORIZED, None)
-                raise Refused(error["message"], error)
+        token = auth.get("token") if isinstance(auth, dict) else None
+        # A process the supervisor started presents its own token: it is let in, and linked.
+        deployment = self._hub.apps.deployment_tokens.check(token)
+        if (
+            settings.require_token
+            and deployment is None
+            and not token_accepted(token, settings.tokens)
+        ):
+            error = self._hub.error_of(ErrorCode.UNAUTHORIZED, None)
+            raise Refused(error["message"], error)
         peer = SocketIOPeer(self.server, sid, self.namespace, remote_of(environ))
-        session = await self._hub.apps.connect(peer)
+        session = await self._hub.apps.connect(peer, deployment)
         self._connections[sid] = AppConnection(session)
         log.debug(
             "app %s connected over socket.io from %s",

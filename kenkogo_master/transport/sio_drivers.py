@@ -15,12 +15,13 @@ from socketio.exceptions import ConnectionRefusedError as Refused
 from kenkogo_master.errors import ErrorCode, HubError
 from kenkogo_master.hub.drivers import ActionResult, DriverSession, OutboundAction
 from kenkogo_master.hub.hub import Hub
-from kenkogo_master.ids import now_ms
+from kenkogo_master.ids import new_id, now_ms
 from kenkogo_master.protocol import codec
 from kenkogo_master.protocol.drivers import (
     DriverRegister,
     EventsBatch,
     InboundEvent,
+    read_event,
     validate_batch,
 )
 from kenkogo_master.store.driver_tokens import DriverTokenStore
@@ -138,7 +139,8 @@ class DriverNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         self._background: set[asyncio.Task[None]] = set()
         self._handlers: dict[str, tuple[type[BaseModel] | None, Handler]] = {
             "register": (DriverRegister, DriverNamespace._register),
-            "event": (InboundEvent, DriverNamespace._event),
+            # a chat message (InboundEvent) or a notice / request (NoticeForm), by its `kind`
+            "event": (None, DriverNamespace._event),
             "events": (EventsBatch, DriverNamespace._events),
             "heartbeat": (None, DriverNamespace._heartbeat),
         }
@@ -250,7 +252,8 @@ class DriverNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         )
         return {"success": True, "id": conn.session.id}
 
-    async def _event(self, conn: DriverConnection, event: InboundEvent) -> Any:
+    async def _event(self, conn: DriverConnection, data: Any) -> Any:
+        event = read_event({} if data is None else data, f"notice:{new_id()}")
         session = self._session(conn)
         self._hub.drivers.touch(session)
         return (await self._hub.ingest(session, event)).to_wire()
@@ -275,7 +278,7 @@ class DriverNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         valid: list[tuple[int, InboundEvent]] = []
         for index, item in enumerate(items):
             try:
-                valid.append((index, InboundEvent.model_validate(item)))
+                valid.append((index, read_event(item, f"notice:{new_id()}")))
             except ValidationError as exc:
                 error = HubError(ErrorCode.INVALID_PAYLOAD, detail=describe_validation(exc))
                 answers[index] = self._failure(conn, error)

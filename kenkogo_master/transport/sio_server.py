@@ -15,7 +15,7 @@ from socketio import packet
 from kenkogo_master.errors import ErrorCode
 from kenkogo_master.protocol import codec
 from kenkogo_master.settings import Settings
-from kenkogo_master.transport.eio_socket import DirectEngineServer
+from kenkogo_master.transport.eio_server import DirectEngineServer
 from kenkogo_master.transport.sio_packet import JsonPacket
 
 
@@ -60,6 +60,26 @@ class GuardedServer(socketio.AsyncServer):  # type: ignore[misc]
     def _engineio_server_class(self) -> type:
         return DirectEngineServer
 
+    async def _handle_connect(self, eio_sid: str, namespace: str | None, data: Any) -> None:
+        # python-socketio says "Unable to connect"; the protocol's answer is "Invalid namespace".
+        namespace = namespace or "/"
+        if not self._serves(namespace):
+            refusal = self.packet_class(
+                packet.CONNECT_ERROR, data={"message": "Invalid namespace"}, namespace=namespace
+            )
+            await self._send_packet(eio_sid, refusal)
+            return
+        await super()._handle_connect(eio_sid, namespace, data)
+
+    def _serves(self, namespace: str) -> bool:
+        """Tell whether clients may join `namespace` (python-socketio's test, `/` included)."""
+        return (
+            namespace in self.handlers
+            or namespace in self.namespace_handlers
+            or self.namespaces == "*"
+            or namespace in self.namespaces
+        )
+
     async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
         try:
             await super()._handle_eio_message(eio_sid, data)
@@ -102,6 +122,12 @@ def forget_oldest_unanswered(server: socketio.AsyncServer, sid: str, limit: int)
         del pending[ack_id]
 
 
+def advertise_limits(server: socketio.AsyncServer, settings: Settings) -> None:
+    """Set the frame limit, and the payload limit the Engine.IO handshake tells clients."""
+    server.eio.max_http_buffer_size = hard_frame_limit(settings)
+    server.eio.advertised_max_payload = settings.limits.max_payload
+
+
 def hard_frame_limit(settings: Settings) -> int:
     """Return the size past which a frame closes the connection instead of being answered."""
     return max(1024 * 1024, 4 * settings.limits.max_payload)
@@ -118,6 +144,7 @@ def create_sio_server(settings: Settings) -> GuardedServer:
         logger=False,
         engineio_logger=False,
     )
+    advertise_limits(server, settings)
     websocket = _websocket_class(settings.server.websocket_compression)
     server.eio._async = {**server.eio._async, "websocket": websocket}
     return server

@@ -165,6 +165,31 @@ async def test_the_echo_command_answers_in_the_group_through_the_account(
     assert text_of(action) == "私聊"
 
 
+async def test_a_new_member_is_welcomed_and_a_friend_request_approved_by_the_bot(
+    start_master: StartMaster, koishis: MakeBot, opened: list[Any], tmp_path: Path
+) -> None:
+    """Notices and requests reach Koishi as the OneBot events they came as, and its answers
+    (a welcome in the group, `handleFriendRequest`) reach the account."""
+    bot = await koishis()
+    master = await start_master(config=config_for(tmp_path, bot))
+    qq = await online(master, bot, opened)
+
+    await qq.group_increase(123456, 777, operator_id=42)
+    await bot.wait_for_line("NOTICE guild-member-added 123456 777")
+    action = await qq.next_action(timeout=10)
+    assert action["action"] == "send_group_msg"
+    assert action["params"]["group_id"] == 123456
+    assert text_of(action) == "欢迎 777"
+
+    await qq.friend_request(888, "flag-koishi", comment="hello")
+    await bot.wait_for_line("REQUEST friend 888 flag-koishi")
+    action = await qq.next_action(timeout=10)
+    assert action["action"] == "set_friend_add_request"
+    assert action["params"]["flag"] == "flag-koishi"
+    assert action["params"]["approve"] is True
+    assert action["params"]["remark"] == "from koishi"
+
+
 async def test_a_blocking_sdk_app_at_a_higher_priority_keeps_the_message_from_the_bot(
     start_master: StartMaster, koishis: MakeBot, opened: list[Any], tmp_path: Path
 ) -> None:

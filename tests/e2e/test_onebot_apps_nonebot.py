@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from kenkogo_master.sdk import App, Block, Message
+from kenkogo_master.sdk import App, Block, Event, Message
 from tests.conftest import RunningMaster, StartMaster
 from tests.support.frameworks import NoneBot
 from tests.support.onebot_client import OneBotClient
@@ -223,3 +223,38 @@ async def test_a_bot_that_dials_the_forward_endpoint_answers_too(
     await qq.group_message(321, 42, "/天气 成都")
     action = await qq.next_action(timeout=10)
     assert action["action"] == "send_group_msg" and text_of(action) == "今天成都的天气是..."
+
+
+async def test_the_bots_notice_handler_welcomes_and_its_request_handler_refuses(
+    start_master: StartMaster, nonebots: MakeBot, opened: list[Any], tmp_path: Path
+) -> None:
+    bot = await nonebots(ONEBOT_ACCESS_TOKEN=TOKEN)
+    master = await start_master(config=config_for(tmp_path, bot))
+    qq = await account(master, opened)
+    await instance_of(master, "nonebot")
+    await bot.wait_for_line("Bot 10001 connected")
+    greeted: list[str] = []
+    sdk = App("greeter", "1.0.0", url=master.url)
+
+    @sdk.notice("group_increase")
+    async def note(event: Event) -> None:
+        greeted.append(event.sender.id)
+
+    opened.append(sdk)
+    await sdk.start(timeout=10)
+
+    # A group-increase notice reaches the bot's on_notice handler as the OneBot event it was,
+    # and an SDK app subscribed to it; the bot's welcome goes out through the account.
+    await qq.group_increase(5566, 777, operator_id=42)
+    action = await qq.next_action(timeout=10)
+    assert action["action"] == "send_group_msg" and action["params"]["group_id"] == 5566
+    assert text_of(action) == "欢迎新成员 777"
+    await bot.wait_for_line("NOTICE group_increase 5566 777")
+    assert greeted == ["777"]
+
+    # A friend request refused by the bot's on_request handler reaches the account.
+    await qq.friend_request(888, "flag-nb", comment="hi")
+    action = await qq.next_action(timeout=10)
+    assert action["action"] == "set_friend_add_request"
+    assert action["params"] == {"flag": "flag-nb", "approve": False}
+    await bot.wait_for_line("REQUEST friend 888 flag-nb")

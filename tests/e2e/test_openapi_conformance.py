@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ADMIN_TOKEN, RunningMaster, StartMaster
+from tests.deploy.archives import MANIFEST, tar_of
 from tests.support.clients import SioApp
 
 HERE = Path(__file__).resolve().parent
@@ -78,6 +79,11 @@ async def seed(master: RunningMaster, opened: list[SioApp]) -> None:
     for method, path, json in calls:
         status, body = await master.api(method, path, json=json)
         assert status in (200, 201), (path, body)
+    package = tar_of({"kenkogo.toml": MANIFEST})
+    async with master.http.post(
+        master.url + "/api/v1/packages", data=package, headers=master.auth()
+    ) as response:
+        assert response.status == 201, await response.text()
 
 
 def failures(output: str) -> str:

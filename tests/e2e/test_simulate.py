@@ -188,6 +188,52 @@ async def test_the_simulator_speaks_for_a_bounded_number_of_platforms(
     assert status == 200, body
 
 
+async def test_a_simulated_request_is_answered_back_to_the_simulator(
+    master: RunningMaster, opened: list[Any]
+) -> None:
+    app, inbox = await answering_app(
+        master, opened, "doorman", lambda _: {}, subscribe={"events": ["request.*"]}
+    )
+
+    async def approve() -> None:
+        request = await inbox.get()
+        answer = await app.call(
+            "answer_request", {"request_id": request["id"], "approve": True, "remark": "pal"}
+        )
+        assert answer["success"], answer
+
+    answering = asyncio.create_task(approve())
+    body = {
+        "kind": "request.friend",
+        "content": "add me",
+        "sender": {"id": "888"},
+        "detail": {"flag": "sim-flag"},
+        "wait_ms": 1000,
+    }
+    status, answer = await master.api("POST", "/api/v1/simulate", json=body)
+    await answering
+    assert status == 200, answer
+    (reply,) = answer["replies"]
+    assert reply["request"] == {
+        "kind": "request.friend",
+        "flag": "sim-flag",
+        "approve": True,
+        "reason": "",
+        "remark": "pal",
+    }
+    status, stored = await master.api("GET", f"/api/v1/messages/{answer['id']}")
+    assert status == 200 and stored["kind"] == "request.friend", stored
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"content": "hi", "kind": "message"}, {"kind": "Notice.Poke"}],
+)
+async def test_bad_kinds_are_refused(master: RunningMaster, body: Any) -> None:
+    status, answer = await master.api("POST", "/api/v1/simulate", json=body)
+    assert status == 400 and answer["code"] == "invalid_payload", answer
+
+
 @pytest.mark.parametrize(
     "body",
     [
@@ -205,6 +251,12 @@ async def test_the_simulator_speaks_for_a_bounded_number_of_platforms(
         {"content": "x", "platform": ""},
         {"content": "x", "platform": "p" * 65},
         {"content": "x", "platform": 7},
+        {},
+        {"content": "x", "detail": {"a": 1}},
+        {"kind": "notice"},
+        {"kind": "request.friend"},
+        {"kind": "request.friend", "detail": {"flag": 5}},
+        {"kind": "notice.poke", "detail": []},
         ["content", "x"],
     ],
 )

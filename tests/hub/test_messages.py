@@ -43,4 +43,28 @@ def test_the_payload_carries_the_time_as_rfc_3339() -> None:
         received_ms=0,
     )
     assert message.payload()["time"] == "2026-11-22T08:00:00Z"
-    assert message.values()[3] == "p" and message.values()[-1] == "pending"
+    assert message.values()[3] == "p" and message.values()[-3:] == ("pending", "message", None)
+    assert "kind" not in message.payload()  # chat messages look as they always did
+
+
+def test_a_notice_payload_carries_its_kind_and_detail() -> None:
+    notice = InboundMessage(
+        id="n",
+        driver_id="d",
+        platform="qq",
+        platform_message_id="notice:1",
+        chat={"type": "group", "id": "1"},
+        sender={"id": "u"},
+        content="",
+        segments=[],
+        locale=None,
+        traceparent=new_traceparent(),
+        time_ms=0,
+        received_ms=0,
+        kind="notice.group_increase",
+        detail={"notice_type": "group_increase"},
+    )
+    payload = notice.payload()
+    assert payload["kind"] == "notice.group_increase"
+    assert payload["detail"] == {"notice_type": "group_increase"}
+    assert not notice.is_chat_message

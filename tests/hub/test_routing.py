@@ -91,3 +91,54 @@ def test_the_drivers_filter_names_the_drivers_whose_messages_match() -> None:
     matcher = Matcher.build(Subscription.model_validate({"drivers": ["d1", "d2"]}))
     assert matcher.takes_from("d1") and not matcher.takes_from("d3")
     assert Matcher.build(Subscription()).takes_from("anything")
+
+
+def notice(kind: str = "notice.group_increase", chat: tuple[str, str] = ("group", "1")) -> Any:
+    event = message("", chat=chat)
+    event.kind = kind
+    return event
+
+
+@pytest.mark.parametrize(
+    ("events", "kind", "expected"),
+    [
+        (None, "message", True),  # the default: chat messages only
+        (None, "notice.group_increase", False),
+        (["notice.group_increase"], "notice.group_increase", True),
+        (["notice.group_increase"], "message", False),  # naming events leaves messages out
+        (["message", "notice.*"], "message", True),
+        (["message.*"], "message", True),  # "x.*" names x itself too
+        (["notice.*"], "notice.notify.poke", True),
+        (["notice.notify.*"], "notice.group_increase", False),
+        (["request.*"], "request.friend", True),
+        (["request.?roup"], "request.group", True),
+        (["*"], "request.group", True),
+    ],
+)
+def test_events_are_globs_on_the_kind(events: list[str] | None, kind: str, expected: bool) -> None:
+    subscribe = {} if events is None else {"events": events}
+    assert matcher(**subscribe).matches(notice(kind)) is expected
+
+
+def test_text_filters_do_not_apply_to_notices_but_place_filters_do() -> None:
+    wants = matcher(events=["notice.*"], commands=["/w"], groups=["1"])
+    assert wants.matches(notice(chat=("group", "1")))
+    assert not wants.matches(notice(chat=("group", "2")))
+    checks = wants.checks(notice(chat=("group", "2")))
+    assert [check["filter"] for check in checks] == ["events", "groups"]
+    assert checks[0] == {
+        "filter": "events",
+        "wanted": ["notice.*"],
+        "seen": "notice.group_increase",
+        "matched": True,
+    }
+
+
+def test_a_message_explained_to_an_app_without_events_shows_no_events_check() -> None:
+    assert [check["filter"] for check in matcher(commands=["/w"]).checks(message())] == ["commands"]
+
+
+@pytest.mark.parametrize("events", [[], ["Notice"], ["notice poke"], ["x" * 101]])
+def test_bad_kind_patterns_are_refused(events: list[str]) -> None:
+    with pytest.raises(ValueError, match="events"):
+        Subscription.model_validate({"events": events})

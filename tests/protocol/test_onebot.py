@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import pytest
@@ -14,12 +14,16 @@ from kenkogo_master.protocol.onebot import (
     LifecycleEvent,
     MessageEvent,
     MetaEvent,
+    NoticeEvent,
     OtherEvent,
+    RequestEvent,
     classify,
     parse_id,
+    request_action,
     rfc3339,
     send_action,
     to_inbound,
+    to_notice,
 )
 
 
@@ -294,8 +298,6 @@ def test_message_without_a_message_type_is_rejected(message_type: object) -> Non
 @pytest.mark.parametrize(
     "frame",
     [
-        {"time": 1, "self_id": 1, "post_type": "notice", "notice_type": "group_recall"},
-        {"time": 1, "self_id": 1, "post_type": "request", "request_type": "friend", "flag": "x"},
         {"post_type": "message_sent", "message_type": "group", "self_id": "1"},
         {"post_type": "message", "message_type": "guild", "guild_id": "9", "self_id": 1},
         {"post_type": "something_new"},
@@ -308,15 +310,15 @@ def test_events_the_master_does_not_route_are_other_events(frame: dict[str, Any]
 
 
 def test_other_events_keep_their_fields() -> None:
-    event = classify({"time": 5, "self_id": "7", "post_type": "notice", "notice_type": "poke"})
+    event = classify({"time": 5, "self_id": "7", "post_type": "message_sent", "font": 0})
     assert isinstance(event, OtherEvent)
     assert (event.time, event.self_id) == (5, 7)
-    assert event.model_extra == {"notice_type": "poke"}
+    assert event.model_extra == {"font": 0}
 
 
 def test_other_events_with_broken_ids_are_rejected() -> None:
     with pytest.raises(ValidationError, match="self_id"):
-        classify({"post_type": "notice", "self_id": "bot"})
+        classify({"post_type": "message_sent", "self_id": "bot"})
 
 
 # --- meta events ----------------------------------------------------------------------------
@@ -609,3 +611,99 @@ def test_send_action_rejects_malformed_segments(message: Any) -> None:
 def test_send_action_rejects_bad_reply_ids(reply_to: Any) -> None:
     with pytest.raises(ValueError, match="message id"):
         send_action("group", 1, "x", "e", reply_to=reply_to)
+
+
+# --- notices and requests -----------------------------------------------------------------------
+
+GROUP_INCREASE = {
+    "time": 1_700_000_000,
+    "self_id": 10001,
+    "post_type": "notice",
+    "notice_type": "group_increase",
+    "sub_type": "approve",
+    "group_id": 5566,
+    "operator_id": 42,
+    "user_id": 777,
+}
+FRIEND_REQUEST = {
+    "time": 1_700_000_000,
+    "self_id": 10001,
+    "post_type": "request",
+    "request_type": "friend",
+    "user_id": 888,
+    "comment": "hi, it's me",
+    "flag": "flag-1",
+}
+
+
+def test_a_notice_becomes_a_group_event_about_its_user() -> None:
+    payload = to_notice(cast(NoticeEvent, classify(GROUP_INCREASE)))
+    assert payload["kind"] == "notice.group_increase"
+    assert payload["chat"] == {"type": "group", "id": "5566"}
+    assert payload["sender"] == {"id": "777"}
+    # every field but the envelope is kept, so that OneBot apps get the event as it came
+    assert payload["detail"] == {
+        key: value
+        for key, value in GROUP_INCREASE.items()
+        if key not in ("time", "self_id", "post_type")
+    }
+    assert payload["time"] == "2023-11-14T22:13:20Z"
+
+
+def test_a_poke_is_named_with_its_sub_type() -> None:
+    frame = {
+        "time": 1,
+        "self_id": 1,
+        "post_type": "notice",
+        "notice_type": "notify",
+        "sub_type": "poke",
+        "user_id": 2,
+        "target_id": 1,
+    }
+    assert to_notice(cast(NoticeEvent, classify(frame)))["kind"] == "notice.notify.poke"
+
+
+def test_a_friend_request_is_a_private_event_with_its_comment() -> None:
+    payload = to_notice(cast(RequestEvent, classify(FRIEND_REQUEST)))
+    assert payload["kind"] == "request.friend"
+    assert "chat" not in payload
+    assert payload["sender"] == {"id": "888"}
+    assert payload["content"] == "hi, it's me"
+    assert payload["detail"]["flag"] == "flag-1"
+
+
+@pytest.mark.parametrize(
+    ("frame", "problem"),
+    [
+        ({**FRIEND_REQUEST, "flag": ""}, "flag"),
+        ({k: v for k, v in FRIEND_REQUEST.items() if k != "flag"}, "flag"),
+        ({k: v for k, v in FRIEND_REQUEST.items() if k != "user_id"}, "user_id"),
+        ({**GROUP_INCREASE, "notice_type": 3}, "notice_type"),
+        ({**GROUP_INCREASE, "group_id": "five"}, "group_id"),
+    ],
+)
+def test_bad_notices_and_requests_are_refused(frame: dict[str, Any], problem: str) -> None:
+    with pytest.raises(ValidationError, match=problem):
+        classify(frame)
+
+
+def test_answers_to_requests_are_onebot_actions() -> None:
+    friend = request_action("request.friend", {"flag": "f"}, True, "", "pal", "e1")
+    assert friend == {
+        "action": "set_friend_add_request",
+        "params": {"flag": "f", "approve": True, "remark": "pal"},
+        "echo": "e1",
+    }
+    group = request_action(
+        "request.group", {"flag": "g", "sub_type": "invite"}, False, "no", "", "e2"
+    )
+    assert group["action"] == "set_group_add_request"
+    assert group["params"] == {
+        "flag": "g",
+        "sub_type": "invite",
+        "type": "invite",
+        "approve": False,
+        "reason": "no",
+    }
+    with pytest.raises(ValueError, match="no answer"):
+        request_action("request.other", {"flag": "x"}, True, "", "", "e3")

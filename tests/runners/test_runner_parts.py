@@ -20,6 +20,7 @@ from kenkogo_master.runner.outbox import LogOutbox
 from kenkogo_master.runner.packages import fetch_revision
 from kenkogo_master.runners.protocol import MAX_LINES
 from tests.conftest import RunningMaster
+from tests.e2e.test_packages import echo_package, upload
 from tests.runners.clients import SHA, enrolled, enrolment_token, wait_for
 from tests.support.process import REPO
 
@@ -150,27 +151,38 @@ def test_the_log_outbox_is_bounded_and_its_losses_show_as_seq_gaps() -> None:
     ]
 
 
-async def test_the_package_executor_reports_a_revision_it_cannot_fetch(
+async def test_the_package_executor_fetches_a_revision_by_digest_with_its_credential(
     master: RunningMaster, tmp_path: Path
 ) -> None:
+    data = echo_package(tmp_path / "echo", "1.0.0", None)
+    status, uploaded = await upload(master, data)
+    assert status == 201, uploaded
+    sha = hashlib.sha256(data).hexdigest()
     token = await enrolment_token(master)
     agent = RunnerAgent(master.url, token, tmp_path / "runner", spread=0.1)
     task = asyncio.create_task(agent.run())
     try:
         await wait_for(lambda: _registered(agent))
-        status, body = await master.api(
-            "POST",
-            f"/api/v1/runners/{agent.id}/commands",
-            json={
-                "type": "deploy",
-                "deployment": "d1",
-                "package": "nowhere",
-                "revision": SHA,
-                "wait_ms": 10_000,
-            },
-        )
+        path = f"/api/v1/runners/{agent.id}/commands"
+        deploy = {
+            "type": "deploy",
+            "deployment": "d1",
+            "package": "nowhere",
+            "revision": SHA,
+            "wait_ms": 10_000,
+        }
+        status, body = await master.api("POST", path, json=deploy)
         assert status == 200 and body["state"] == "failed", body
         assert body["error"]["code"] == "download_failed" and "404" in body["error"]["message"]
+
+        deploy = {**deploy, "package": "echo", "revision": sha}
+        status, body = await master.api("POST", path, json=deploy)
+        assert status == 200 and body["state"] == "failed", body
+        # Fetched with the runner's credential and checked against its digest; the package
+        # side offers no install outside the Master yet, and the runner says so.
+        fetched = tmp_path / "runner" / "packages" / f"{sha}.pkg"
+        assert fetched.read_bytes() == data
+        assert body["error"]["code"] == "install_unavailable", body
         assert not (tmp_path / "runner" / "packages" / f"{SHA}.pkg").exists()
     finally:
         agent.stop()

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from kenkogo_master.sdk import App, Message, Subscription
+from kenkogo_master.sdk import App, Event, Message, Subscription
 from kenkogo_master.sdk.routes import Kind, Route, Routes
 
 
@@ -132,3 +132,39 @@ def test_too_many_commands_for_the_master_are_refused_at_register_time() -> None
     app.command(*(f"/c{n}" for n in range(201)))(noop)
     with pytest.raises(ValueError, match="at most 200"):
         app.register_payload()
+
+
+def test_notice_and_request_handlers_ask_for_their_kinds_besides_messages() -> None:
+    app = App("w", "1")
+    app.command("/w")(noop)
+    app.notice("group_increase")(noop)
+    app.request()(noop)
+    assert subscribe(app) == {
+        "commands": ["/w"],
+        "events": ["message", "notice.group_increase", "request.*"],
+    }
+    only = App("n", "1")
+    only.event("notice.notify.*")(noop)
+    assert subscribe(only) == {"events": ["notice.notify.*"]}
+
+
+def test_event_routes_bind_notices_as_events_and_text_routes_skip_them() -> None:
+    routes = Routes()
+    routes.add(Route.make(Kind.ANY, (), noop))
+    routes.add(Route.make(Kind.EVENT, ("request.*",), noop))
+    friend = Message.from_wire(
+        {"id": "r1", "kind": "request.friend", "detail": {"flag": "f"}, "content": "hi"}
+    )
+    (matched,) = list(routes.matching(friend))
+    route, bound = matched
+    assert route.kind is Kind.EVENT
+    assert isinstance(bound, Event) and bound.flag == "f" and bound.comment == "hi"
+    assert bound.type == "friend" and bound.is_request
+    assert [route.kind for route, _ in routes.matching(message("hello"))] == [Kind.ANY]
+
+
+def test_bad_kind_patterns_fail_where_they_are_written() -> None:
+    with pytest.raises(ValueError, match="kind pattern"):
+        App("w", "1").event("Notice.*")
+    with pytest.raises(ValueError, match="at least one"):
+        App("w", "1").event()

@@ -170,6 +170,47 @@ class OneBotClient:
         )
         return message_id
 
+    async def group_increase(self, group_id: int, user_id: int, operator_id: int = 0) -> None:
+        """Push a `group_increase` notice: someone joined a group."""
+        await self.send(
+            {
+                **self._base("notice"),
+                "notice_type": "group_increase",
+                "sub_type": "approve",
+                "group_id": group_id,
+                "operator_id": operator_id,
+                "user_id": user_id,
+            }
+        )
+
+    async def friend_request(self, user_id: int, flag: str, comment: str = "") -> None:
+        """Push a friend request."""
+        await self.send(
+            {
+                **self._base("request"),
+                "request_type": "friend",
+                "user_id": user_id,
+                "comment": comment,
+                "flag": flag,
+            }
+        )
+
+    async def group_request(
+        self, group_id: int, user_id: int, flag: str, sub_type: str = "add", comment: str = ""
+    ) -> None:
+        """Push a request to join a group (`add`) or an invitation into one (`invite`)."""
+        await self.send(
+            {
+                **self._base("request"),
+                "request_type": "group",
+                "sub_type": sub_type,
+                "group_id": group_id,
+                "user_id": user_id,
+                "comment": comment,
+                "flag": flag,
+            }
+        )
+
     async def heartbeat(self, interval_ms: int = 5000) -> None:
         """Push a heartbeat meta event."""
         await self.send(

@@ -3,6 +3,7 @@
 While the tests run, this plugin notes every secret that passes through the Master's secret
 handling in this process — configured tokens (create_app), tokens and driver tokens made or
 presented, app and OneBot tokens compared, passwords hashed or checked (wrong ones too),
+the secrets given to deployments and the app tokens their processes get,
 session secrets, their stored ids and CSRF tokens — and the secrets handed to the Masters it
 runs as `python main.py` (their KENKOGO_ tokens, what they read on standard input, the
 first-start admin-token and admin-password files they write). Every log record made in this
@@ -83,7 +84,8 @@ class SecretBook:
         if self.basetemp is not None:
             for folder in self.basetemp.rglob("logs"):
                 if folder.is_dir():
-                    yield from (path for path in folder.iterdir() if path.is_file())
+                    # Deployed apps' output too (logs/apps/<deployment>/output.log).
+                    yield from (path for path in folder.rglob("*") if path.is_file())
 
     def first_start_secrets(self) -> Iterator[str]:
         """Yield the admin tokens and passwords Masters generated and kept in files."""
@@ -178,6 +180,7 @@ def _install_watchers() -> None:
     """Wrap the Master's secret handling, before the test modules import any of it."""
     from kenkogo_master import app as app_module
     from kenkogo_master.admin import csrf, passwords, sessions
+    from kenkogo_master.deploy import app_tokens, supervisor
     from kenkogo_master.observability.contexts import configured_secrets
     from kenkogo_master.store import driver_tokens, tokens
     from kenkogo_master.transport import sio_apps
@@ -197,6 +200,12 @@ def _install_watchers() -> None:
     BOOK.patch(sessions.Sessions, "check", _noting_async(lambda a, k, r: a[1:2]))
     BOOK.patch_everywhere(csrf.csrf_token, _noting(lambda a, k, r: [r, a[0]]))
     BOOK.patch_everywhere(sio_apps.token_accepted, _noting(lambda a, k, r: [a[0], *a[1]]))
+    # Deployments: the token each started process gets, and the secrets given over REST.
+    BOOK.patch(app_tokens.AppTokens, "issue", _noting(lambda a, k, r: [r]))
+    BOOK.patch(supervisor.Supervisor, "create", _noting_async(lambda a, k, r: [*a[4].values()]))
+    BOOK.patch(
+        supervisor.Supervisor, "update", _noting_async(lambda a, k, r: [*(a[3] or {}).values()])
+    )
 
     def run_main(original: Any) -> Any:
         async def call(args: Any, environ: Any = None, *rest: Any, **kwargs: Any) -> Any:

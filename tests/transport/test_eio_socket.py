@@ -102,15 +102,15 @@ async def test_a_session_closed_by_the_server_closes_its_websocket(
         assert ws.closed
 
 
-async def test_frames_engine_io_does_not_know_leave_the_session_working(
+async def test_frames_that_carry_nothing_for_the_server_leave_the_session_working(
     start_master: StartMaster,
 ) -> None:
     master = await start_master()
     async with aiohttp.ClientSession() as session:
         ws, opening = await _open(session, master.url)
-        await ws.send_str("")  # no packet type at all
-        await ws.send_str("9what")  # a type Engine.IO v4 does not have
         await ws.send_str("5")  # an UPGRADE outside an upgrade
+        await ws.send_str("6")  # a NOOP
+        await ws.send_str("2")  # a ping from the client, which Engine.IO 4 does not use
         await ws.send_bytes(b"\xff\x00 not a Socket.IO packet")
         await ws.send_str("40/app,")  # then a well-formed Socket.IO connect
         answer = await ws.receive_str(timeout=5)

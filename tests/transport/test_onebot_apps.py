@@ -293,3 +293,78 @@ async def test_with_several_accounts_the_bot_names_its_own(
     await first.group_message(1, 2, "for 10001 only")
     with pytest.raises(TimeoutError):
         await app.event(timeout=1)
+
+
+async def test_notices_and_requests_reach_the_bot_as_the_onebot_events_they_came_as(
+    master: RunningMaster, opened: list[Any]
+) -> None:
+    qq = await account(master, opened, self_id=10001)
+    app = await bot(master, opened)
+    await app.event("meta_event")
+    await qq.group_increase(5566, 777, operator_id=42)
+    notice = await app.event("notice")
+    assert {key: notice[key] for key in notice if key != "time"} == {
+        "self_id": 10001,
+        "post_type": "notice",
+        "notice_type": "group_increase",
+        "sub_type": "approve",
+        "group_id": 5566,
+        "operator_id": 42,
+        "user_id": 777,
+    }
+    await qq.friend_request(888, "flag-1", comment="hi")
+    request = await app.event("request")
+    assert (request["request_type"], request["user_id"], request["flag"]) == (
+        "friend",
+        888,
+        "flag-1",
+    )
+    assert request["comment"] == "hi" and request["self_id"] == 10001
+
+
+async def test_a_bot_that_names_events_gets_only_those(
+    master: RunningMaster, opened: list[Any]
+) -> None:
+    qq = await account(master, opened)
+    app = await bot(master, opened, 'name=quiet&subscribe={"events":["message"]}')
+    await app.event("meta_event")
+    await qq.group_increase(5566, 777)
+    await qq.group_message(5566, 42, "after the notice")
+    kinds = []
+    async with asyncio.timeout(5):
+        while not kinds or kinds[-1] != "message":
+            kinds.append((await app.events.get())["post_type"])
+    assert "notice" not in kinds, kinds
+
+
+async def test_a_bots_answer_to_a_request_goes_to_the_account_and_bad_ones_get_retcodes(
+    master: RunningMaster, opened: list[Any]
+) -> None:
+    qq = await account(master, opened)
+    app = await bot(master, opened)
+    await app.event("meta_event")
+    await qq.group_request(5566, 999, "flag-g", sub_type="invite")
+    await app.event("request")
+
+    answer = await app.call(
+        "set_group_add_request", "g1", flag="flag-g", approve=False, reason="no"
+    )
+    assert answer["status"] == "ok" and answer["retcode"] == 0, answer
+    action = await qq.next_action()
+    assert action["action"] == "set_group_add_request"
+    assert action["params"] == {
+        "flag": "flag-g",
+        "sub_type": "invite",
+        "type": "invite",
+        "approve": False,
+        "reason": "no",
+    }
+
+    wrong = await app.call("set_friend_add_request", "g2", flag="flag-g", approve=True)
+    assert wrong["retcode"] == 1400 and "request.group" in wrong["wording"]
+    unknown = await app.call("set_friend_add_request", "g3", flag="nope")
+    assert unknown["retcode"] == 1400 and "nope" in unknown["wording"]
+    missing = await app.call("set_friend_add_request", "g4", approve=True)
+    assert missing["retcode"] == 1400 and "flag" in missing["wording"]
+    typed = await app.call("set_friend_add_request", "g5", flag="x", approve="maybe")
+    assert typed["retcode"] == 1400

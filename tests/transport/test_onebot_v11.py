@@ -184,13 +184,74 @@ async def test_garbage_frames_are_counted_and_the_connection_survives(
     await client.close()
 
 
-async def test_notices_requests_and_unknown_responses_are_ignored(master: RunningMaster) -> None:
+async def test_notices_and_requests_are_stored_with_their_kind(master: RunningMaster) -> None:
+    client = await OneBotClient.connect(master.http, master.url, self_id=10001)
+    counters = master.app[ONEBOT].counters
+    increase = {
+        "time": 1,
+        "self_id": 10001,
+        "post_type": "notice",
+        "notice_type": "group_increase",
+        "sub_type": "approve",
+        "group_id": 5566,
+        "user_id": 777,
+        "operator_id": 1,
+    }
+    await client.send(increase)
+    await client.send(increase)  # a notice has no id: each one is new
+    request = {
+        "time": 1,
+        "self_id": 10001,
+        "post_type": "request",
+        "request_type": "friend",
+        "user_id": 888,
+        "comment": "add me",
+        "flag": "req-1",
+    }
+    await client.send(request)
+    await client.send(request)  # the same flag: one request, stored once
+    await eventually(lambda: counters.notices == 4)  # the repeated request as a duplicate
+    query = text("SELECT * FROM messages WHERE kind != 'message' ORDER BY kind, id")
+    async with master.app[ENGINE].connect() as conn:
+        rows = (await conn.execute(query)).all()
+    assert [row.kind for row in rows] == ["notice.group_increase"] * 2 + ["request.friend"]
+    notice, _, friend = rows
+    assert (notice.chat_type, notice.chat_id, notice.sender_id) == ("group", "5566", "777")
+    detail = notice.detail if isinstance(notice.detail, dict) else json.loads(notice.detail)
+    assert detail["notice_type"] == "group_increase" and detail["operator_id"] == 1
+    assert (friend.platform_message_id, friend.chat_type, friend.chat_id) == (
+        "request:req-1",
+        "private",
+        "888",
+    )
+    assert friend.content == "add me" and friend.status == "unrouted"
+    await client.close()
+
+
+async def test_bad_notices_are_malformed_frames(master: RunningMaster) -> None:
     client = await OneBotClient.connect(master.http, master.url)
     counters = master.app[ONEBOT].counters
-    await client.send(
-        {"time": 1, "self_id": 10001, "post_type": "notice", "notice_type": "group_increase"}
+    await client.send({"time": 1, "self_id": 10001, "post_type": "notice"})  # no notice_type
+    await client.send(  # a request without the flag it is answered with
+        {
+            "time": 1,
+            "self_id": 10001,
+            "post_type": "request",
+            "request_type": "friend",
+            "user_id": 1,
+        }
     )
-    await client.send({"time": 1, "self_id": 10001, "post_type": "request", "request_type": "x"})
+    await client.send(  # a kind subscriptions could not name
+        {"time": 1, "self_id": 10001, "post_type": "notice", "notice_type": "Group Increase"}
+    )
+    await eventually(lambda: counters.malformed == 3)
+    assert counters.notices == 0 and not client.ws.closed
+    await client.close()
+
+
+async def test_own_messages_and_unknown_responses_are_ignored(master: RunningMaster) -> None:
+    client = await OneBotClient.connect(master.http, master.url)
+    counters = master.app[ONEBOT].counters
     # NapCat reports the bot's own messages as "message_sent"; taking them in would loop.
     await client.send(
         {
@@ -205,7 +266,7 @@ async def test_notices_requests_and_unknown_responses_are_ignored(master: Runnin
         }
     )
     await client.send({"status": "ok", "retcode": 0, "data": None, "echo": "nobody-asked"})
-    await eventually(lambda: counters.ignored == 3 and counters.unmatched == 1)
+    await eventually(lambda: counters.ignored == 1 and counters.unmatched == 1)
     assert counters.malformed == 0 and counters.messages == 0
     await client.close()
 

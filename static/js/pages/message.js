@@ -3,7 +3,7 @@
 // it is still being delivered.
 import { h } from "../dom.js";
 import { N_ } from "../i18n.js";
-import { chatText, deliveryBadge, messageBadge, replyBadge, senderText, whyPath } from "../parts/message-bits.js";
+import { chatText, deliveryBadge, kindBadge, messageBadge, replyBadge, senderText, whyPath } from "../parts/message-bits.js";
 import { durationText, waterfall } from "../parts/waterfall.js";
 
 export const title = N_("panel.message.title");
@@ -63,7 +63,12 @@ export function mount(root, ctx) {
       [N_("panel.message.platform_id"), h("span", { class: "mono" }, message.platform_message_id)],
     ];
     facts.replaceChildren(...rows.flatMap(([key, value]) => [h("dt", {}, t(key)), h("dd", {}, value)]));
-    content.replaceChildren(h("p", { class: "message-text" }, message.content || t("panel.messages.no_text")), message.segments.length > 1 || message.segments[0]?.type !== "text" ? h("pre", { class: "mono small segments" }, JSON.stringify(message.segments, null, 2)) : "");
+    if (message.kind && message.kind !== "message") {
+      // A notice or request: its kind, any text it has, and the platform's fields.
+      content.replaceChildren(h("p", { class: "badge-row" }, kindBadge(message.kind)), message.content ? h("p", { class: "message-text" }, message.content) : "", h("pre", { class: "mono small segments" }, JSON.stringify(message.detail || {}, null, 2)));
+    } else {
+      content.replaceChildren(h("p", { class: "message-text" }, message.content || t("panel.messages.no_text")), message.segments.length > 1 || message.segments[0]?.type !== "text" ? h("pre", { class: "mono small segments" }, JSON.stringify(message.segments, null, 2)) : "");
+    }
     const start = message.received_ms;
     const steps = [{ at: start, node: h("div", {}, h("strong", {}, t("panel.message.step_received")), " ", h("span", { class: "muted" }, t("panel.message.via", { platform: message.platform }))) }];
     for (const delivery of message.deliveries) {

@@ -3,7 +3,7 @@
 // new messages are counted while the page is open and shown on request, not pushed into it.
 import { h, uid } from "../dom.js";
 import { N_ } from "../i18n.js";
-import { MESSAGE_STATUSES, chatText, messageBadge, messagePath, senderText, whyPath } from "../parts/message-bits.js";
+import { MESSAGE_STATUSES, chatText, kindBadge, messageBadge, messagePath, senderText, whyPath } from "../parts/message-bits.js";
 
 export const title = N_("panel.messages.title");
 
@@ -103,7 +103,7 @@ export function mount(root, ctx) {
       h("td", { "data-label": t(heads[0]) }, h("a", { href: link, class: "nowrap" }, format.dateTime(message.received_ms))),
       h("td", { "data-label": t(heads[1]), class: "clip", title: chatText(message.chat) }, chatText(message.chat)),
       h("td", { "data-label": t(heads[2]), class: "clip", title: senderText(message.sender) }, senderText(message.sender)),
-      h("td", { "data-label": t(heads[3]), class: "clip content-cell", title: message.content }, h("a", { href: link }, message.content || t("panel.messages.no_text"))),
+      h("td", { "data-label": t(heads[3]), class: "clip content-cell", title: message.content }, kindBadge(message.kind), h("a", { href: link }, message.content || (message.kind && message.kind !== "message" ? "" : t("panel.messages.no_text")))),
       h("td", { "data-label": t(heads[4]) }, message.platform),
       status,
       h("td", { "data-label": t(heads[6]) }, h("a", { href: router.href(whyPath(message.id, query.get("app"))), class: "button button-small" }, t("panel.messages.why"))),

@@ -44,6 +44,13 @@ function badge(t, texts, status) {
 }
 
 export const messageBadge = (t, status) => badge(t, MESSAGE_STATUSES, status);
+
+/** A notice's or request's kind ("notice.group_increase") as a badge; nothing for a chat message. */
+export function kindBadge(kind) {
+  if (!kind || kind === "message") return "";
+  const tone = kind.startsWith("request.") ? "warn" : "plain";
+  return h("span", { class: `badge kind-badge tone-${tone}`, dataset: { kind } }, kind);
+}
 export const deliveryBadge = (t, status) => badge(t, DELIVERY_STATUSES, status);
 export const replyBadge = (t, status) => badge(t, REPLY_STATUSES, status);
 

@@ -33,10 +33,10 @@ if (process.env.ONEBOT_ENDPOINT) {
   })
 }
 
-// One plugin per feature, as a Koishi project grows: a notice handler (a welcome on
-// 'guild-member-added') is one more file in plugins/.
+// One plugin per feature, as a Koishi project grows.
 ctx.plugin(require('./plugins/seen'))
 ctx.plugin(require('./plugins/echo'))
+ctx.plugin(require('./plugins/welcome'))
 
 // Say when the account comes online (Koishi asks the implementation get_login_info first).
 ctx.on('login-updated', ({ bot }) => {

@@ -1,7 +1,7 @@
 """Remote runners and their one-time enrolment tokens
 
 Revision ID: 0012_runners
-Revises: 0008
+Revises: 0011_deployments
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012_runners"
-down_revision = "0008"
+down_revision = "0011_deployments"
 branch_labels = None
 depends_on = None
 
