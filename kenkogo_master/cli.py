@@ -1,4 +1,4 @@
-"""Command line: serve (the default), migrate, compile-catalogs, admin, db, healthcheck."""
+"""Command line: serve (default), migrate, compile-catalogs, admin, db, app, healthcheck, runner."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pathlib import Path
 from aiohttp import web
 
 from kenkogo_master import __version__
+from kenkogo_master.runner import cli as runner_cli
 from kenkogo_master.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("kenkogo_master")
@@ -51,6 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     catalogs.add_argument("--force", action="store_true", help="compile every catalog")
     _add_admin_parser(commands)
+    runner = commands.add_parser(
+        "runner", help="run a runner agent that hosts apps for a Master (see README, Runners)"
+    )
+    runner_cli.add_arguments(runner)
     _add_app_parser(commands)
     catalogs.add_argument(
         "--locales-dir",
@@ -313,6 +318,8 @@ def restore_command(settings: Settings, source: Path) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line and run the chosen sub-command."""
     args = build_parser().parse_args(argv)
+    if args.command == "runner":  # another machine's agent: the Master's configuration is not its
+        return runner_cli.run(args)
     if args.command == "app":  # needs no configuration
         from kenkogo_master.deploy.pack import pack_command
 
