@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from kenkogo_master.deploy.pack import pack
 from tests.support.docker_engine import Engine, EngineUnavailable, private_engine
 from tests.support.process import free_port
 
@@ -200,7 +201,7 @@ print(json.dumps(rows))
 
 
 def test_runs_on_a_volume_as_non_root_stops_cleanly_and_keeps_its_data(
-    engine: Engine, image: str, volume: str
+    engine: Engine, image: str, volume: str, tmp_path: Path
 ) -> None:
     healthcheck = json.loads(engine.inspect(image, "{{json .Config.Healthcheck.Test}}"))
     assert healthcheck[-3:] == ["healthcheck", "--timeout", "4"]  # no port written in
@@ -238,9 +239,7 @@ def test_runs_on_a_volume_as_non_root_stops_cleanly_and_keeps_its_data(
         "node --version && npm --version",
     )  # fmt: skip
     assert "pip " in runtimes and "\nv18." in runtimes, runtimes
-    # Deploying an app package inside the container goes here, once packages and the supervisor
-    # exist (issue 14, sections 1 and 2): upload one of the SDK examples as a package, install
-    # it, start it, and see it register with this Master as itself.
+    deploy_the_echo_app(first, tmp_path)
 
     took = first.stop()
     print(f"docker stop took {took:.1f} s")
@@ -270,6 +269,57 @@ def test_runs_on_a_volume_as_non_root_stops_cleanly_and_keeps_its_data(
     # The image's commands run on the same volume: `docker run --rm IMAGE admin list`.
     listed = engine.run("run", "--rm", f"--volume={volume}:/data", image, "admin", "list")
     assert ["admin"] in [line.split()[:1] for line in listed.stdout.splitlines()], listed.stdout
+
+
+def deploy_the_echo_app(container: Container, tmp_path: Path) -> None:
+    """Upload the echo example as a package, install it, deploy it, and see it answer."""
+    archive, _ = pack(REPO / "examples" / "packages" / "echo", tmp_path / "echo.zip")
+    status, raw = http(
+        "POST",
+        f"http://127.0.0.1:{container.port}/api/v1/packages",
+        archive.read_bytes(),
+        Authorization=f"Bearer {TOKEN}",
+        **{"Content-Type": "application/zip"},
+    )
+    assert status == 201, raw
+    sha = json.loads(raw)["sha256"]
+    install = f"/api/v1/packages/echo/revisions/{sha}/install"
+    assert api("POST", container.port, install)[0] == 202
+    wait_for(
+        "the install",
+        lambda: api("GET", container.port, install)[1]["status"] != "installing",
+        300,
+        lambda: api("GET", container.port, install)[1],
+    )
+    record = api("GET", container.port, install)[1]
+    assert record["status"] == "ready", record
+    # The app's environment lives on the volume, next to the database.
+    assert sha in container.exec("ls", "/data/apps/echo")
+
+    status, created = api(
+        "POST", container.port, "/api/v1/deployments", {"app_id": "echo", "revision": sha}
+    )
+    assert status == 201, created
+    deployment = f"/api/v1/deployments/{created['id']}"
+    wait_for(
+        "the app to register",
+        lambda: api("GET", container.port, deployment)[1]["state"] == "running",
+        60,
+        container.logs,
+    )
+    apps = api("GET", container.port, "/api/v1/apps")[1]
+    assert "echo" in json.dumps(apps), apps
+    status, simulated = api(
+        "POST",
+        container.port,
+        "/api/v1/simulate",
+        {"content": "/echo in a container", "wait_ms": 5000},
+    )
+    assert status == 200 and "in a container" in json.dumps(simulated), simulated
+    # The app runs as the image's user too, in a process group of its own.
+    processes = json.loads(container.exec("python3", "-c", PROCESSES))
+    assert any("kenkogo_master.sdk.run" in argv for _, _, argv in processes), processes
+    assert {uid for _, uid, _ in processes} == {USER_ID}, processes
 
 
 def test_a_config_file_on_the_volume_is_read(engine: Engine, image: str, volume: str) -> None:
