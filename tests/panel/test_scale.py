@@ -29,7 +29,7 @@ RATE = 100  # messages a second
 CONNECT_RATE = 100  # apps a second while the fleet connects: ten seconds of app events
 LONG_TASK_MS = 200
 SETTLE_S = 3.0  # after a page opens: its first load is not what is measured
-SAMPLE_EVERY_S = 1.5
+SAMPLE_EVERY_S = 1.5  # at least ten samples a page in the default run; every 5 s in a long one
 # What the last third of a page's samples may keep above its first third: a bounded page keeps
 # about the same; one that grows with every message or app update passes this within seconds.
 HEAP_MARGIN = 1.5 * 1024 * 1024
@@ -179,13 +179,15 @@ async def metrics(cdp: CDPSession) -> dict[str, float]:
 async def watch(page: Page, cdp: CDPSession, name: str, seconds: float) -> PageFigures:
     """Sample a page that has just opened for `seconds`, its first load left out."""
     figures = PageFigures(name)
+    # Each sample collects the garbage, itself work for the page: no more often than needed.
+    every = max(SAMPLE_EVERY_S, seconds / 24)
     await asyncio.sleep(SETTLE_S)
     since = await page.evaluate("window.__lag = 0, performance.now()")
     until = time.monotonic() + seconds
     while time.monotonic() < until:
         started = time.monotonic()
         figures.samples.append(await metrics(cdp))
-        await asyncio.sleep(max(0.0, SAMPLE_EVERY_S - (time.monotonic() - started)))
+        await asyncio.sleep(max(0.0, every - (time.monotonic() - started)))
     tasks = await page.evaluate("window.__longTasks")
     figures.long_tasks = [task["duration"] for task in tasks if task["start"] >= since]
     figures.lag_ms = await page.evaluate("window.__lag")
