@@ -131,7 +131,7 @@ export function mount(root, ctx) {
     cells[5].className = "clip";
     const row = h("tr", { dataset: { id } }, cells);
     const entry = { row, app: null, update };
-    let drawn = {}; // what the cells show, so an unchanged figure costs no DOM write
+    const drawn = {}; // what the cells show, so an unchanged figure costs no DOM write
     function put(key, value, write) {
       if (key in drawn && drawn[key] === value) return;
       drawn[key] = value;
