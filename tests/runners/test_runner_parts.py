@@ -151,10 +151,11 @@ def test_the_log_outbox_is_bounded_and_its_losses_show_as_seq_gaps() -> None:
     ]
 
 
-async def test_the_package_executor_fetches_a_revision_by_digest_with_its_credential(
+async def test_the_package_executor_fetches_a_revision_by_digest_and_refuses_a_bad_install(
     master: RunningMaster, tmp_path: Path
 ) -> None:
-    data = echo_package(tmp_path / "echo", "1.0.0", None)
+    # A requirements file pip cannot read: the install fails at once, offline, in pip's words.
+    data = echo_package(tmp_path / "echo", "1.0.0", "this is not a requirement !!\n")
     status, uploaded = await upload(master, data)
     assert status == 201, uploaded
     sha = hashlib.sha256(data).hexdigest()
@@ -175,15 +176,19 @@ async def test_the_package_executor_fetches_a_revision_by_digest_with_its_creden
         assert status == 200 and body["state"] == "failed", body
         assert body["error"]["code"] == "download_failed" and "404" in body["error"]["message"]
 
-        deploy = {**deploy, "package": "echo", "revision": sha}
+        deploy = {**deploy, "package": "echo", "revision": sha, "wait_ms": 60_000}
         status, body = await master.api("POST", path, json=deploy)
         assert status == 200 and body["state"] == "failed", body
-        # Fetched with the runner's credential and checked against its digest; the package
-        # side offers no install outside the Master yet, and the runner says so.
+        # Fetched with the runner's credential and checked against its digest, then installed
+        # by the Master's own install, which refuses it and leaves nothing half-made.
         fetched = tmp_path / "runner" / "packages" / f"{sha}.pkg"
         assert fetched.read_bytes() == data
-        assert body["error"]["code"] == "install_unavailable", body
+        assert body["error"]["code"] == "install_failed", body
+        assert "pip" in body["error"]["message"], body
+        apps = tmp_path / "runner" / "apps" / "echo"
+        assert [entry.name for entry in apps.iterdir()] == []
         assert not (tmp_path / "runner" / "packages" / f"{SHA}.pkg").exists()
+        assert agent.executor.states() == []
     finally:
         agent.stop()
         await task
