@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import random
 import sys
 from pathlib import Path
@@ -18,6 +19,7 @@ from kenkogo_master.runner.executor import ExecutorError
 from kenkogo_master.runner.journal import Journal
 from kenkogo_master.runner.outbox import LogOutbox
 from kenkogo_master.runner.packages import fetch_revision
+from kenkogo_master.runner.records import APPS_FILE, FileRecords
 from kenkogo_master.runners.protocol import MAX_LINES
 from tests.conftest import RunningMaster
 from tests.e2e.test_packages import echo_package, upload
@@ -196,3 +198,38 @@ async def test_the_package_executor_fetches_a_revision_by_digest_and_refuses_a_b
 
 async def _registered(agent: RunnerAgent) -> bool:
     return bool(agent.registered_at)
+
+
+async def test_the_runner_keeps_its_deployments_in_a_file_and_reads_a_damaged_one_as_empty(
+    tmp_path: Path,
+) -> None:
+    row = {
+        "id": "d1",
+        "name": "d1",
+        "app_id": "echo",
+        "revision": SHA,
+        "env": {},
+        "secrets": {},
+        "enabled": False,
+        "state": "stopped",
+        "restarts": 0,
+        "pid": None,
+        "pgid": None,
+        "proc_started": None,
+        "created_ms": 1,
+        "updated_ms": 1,
+    }
+    records = FileRecords(tmp_path)
+    await records.add(row)
+    await records.change("d1", url="/x")
+    await records.transition("d1", "stopped", "starting", "start", None, 2, pid=7, pgid=7)
+    again = FileRecords(tmp_path)  # a restarted runner
+    [kept] = await again.all()
+    assert kept["state"] == "starting" and kept["pgid"] == 7 and again.extra("d1", "url") == "/x"
+    assert await again.transitions("d1") == []  # the history is kept in memory only
+    assert (await records.transitions("d1"))[0]["to_state"] == "starting"
+
+    (tmp_path / APPS_FILE).write_text("[{" + "x" * 10)  # cut short by a full disk
+    assert await FileRecords(tmp_path).all() == []
+    (tmp_path / APPS_FILE).write_text(json.dumps([{"id": "d2"}, "junk", row]))
+    assert [item["id"] for item in await FileRecords(tmp_path).all()] == ["d1"]
