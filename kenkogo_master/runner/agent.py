@@ -60,13 +60,9 @@ def package_executor(context: RunnerContext) -> Executor:
             context.identity.credential,
             context.data_dir / "packages",
         )
-        # The package side's install, the same as on the Master: a fresh environment per
-        # revision, built in staging and moved into place when complete.
-        return await asyncio.to_thread(
-            install_revision, archive, package, revision, context.data_dir / "apps"
-        )
+        return await install_revision(archive, package, revision, context.data_dir / "apps")
 
-    return ProcessExecutor(context.data_dir, resolve, context.events)
+    return ProcessExecutor(context.data_dir, resolve, context.events, context.master)
 
 
 def _resources(apps: int) -> dict[str, Any]:
@@ -129,6 +125,7 @@ class RunnerAgent:
 
     async def run(self) -> None:
         """Stay connected until `stop()`: redial after a first random delay, then with back-off."""
+        await self.executor.open()
         backoff = Backoff(self._rng)
         delay = 0.0
         while not self._stopping.is_set():

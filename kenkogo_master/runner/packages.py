@@ -1,19 +1,23 @@
-"""Package revisions fetched from the Master by digest, checked, and handed to the installer."""
+"""Package revisions fetched from the Master by digest, checked, and installed as it does."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-import importlib
+import logging
 import os
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 from urllib.parse import urljoin
 
 import aiohttp
 
+from kenkogo_master.deploy.install_core import InstallLimits, QuietReport, install_archive
+from kenkogo_master.deploy.installed import InstalledApps
 from kenkogo_master.deploy.spec import LaunchSpec
+from kenkogo_master.deploy.tools import InstallFailed
 from kenkogo_master.runner.executor import ExecutorError
+
+log = logging.getLogger(__name__)
 
 CHUNK = 256 * 1024
 DOWNLOAD_TIMEOUT = 600.0
@@ -61,25 +65,34 @@ async def fetch_revision(
     return final
 
 
-# The package side's installer: (archive, package id, revision, root) -> the installed revision.
-Install = Callable[[Path, str, str, Path], LaunchSpec]
+async def install_revision(archive: Path, package: str, revision: str, root: Path) -> LaunchSpec:
+    """Install a fetched revision under `root` (once: an installed one is used as it is).
 
-
-def _package_side(module: str, name: str) -> Any:
-    """Return a name of the package side, which a runner of an older KenkoGo may lack."""
+    The install is the Master's own (deploy/install_core.py): a fresh environment per
+    revision, built in staging and moved into place when complete.
+    """
+    apps = InstalledApps(root)
+    spec = await asyncio.to_thread(apps.installed, package, revision)
+    if spec is not None:
+        return spec
+    await asyncio.to_thread(apps.sweep)  # what an install cut short by a kill left behind
+    report = _LoggedReport(package, revision)
     try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError) as exc:
-        raise ExecutorError(
-            "install_unavailable", "this runner's KenkoGo has no package installer: upgrade it"
-        ) from exc
+        return await install_archive(
+            archive, package, revision, root, InstallLimits(), report, report.tail
+        )
+    except InstallFailed as exc:
+        raise ExecutorError("install_failed", str(exc)) from exc
 
 
-def install_revision(archive: Path, package: str, revision: str, root: Path) -> LaunchSpec:
-    """Install a fetched revision under `root` (once: an installed one is used as it is)."""
-    installed_apps = _package_side("kenkogo_master.deploy.installed", "InstalledApps")(root)
-    spec: LaunchSpec | None = installed_apps.installed(package, revision)
-    if spec is None:
-        install: Install = _package_side("kenkogo_master.deploy.install", "install_archive")
-        spec = install(archive, package, revision, root)
-    return spec
+class _LoggedReport(QuietReport):
+    """An install's steps in the runner's log; the output's tail kept for the reason."""
+
+    def __init__(self, package: str, revision: str) -> None:
+        super().__init__()
+        self._name = f"{package} {revision[:12]}"
+
+    def step(self, step: str, status: str, detail: str = "") -> None:
+        """Log the steps that ended."""
+        if status != "running":
+            log.info("install of %s: %s %s %s", self._name, step, status, detail)

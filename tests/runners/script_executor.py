@@ -37,6 +37,9 @@ class NullExecutor:
     def __init__(self, context: RunnerContext) -> None:
         self._states: dict[str, dict[str, Any]] = {}
 
+    async def open(self) -> None:
+        """Nothing was left."""
+
     async def deploy(self, deployment: str, package: str, revision: str, url: str) -> None:
         """Note the deployment."""
         self._states[deployment] = {

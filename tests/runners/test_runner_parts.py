@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import random
 import sys
 from pathlib import Path
@@ -18,6 +19,7 @@ from kenkogo_master.runner.executor import ExecutorError
 from kenkogo_master.runner.journal import Journal
 from kenkogo_master.runner.outbox import LogOutbox
 from kenkogo_master.runner.packages import fetch_revision
+from kenkogo_master.runner.records import APPS_FILE, FileRecords
 from kenkogo_master.runners.protocol import MAX_LINES
 from tests.conftest import RunningMaster
 from tests.e2e.test_packages import echo_package, upload
@@ -151,10 +153,11 @@ def test_the_log_outbox_is_bounded_and_its_losses_show_as_seq_gaps() -> None:
     ]
 
 
-async def test_the_package_executor_fetches_a_revision_by_digest_with_its_credential(
+async def test_the_package_executor_fetches_a_revision_by_digest_and_refuses_a_bad_install(
     master: RunningMaster, tmp_path: Path
 ) -> None:
-    data = echo_package(tmp_path / "echo", "1.0.0", None)
+    # A requirements file pip cannot read: the install fails at once, offline, in pip's words.
+    data = echo_package(tmp_path / "echo", "1.0.0", "this is not a requirement !!\n")
     status, uploaded = await upload(master, data)
     assert status == 201, uploaded
     sha = hashlib.sha256(data).hexdigest()
@@ -175,15 +178,19 @@ async def test_the_package_executor_fetches_a_revision_by_digest_with_its_creden
         assert status == 200 and body["state"] == "failed", body
         assert body["error"]["code"] == "download_failed" and "404" in body["error"]["message"]
 
-        deploy = {**deploy, "package": "echo", "revision": sha}
+        deploy = {**deploy, "package": "echo", "revision": sha, "wait_ms": 60_000}
         status, body = await master.api("POST", path, json=deploy)
         assert status == 200 and body["state"] == "failed", body
-        # Fetched with the runner's credential and checked against its digest; the package
-        # side offers no install outside the Master yet, and the runner says so.
+        # Fetched with the runner's credential and checked against its digest, then installed
+        # by the Master's own install, which refuses it and leaves nothing half-made.
         fetched = tmp_path / "runner" / "packages" / f"{sha}.pkg"
         assert fetched.read_bytes() == data
-        assert body["error"]["code"] == "install_unavailable", body
+        assert body["error"]["code"] == "install_failed", body
+        assert "pip" in body["error"]["message"], body
+        apps = tmp_path / "runner" / "apps" / "echo"
+        assert [entry.name for entry in apps.iterdir()] == []
         assert not (tmp_path / "runner" / "packages" / f"{SHA}.pkg").exists()
+        assert agent.executor.states() == []
     finally:
         agent.stop()
         await task
@@ -191,3 +198,38 @@ async def test_the_package_executor_fetches_a_revision_by_digest_with_its_creden
 
 async def _registered(agent: RunnerAgent) -> bool:
     return bool(agent.registered_at)
+
+
+async def test_the_runner_keeps_its_deployments_in_a_file_and_reads_a_damaged_one_as_empty(
+    tmp_path: Path,
+) -> None:
+    row = {
+        "id": "d1",
+        "name": "d1",
+        "app_id": "echo",
+        "revision": SHA,
+        "env": {},
+        "secrets": {},
+        "enabled": False,
+        "state": "stopped",
+        "restarts": 0,
+        "pid": None,
+        "pgid": None,
+        "proc_started": None,
+        "created_ms": 1,
+        "updated_ms": 1,
+    }
+    records = FileRecords(tmp_path)
+    await records.add(row)
+    await records.change("d1", url="/x")
+    await records.transition("d1", "stopped", "starting", "start", None, 2, pid=7, pgid=7)
+    again = FileRecords(tmp_path)  # a restarted runner
+    [kept] = await again.all()
+    assert kept["state"] == "starting" and kept["pgid"] == 7 and again.extra("d1", "url") == "/x"
+    assert await again.transitions("d1") == []  # the history is kept in memory only
+    assert (await records.transitions("d1"))[0]["to_state"] == "starting"
+
+    (tmp_path / APPS_FILE).write_text("[{" + "x" * 10)  # cut short by a full disk
+    assert await FileRecords(tmp_path).all() == []
+    (tmp_path / APPS_FILE).write_text(json.dumps([{"id": "d2"}, "junk", row]))
+    assert [item["id"] for item in await FileRecords(tmp_path).all()] == ["d1"]

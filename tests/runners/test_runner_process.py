@@ -3,31 +3,32 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
+import json
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
+from kenkogo_master.runner.records import APPS_FILE
 from tests.conftest import RunningMaster, StartMaster
 from tests.runners.clients import SHA, enrolment_token, wait_for
 from tests.runners.script_executor import RUNS_FILE
 from tests.support.process import MAIN, REPO
 
+SCRIPT_EXECUTOR = "tests.runners.script_executor:factory"
 INTERVAL = 0.5  # the heartbeat interval of these tests: lost after 1.5 s of silence
 
 
 class RunnerProcess:
-    """`python main.py runner` with the script executor, its output kept."""
+    """`python main.py runner` with the script executor (or the packages'), its output kept."""
 
-    def __init__(self, master: RunningMaster, data_dir: Path) -> None:
+    def __init__(
+        self, master: RunningMaster, data_dir: Path, executor: str | None = SCRIPT_EXECUTOR
+    ) -> None:
         self.master = master
         self.data_dir = data_dir
+        self.executor = executor
         self.process: asyncio.subprocess.Process | None = None
         self.output = bytearray()
         self._reader: asyncio.Task[None] | None = None
@@ -47,9 +48,9 @@ class RunnerProcess:
             "linux,test",
             "--spread",
             "0.2",
-            "--executor",
-            "tests.runners.script_executor:factory",
         ]
+        if self.executor is not None:
+            args += ["--executor", self.executor]
         if token is not None:
             args += ["--token", token]
         self.process = await asyncio.create_subprocess_exec(
@@ -83,6 +84,12 @@ class RunnerProcess:
         lines = path.read_text().splitlines() if path.exists() else []
         return [int(line.split()[1]) for line in lines]
 
+    def groups(self) -> list[int]:
+        """Return the process groups the runner's supervisor has noted in apps.json."""
+        path = self.data_dir / APPS_FILE
+        rows = json.loads(path.read_text()) if path.exists() else []
+        return [row["pgid"] for row in rows if isinstance(row.get("pgid"), int)]
+
 
 def alive(pid: int) -> bool:
     """Tell whether a process exists and is not a zombie."""
@@ -91,20 +98,6 @@ def alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return status.rsplit(")", 1)[1].split()[0] != "Z"
-
-
-@pytest.fixture
-async def runner_process(tmp_path: Path) -> AsyncIterator[list[RunnerProcess]]:
-    """Runner processes (and the apps they start) that are gone after the test."""
-    made: list[RunnerProcess] = []
-    yield made
-    for runner in made:
-        if runner.process is not None and runner.process.returncode is None:
-            runner.process.kill()
-            await runner.process.wait()
-        for pid in runner.starts():
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(pid, signal.SIGKILL)
 
 
 async def command(master: RunningMaster, runner_id: str, **body: Any) -> dict[str, Any]:
