@@ -55,10 +55,10 @@ for dir in "${SLOW_HALF[@]}"; do
 done
 other_log="$(mktemp)"
 trap 'rm -f "$other_log"' EXIT
-.venv/bin/python -m pytest -q "${SLOW_HALF[@]}" >"$other_log" 2>&1 &
+.venv/bin/python -m pytest -q --durations=15 "${SLOW_HALF[@]}" >"$other_log" 2>&1 &
 other=$!
 status=0
-.venv/bin/python -m pytest "${IGNORED[@]}" || status=$?
+.venv/bin/python -m pytest --durations=25 "${IGNORED[@]}" || status=$?
 other_status=0
 wait "$other" || other_status=$?
 echo
