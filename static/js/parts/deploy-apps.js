@@ -2,7 +2,7 @@
 // are sent once and never shown again), each one's state and resources live, its actions, and
 // its output's tail. Rows are kept and patched in place, so a button keeps its focus while the
 // numbers move.
-import { h, uid } from "../dom.js";
+import { h, replace, uid } from "../dom.js";
 import { N_ } from "../i18n.js";
 import { confirmAction } from "./confirm.js";
 import { mountLogTail } from "./deploy-log.js";
@@ -129,19 +129,19 @@ export function mountDeployments(root, ctx) {
     const row = h("tr", { dataset: { deployment: id } }, cells);
 
     function update(item) {
-      cells[0].replaceChildren(
+      replace(cells[0],
         h("span", { class: "strong" }, item.name),
         h("div", { class: "mono small muted" }, `${item.app_id} · ${short(item.revision)}`),
       );
-      cells[1].replaceChildren(badge(t, DEPLOY_STATES, item.state), item.enabled ? null : h("div", { class: "muted small" }, t("panel.deploy.disabled")));
+      replace(cells[1], badge(t, DEPLOY_STATES, item.state), item.enabled ? null : h("div", { class: "muted small" }, t("panel.deploy.disabled")));
       const facts = [];
       if (item.pid != null) facts.push(t("panel.deploy.pid", { pid: item.pid }));
       if (item.started_at != null) facts.push(t("panel.deploy.uptime", { time: format.duration((Date.now() - item.started_at) / 1000) }));
       if (item.restarts) facts.push(t("panel.deploy.restarts", { count: item.restarts }));
       if (item.exit_code != null && item.pid == null) facts.push(t("panel.deploy.exit_code", { code: item.exit_code }));
-      cells[2].replaceChildren(facts.length ? facts.map((fact) => h("div", { class: "small" }, fact)) : h("span", { class: "muted" }, "—"));
+      replace(cells[2], ...(facts.length ? facts.map((fact) => h("div", { class: "small" }, fact)) : [h("span", { class: "muted" }, "—")]));
       const used = item.resources;
-      cells[3].replaceChildren(
+      replace(cells[3],
         used
           ? h(
               "div",
@@ -153,7 +153,7 @@ export function mountDeployments(root, ctx) {
           : h("span", { class: "muted" }, "—"),
       );
       const env = Object.keys(item.env);
-      cells[4].replaceChildren(
+      replace(cells[4],
         h("div", { class: "small" }, t("panel.deploy.env_count", { count: env.length }), env.length ? h("span", { class: "mono muted" }, ` ${env.join(", ")}`) : null),
         h(
           "div",
@@ -172,7 +172,7 @@ export function mountDeployments(root, ctx) {
   function render() {
     if (!deployments.size) {
       rows.clear();
-      tbody.replaceChildren(h("tr", {}, h("td", { colspan: HEADS.length, class: "empty" }, t("panel.deploy.no_deployments"))));
+      replace(tbody, h("tr", {}, h("td", { colspan: HEADS.length, class: "empty" }, t("panel.deploy.no_deployments"))));
       return;
     }
     for (const id of [...rows.keys()]) if (!deployments.has(id)) rows.delete(id);
@@ -185,7 +185,7 @@ export function mountDeployments(root, ctx) {
     }
     // Move rows only when the order changed: moving a focused button would lose its focus.
     const now = [...tbody.children];
-    if (now.length !== ordered.length || ordered.some((row, i) => now[i] !== row)) tbody.replaceChildren(...ordered);
+    if (now.length !== ordered.length || ordered.some((row, i) => now[i] !== row)) replace(tbody, ...ordered);
   }
 
   async function refetch() {
@@ -233,7 +233,7 @@ export function mountDeployments(root, ctx) {
     if (!logs) return;
     logs.unmount();
     logs = null;
-    logHolder.replaceChildren();
+    replace(logHolder);
   }
 
   // -- a new deployment ------------------------------------------------------------------

@@ -1,6 +1,6 @@
 // A deployment's output, live: its last lines from REST, then every new line from the event
 // stream (`log.deployment`), in a bounded virtual list that follows the newest like `tail -f`.
-import { h } from "../dom.js";
+import { h, replace } from "../dom.js";
 import { N_ } from "../i18n.js";
 import { createVirtualList } from "./virtual-list.js";
 
@@ -45,7 +45,7 @@ export function mountLogTail(root, ctx, deployment, onClose) {
   newest.addEventListener("click", () => list.scrollToEnd());
   const close = h("button", { type: "button", class: "button button-small button-quiet" }, t("panel.deploy.close"));
   close.addEventListener("click", onClose);
-  root.replaceChildren(
+  replace(root,
     h(
       "section",
       { class: "card", dataset: { logOf: deployment.id } },

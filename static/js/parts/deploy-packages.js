@@ -1,6 +1,6 @@
 // Packages on the deploy page: upload an archive (its refusal said in full), every package with
 // its revisions, and a revision's install followed live, step by step, with its output's tail.
-import { h, uid } from "../dom.js";
+import { h, replace, uid } from "../dom.js";
 import { N_ } from "../i18n.js";
 
 const enc = encodeURIComponent;
@@ -131,6 +131,8 @@ export function mountPackages(root, ctx, { deploy }) {
       problem.hidden = true;
       try {
         show(revision, await api.post(`/api/v1/packages/${enc(pkg.id)}/revisions/${revision.sha256}/install`));
+        // Steps that went before the answer came were in no event this page took: read them.
+        await watch(revision);
         refetchSoon();
       } catch (error) {
         fail(error);
@@ -161,10 +163,10 @@ export function mountPackages(root, ctx, { deploy }) {
 
   function render(packages) {
     if (!packages.length) {
-      list.replaceChildren(h("p", { class: "empty muted" }, t("panel.deploy.no_packages")));
+      replace(list, h("p", { class: "empty muted" }, t("panel.deploy.no_packages")));
       return;
     }
-    list.replaceChildren(
+    replace(list,
       ...packages.map((pkg) =>
         h(
           "div",
@@ -221,7 +223,7 @@ export function mountPackages(root, ctx, { deploy }) {
       watched = install = null;
     });
     const output = h("pre", { class: "deploy-output", tabindex: "0", "aria-label": t("panel.deploy.install_output") }, install.lines.slice(-OUTPUT_LINES).join("\n"));
-    installCard.replaceChildren(
+    replace(installCard,
       h(
         "div",
         { class: "card-head" },
@@ -264,8 +266,8 @@ export function mountPackages(root, ctx, { deploy }) {
         refetchSoon(); // a badge in the list changes
         if (!mine) continue;
         const entry = { step: data.step, status: data.status, at_ms: data.at_ms, detail: data.detail };
-        const last = install.steps[install.steps.length - 1];
-        if (last && last.step === entry.step) install.steps[install.steps.length - 1] = entry;
+        const known = install.steps.findIndex((step) => step.step === entry.step);
+        if (known >= 0) install.steps[known] = entry;
         else install.steps.push(entry);
         if (data.step === "ready" && data.status === "ok") install.status = "ready";
         else if (data.status === "failed") {

@@ -1,7 +1,7 @@
 // Runners on the deploy page: every runner with its state (a lost one stands out), its last
 // heartbeat and its apps; enrolment tokens (the secret shown once, with a copy button); and
 // revoking a runner, asked first.
-import { h, uid } from "../dom.js";
+import { h, replace, uid } from "../dom.js";
 import { N_ } from "../i18n.js";
 import { confirmAction } from "./confirm.js";
 import { badge } from "./deploy-packages.js";
@@ -23,6 +23,7 @@ export function mountRunners(root, ctx) {
   const { t, api, live, format } = ctx;
   let stopped = false;
   let refetchTimer = 0;
+  const names = new Map(); // runner id → name, for the tokens that enrolled them
 
   const problem = h("p", { class: "form-error", role: "alert", hidden: true });
   const tbody = h("tbody");
@@ -86,7 +87,7 @@ export function mountRunners(root, ctx) {
         HEADS[0],
         h("span", { class: "strong" }, runner.name),
         h("div", { class: "muted small" }, [runner.host, [runner.os, runner.arch].filter(Boolean).join("/"), runner.version].filter(Boolean).join(" · ")),
-        h("div", { class: "mono small muted" }, runner.id),
+        h("div", { class: "mono small muted deploy-wrap" }, runner.id),
       ),
       cell(HEADS[1], badge(t, RUNNER_STATES, runner.state), lost ? h("div", { class: "small text-bad" }, t("panel.deploy.lost_note")) : null),
       cell(HEADS[2], heard ? format.dateTime(heard) : t("panel.deploy.never")),
@@ -108,7 +109,8 @@ export function mountRunners(root, ctx) {
     const answer = await api.get("/api/v1/runners");
     if (stopped) return;
     problem.hidden = true;
-    tbody.replaceChildren(
+    for (const runner of answer.items) names.set(runner.id, runner.name);
+    replace(tbody,
       ...(answer.items.length ? answer.items.map(runnerRow) : [h("tr", {}, h("td", { colspan: HEADS.length, class: "empty" }, t("panel.deploy.no_runners")))]),
     );
   }
@@ -117,10 +119,10 @@ export function mountRunners(root, ctx) {
     const answer = await api.get("/api/v1/runner-enrolments");
     if (stopped) return;
     if (!answer.items.length) {
-      tokensBody.replaceChildren(h("tr", {}, h("td", { colspan: TOKEN_HEADS.length, class: "empty" }, t("panel.deploy.no_enrolments"))));
+      replace(tokensBody, h("tr", {}, h("td", { colspan: TOKEN_HEADS.length, class: "empty" }, t("panel.deploy.no_enrolments"))));
       return;
     }
-    tokensBody.replaceChildren(
+    replace(tokensBody,
       ...answer.items.map((item) => {
         const remove = h("button", { type: "button", class: "button button-small button-danger" }, t("panel.deploy.revoke_token"));
         remove.addEventListener("click", async () => {
@@ -137,8 +139,8 @@ export function mountRunners(root, ctx) {
           { dataset: { enrolment: item.id } },
           cell(TOKEN_HEADS[0], h("span", { class: "strong" }, item.name)),
           cell(TOKEN_HEADS[1], format.dateTime(item.created_ms)),
-          cell(TOKEN_HEADS[2], item.used_ms ? t("panel.deploy.used_by", { time: format.dateTime(item.used_ms), runner: item.runner_id || "" }) : t("panel.deploy.unused")),
-          cell(TOKEN_HEADS[3], item.used_ms ? null : remove),
+          cell(TOKEN_HEADS[2], h("span", { class: "deploy-wrap" }, item.used_ms ? t("panel.deploy.used_by", { time: format.dateTime(item.used_ms), runner: names.get(item.runner_id) || item.runner_id || "" }) : t("panel.deploy.unused"))),
+          cell(TOKEN_HEADS[3], item.used_ms ? h("span", { class: "muted" }, "—") : remove),
         );
       }),
     );
@@ -191,14 +193,12 @@ export function mountRunners(root, ctx) {
     if (refetchTimer) return;
     refetchTimer = setTimeout(() => {
       refetchTimer = 0;
-      refetch().catch(fail);
-      loadTokens().catch((error) => fail(error, tokenProblem));
+      refetch().catch(fail).finally(() => loadTokens().catch((error) => fail(error, tokenProblem)));
     }, REFETCH_MS);
   }
 
   const unsubscribe = live.subscribe("runners", refetchSoon, { onReset: () => refetchSoon() });
-  refetch().catch(fail);
-  loadTokens().catch((error) => fail(error, tokenProblem));
+  refetch().catch(fail).finally(() => loadTokens().catch((error) => fail(error, tokenProblem)));
   return () => {
     stopped = true;
     clearTimeout(refetchTimer);
