@@ -21,6 +21,14 @@ SECRET = "s3cret-value-never-shown"
 REFUSED = "console: Failed to load resource: the server responded with a status of"
 
 
+async def assert_fits(panel: PanelPage) -> None:
+    """Fail when the page is wider than its screen (a phone must not scroll sideways)."""
+    overflow = await panel.page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, f"the page is {overflow}px wider than the screen"
+
+
 def refusals_only(panel: PanelPage) -> None:
     """Drop the browser's own notes of the 4xx answers a test provoked on purpose."""
     panel.problems[:] = [p for p in panel.problems if not p.startswith(REFUSED + " 4")]
@@ -119,6 +127,7 @@ async def test_a_package_goes_from_the_picker_to_a_running_app_and_back(
     await panel.shot("deploy-stopped-desktop-dark-zh")
     await page.emulate_media(color_scheme="light")
     await page.set_viewport_size(PHONE)
+    await assert_fits(panel)
     await panel.shot("deploy-stopped-phone-light-zh")
     await page.get_by_label("语言").select_option("en")
 
@@ -198,6 +207,7 @@ async def test_a_runner_enrols_with_a_token_shown_once_is_lost_when_silent_and_i
     await panel.shot("deploy-runner-lost-desktop-light")
     await page.emulate_media(color_scheme="dark")
     await page.set_viewport_size(PHONE)
+    await assert_fits(panel)
     await panel.shot("deploy-runner-lost-phone-dark")
     await page.emulate_media(color_scheme="light")
     await page.set_viewport_size({"width": 1280, "height": 860})
