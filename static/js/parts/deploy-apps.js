@@ -283,7 +283,7 @@ export function mountDeployments(root, ctx) {
       error,
       h("div", { class: "button-row" }, cancel, submit),
     );
-    const dialog = h("dialog", { class: "dialog dialog-wide", "aria-labelledby": heading }, form);
+    const dialog = h("dialog", { class: "dialog dialog-wide deploy-dialog", "aria-labelledby": heading }, form);
     cancel.addEventListener("click", () => dialog.close());
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
@@ -319,6 +319,10 @@ export function mountDeployments(root, ctx) {
     name.focus();
   }
 
+  // Uptimes move on by themselves: once a second, while something runs.
+  const ticker = setInterval(() => {
+    if ([...deployments.values()].some((item) => item.started_at != null)) render();
+  }, 1000);
   const unsubscribe = live.subscribe(["deploy.state", "deploy.resources"], onEvents, { onReset: () => refetch().catch(fail) });
   refetch().catch(fail);
   return {
@@ -326,6 +330,7 @@ export function mountDeployments(root, ctx) {
     unmount() {
       stopped = true;
       clearTimeout(refetchTimer);
+      clearInterval(ticker);
       unsubscribe();
       closeLogs();
     },

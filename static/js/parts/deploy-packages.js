@@ -49,6 +49,7 @@ export function mountPackages(root, ctx, { deploy }) {
   let refetchTimer = 0;
   let watched = null; // {package_id, sha256, version}: the install shown
   let install = null; // its InstallState, patched by events
+  const known = new Set(); // the revisions listed: an upload of one of them added nothing
 
   const fileId = uid("package-file");
   const file = h("input", { id: fileId, class: "input", type: "file", accept: ".zip,.tar.gz,.tgz", required: true });
@@ -109,7 +110,7 @@ export function mountPackages(root, ctx, { deploy }) {
       shown(chosen.size);
       file.value = "";
       const params = { id: revision.package_id, version: revision.version };
-      uploaded.textContent = t("panel.deploy.uploaded", params);
+      uploaded.textContent = known.has(revision.sha256) ? t("panel.deploy.uploaded_before", params) : t("panel.deploy.uploaded", params);
       await refetch();
     } catch (error) {
       progress.hidden = true;
@@ -162,6 +163,8 @@ export function mountPackages(root, ctx, { deploy }) {
   }
 
   function render(packages) {
+    known.clear();
+    for (const pkg of packages) for (const revision of pkg.revisions) known.add(revision.sha256);
     if (!packages.length) {
       replace(list, h("p", { class: "empty muted" }, t("panel.deploy.no_packages")));
       return;
