@@ -131,6 +131,19 @@ async def test_a_package_goes_from_the_picker_to_a_running_app_and_back(
     await expect(rows.filter(has_text="stopped (exit code 0)")).to_be_visible()
     await expect(deployed.get_by_role("button", name="Start", exact=True)).to_be_enabled()
 
+    # Change its env while stopped; giving no secret keeps the ones it has.
+    await deployed.get_by_role("button", name="Change").click()
+    dialog = page.get_by_role("dialog")
+    await expect(dialog.get_by_label("Environment variables")).to_have_value("GREETING=hi")
+    await dialog.get_by_label("Environment variables").fill("GREETING=hello\nMODE=quiet")
+    await dialog.get_by_role("button", name="Save").click()
+    await expect(dialog).to_have_count(0)
+    await expect(deployed.locator("td").nth(4)).to_contain_text("MODE")
+    status, body = await master.api("GET", "/api/v1/deployments")
+    [changed] = body["items"]
+    assert changed["env"] == {"GREETING": "hello", "MODE": "quiet"}
+    assert changed["secret_names"] == ["API_KEY"]
+
     await page.get_by_label("Language").select_option("zh_Hans")
     await expect(page.get_by_role("heading", name="部署", exact=True).first).to_be_visible()
     await expect(state).to_have_text("已停止")
@@ -154,6 +167,10 @@ async def test_a_package_goes_from_the_picker_to_a_running_app_and_back(
     await expect(page.get_by_text("Nothing deployed yet")).to_be_visible()
     status, listed = await master.api("GET", "/api/v1/deployments")
     assert status == 200 and listed["items"] == []
+    # The revision itself goes too, after asking.
+    await row.get_by_role("button", name="Delete").click()
+    await page.get_by_role("dialog").get_by_role("button", name="Delete").click()
+    await expect(page.get_by_text("No package uploaded yet.")).to_be_visible()
     refusals_only(panel)
     await panel.assert_clean()
 

@@ -108,6 +108,7 @@ export function mountDeployments(root, ctx) {
     const stop = button(N_("panel.deploy.stop"), () => act(() => api.post(`${path}/stop`)));
     const restart = button(N_("panel.deploy.restart"), () => act(() => api.post(`${path}/restart`)));
     const output = button(N_("panel.deploy.output"), () => showLogs(deployments.get(id)), "button-quiet");
+    const edit = button(N_("panel.deploy.edit"), () => openForm({ existing: deployments.get(id) }), "button-quiet");
     const remove = button(
       "panel.deploy.remove",
       async () => {
@@ -125,7 +126,7 @@ export function mountDeployments(root, ctx) {
       },
       "button-danger",
     );
-    cells[5].append(h("div", { class: "button-row button-row-start" }, start, stop, restart, output, remove));
+    cells[5].append(h("div", { class: "button-row button-row-start" }, start, stop, restart, output, edit, remove));
     const row = h("tr", { dataset: { deployment: id } }, cells);
 
     function update(item) {
@@ -236,20 +237,22 @@ export function mountDeployments(root, ctx) {
     replace(logHolder);
   }
 
-  // -- a new deployment ------------------------------------------------------------------
+  // -- a new deployment, or a change to one ---------------------------------------------
 
-  function create(revision) {
-    const heading = uid("new-deployment");
+  /** Open the form: for a new deployment of `revision`, or to change `existing` (PATCH). */
+  function openForm({ revision = null, existing = null }) {
+    const heading = uid("deployment-form");
     const nameId = uid("deployment-name");
     const envId = uid("deployment-env");
     const enabledId = uid("deployment-enabled");
-    const name = h("input", { id: nameId, class: "input", maxlength: "64", autocomplete: "off", placeholder: revision.package_id });
-    const env = h("textarea", { id: envId, class: "input mono", rows: "3", spellcheck: "false", placeholder: "LOG_LEVEL=info" });
-    const enabled = h("input", { id: enabledId, type: "checkbox", checked: true });
+    const name = h("input", { id: nameId, class: "input", maxlength: "64", autocomplete: "off", placeholder: revision?.package_id });
+    const envText = existing ? Object.entries(existing.env).map(([key, value]) => `${key}=${value}`).join("\n") : "";
+    const env = h("textarea", { id: envId, class: "input mono", rows: "3", spellcheck: "false", placeholder: "LOG_LEVEL=info" }, envText);
+    const enabled = h("input", { id: enabledId, type: "checkbox", checked: existing ? existing.enabled : true });
     const secrets = h("div", { class: "stack deploy-secrets" });
     const addSecret = h("button", { type: "button", class: "button button-small" }, t("panel.deploy.add_secret"));
     const error = h("p", { class: "form-error", role: "alert", hidden: true });
-    const submit = h("button", { type: "submit", class: "button button-primary" }, t("panel.deploy.create"));
+    const submit = h("button", { type: "submit", class: "button button-primary" }, existing ? t("panel.deploy.save") : t("panel.deploy.create"));
     const cancel = h("button", { type: "button", class: "button" }, t("panel.common.cancel"));
 
     function secretRow() {
@@ -271,15 +274,23 @@ export function mountDeployments(root, ctx) {
     }
     addSecret.addEventListener("click", secretRow);
 
+    const secretsNote = existing
+      ? t("panel.deploy.secrets_keep", { names: existing.secret_names.join(", ") || "—" })
+      : t("panel.deploy.secrets_note");
     const form = h(
       "form",
       { method: "dialog", class: "stack" },
-      h("h2", { id: heading }, t("panel.deploy.new_title", { id: revision.package_id, version: revision.version })),
-      h("p", { class: "mono small muted" }, revision.sha256),
-      h("div", { class: "field" }, h("label", { for: nameId }, t("panel.deploy.name")), name, h("span", { class: "muted small" }, t("panel.deploy.name_note"))),
+      h(
+        "h2",
+        { id: heading },
+        existing ? t("panel.deploy.edit_title", { name: existing.name }) : t("panel.deploy.new_title", { id: revision.package_id, version: revision.version }),
+      ),
+      h("p", { class: "mono small muted deploy-wrap" }, existing ? `${existing.app_id} · ${existing.revision}` : revision.sha256),
+      existing ? null : h("div", { class: "field" }, h("label", { for: nameId }, t("panel.deploy.name")), name, h("span", { class: "muted small" }, t("panel.deploy.name_note"))),
       h("div", { class: "field" }, h("label", { for: envId }, t("panel.deploy.env")), env, h("span", { class: "muted small" }, t("panel.deploy.env_note"))),
-      h("fieldset", { class: "stack deploy-fieldset" }, h("legend", {}, t("panel.deploy.secrets")), h("p", { class: "muted small" }, t("panel.deploy.secrets_note")), secrets, h("div", {}, addSecret)),
-      h("label", { class: "deploy-check", for: enabledId }, enabled, " ", t("panel.deploy.start_now")),
+      h("fieldset", { class: "stack deploy-fieldset" }, h("legend", {}, t("panel.deploy.secrets")), h("p", { class: "muted small" }, secretsNote), secrets, h("div", {}, addSecret)),
+      h("label", { class: "deploy-check", for: enabledId }, enabled, " ", existing ? t("panel.deploy.enabled") : t("panel.deploy.start_now")),
+      existing ? h("p", { class: "muted small" }, t("panel.deploy.next_start")) : null,
       error,
       h("div", { class: "button-row" }, cancel, submit),
     );
@@ -295,16 +306,23 @@ export function mountDeployments(root, ctx) {
           const [key, value] = row.querySelectorAll("input");
           if (key.value.trim()) secretValues[key.value.trim()] = value.value;
         }
-        body = { app_id: revision.package_id, revision: revision.sha256, env: parseEnv(t, env.value), secrets: secretValues, enabled: enabled.checked };
-        if (name.value.trim()) body.name = name.value.trim();
+        body = { env: parseEnv(t, env.value), enabled: enabled.checked };
+        // A change sends secrets only when some are given: they replace every secret there was.
+        if (!existing || Object.keys(secretValues).length) body.secrets = secretValues;
+        if (!existing) {
+          Object.assign(body, { app_id: revision.package_id, revision: revision.sha256 });
+          if (name.value.trim()) body.name = name.value.trim();
+        }
       } catch (failure) {
         fail(failure, error);
         return;
       }
       submit.disabled = true;
       try {
-        const created = await api.post("/api/v1/deployments", body);
-        keep(created);
+        const answer = existing
+          ? await api.patch(`/api/v1/deployments/${enc(existing.id)}`, body)
+          : await api.post("/api/v1/deployments", body);
+        keep(answer);
         render();
         dialog.close();
       } catch (failure) {
@@ -316,7 +334,7 @@ export function mountDeployments(root, ctx) {
     dialog.addEventListener("close", () => dialog.remove()); // the secrets' values go with it
     document.body.append(dialog);
     dialog.showModal();
-    name.focus();
+    (existing ? env : name).focus();
   }
 
   // Uptimes move on by themselves: once a second, while something runs.
@@ -326,7 +344,7 @@ export function mountDeployments(root, ctx) {
   const unsubscribe = live.subscribe(["deploy.state", "deploy.resources"], onEvents, { onReset: () => refetch().catch(fail) });
   refetch().catch(fail);
   return {
-    create,
+    create: (revision) => openForm({ revision }),
     unmount() {
       stopped = true;
       clearTimeout(refetchTimer);

@@ -2,6 +2,7 @@
 // its revisions, and a revision's install followed live, step by step, with its output's tail.
 import { h, replace, uid } from "../dom.js";
 import { N_ } from "../i18n.js";
+import { confirmAction } from "./confirm.js";
 
 const enc = encodeURIComponent;
 const OUTPUT_LINES = 200; // the install's tail kept on screen (the Master keeps its own)
@@ -145,11 +146,27 @@ export function mountPackages(root, ctx, { deploy }) {
       look.addEventListener("click", () => watch(revision).catch(fail));
       actions.append(look);
     }
+    const drop = h("button", { type: "button", class: "button button-small button-danger", disabled: installing }, t("panel.deploy.delete"));
+    drop.addEventListener("click", async () => {
+      const done = await confirmAction(ctx, {
+        title: t("panel.deploy.delete_title", { id: pkg.id, version: revision.version }),
+        text: t("panel.deploy.delete_explain"),
+        confirm: t("panel.deploy.delete"),
+        action: () => api.del(`/api/v1/packages/${enc(pkg.id)}/revisions/${revision.sha256}`),
+      });
+      if (!done) return;
+      if (watched?.sha256 === revision.sha256) {
+        installCard.hidden = true;
+        watched = install = null;
+      }
+      await refetch().catch(fail);
+    });
     if (revision.installed) {
       const go = h("button", { type: "button", class: "button button-small button-primary" }, t("panel.deploy.deploy"));
       go.addEventListener("click", () => deploy(revision));
       actions.append(go);
     }
+    actions.append(drop);
     const cell = (key, ...content) => h("td", { "data-label": t(key) }, ...content);
     return h(
       "tr",
@@ -269,8 +286,8 @@ export function mountPackages(root, ctx, { deploy }) {
         refetchSoon(); // a badge in the list changes
         if (!mine) continue;
         const entry = { step: data.step, status: data.status, at_ms: data.at_ms, detail: data.detail };
-        const known = install.steps.findIndex((step) => step.step === entry.step);
-        if (known >= 0) install.steps[known] = entry;
+        const at = install.steps.findIndex((step) => step.step === entry.step);
+        if (at >= 0) install.steps[at] = entry;
         else install.steps.push(entry);
         if (data.step === "ready" && data.status === "ok") install.status = "ready";
         else if (data.status === "failed") {
