@@ -38,16 +38,19 @@ done
 
 .venv/bin/python -m ruff check .
 .venv/bin/python -m mypy
-# With no arguments, the run is split in two halves that run side by side: the browser, bench
-# and container tests spend most of their time waiting on other processes, and so do many of
-# the end-to-end tests. Each half is a whole pytest run of its own (with its own secret check);
-# the second half's output follows the first's. Arguments run one pytest with them, as given.
+# With no arguments, the run is split in two halves that run side by side: most tests spend
+# their time waiting on other processes (browsers, containers, pip, Masters they started).
+# Each half is a whole pytest run of its own (with its own secret check); the second half's
+# output follows the first's. Arguments run one pytest with them, as given.
 if [ "$#" -gt 0 ]; then
   exec .venv/bin/python -m pytest "$@"
 fi
-SLOW_HALF=(tests/panel tests/bench)
-for dir in tests/image; do
-  [ -d "$dir" ] && SLOW_HALF+=("$dir")
+# The other half: the browser, bench and container tests, and those that install packages
+# with pip or run apps and runners as processes (about as long as the rest together).
+SLOW_HALF=()
+for path in tests/panel tests/bench tests/image tests/deploy tests/runners \
+  tests/test_start_script.py tests/e2e/test_packages.py tests/e2e/test_deploy_packages.py; do
+  [ -e "$path" ] && SLOW_HALF+=("$path")
 done
 IGNORED=()
 for dir in "${SLOW_HALF[@]}"; do
