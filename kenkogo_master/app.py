@@ -32,6 +32,7 @@ from kenkogo_master.api import (
     routes_panel,
     routes_panel_texts,
     routes_routing,
+    routes_runners,
     routes_settings,
     routes_simulate,
     routes_stats,
@@ -71,6 +72,7 @@ from kenkogo_master.keys import (
     MESSAGES,
     PRUNER,
     RETENTION,
+    RUNNERS,
     RUNTIME_SETTINGS,
     SETTINGS,
     SIO,
@@ -89,6 +91,8 @@ from kenkogo_master.observability.contexts import (
 )
 from kenkogo_master.observability.logs import NOISY, apply_level
 from kenkogo_master.observability.periodic import Periodic
+from kenkogo_master.runners.credentials import Credentials
+from kenkogo_master.runners.registry import Runners
 from kenkogo_master.settings import Settings
 from kenkogo_master.stopping import hand_over
 from kenkogo_master.store import migrate
@@ -102,6 +106,7 @@ from kenkogo_master.store.maintenance import Maintenance
 from kenkogo_master.store.message_records import MessageRecords
 from kenkogo_master.store.pruner import Pruner
 from kenkogo_master.store.retention import Retention
+from kenkogo_master.store.runner_records import RunnerRecords
 from kenkogo_master.store.settings_overrides import SettingOverrides
 from kenkogo_master.store.tokens import TokenStore
 from kenkogo_master.store.writer import Writer
@@ -110,6 +115,7 @@ from kenkogo_master.transport.raw_ws import RawWebSocketEndpoint
 from kenkogo_master.transport.simulator import simulator_context
 from kenkogo_master.transport.sio_apps import AppNamespace
 from kenkogo_master.transport.sio_drivers import DriverNamespace
+from kenkogo_master.transport.sio_runners import RunnerNamespace
 from kenkogo_master.transport.sio_server import advertise_limits, create_sio_server
 
 log = logging.getLogger(__name__)
@@ -266,6 +272,18 @@ async def _hub(app: web.Application) -> AsyncIterator[None]:
     await flow.stop()
 
 
+async def _runners(app: web.Application) -> AsyncIterator[None]:
+    """Load the known runners and serve /runner (runners find a restarted Master by themselves)."""
+    records = RunnerRecords(app[ENGINE])
+    runners = Runners(records, Credentials(records), app[EVENT_BUS], app[SETTINGS].runners)
+    await runners.load()
+    runners.start()
+    app[RUNNERS] = runners
+    app[SIO].register_namespace(RunnerNamespace(app[HUB], runners))
+    yield
+    await runners.stop()
+
+
 def master_url(settings: Settings) -> str:
     """Return the URL the deployed apps reach this Master at."""
     if settings.supervisor.master_url is not None:
@@ -364,6 +382,7 @@ def create_app(settings: Settings) -> web.Application:
             admin_context,
             _db_care,
             _hub,
+            _runners,
             packages_context,
             _deployments,  # after the packages: it starts what they installed
             live_context,
@@ -384,6 +403,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_routes(routes_messages.routes)
     app.router.add_routes(routes_routing.routes)
     app.router.add_routes(routes_driver_tokens.routes)
+    app.router.add_routes(routes_runners.routes)
     app.router.add_routes(routes_onebot_apps.routes)
     app.router.add_routes(routes_i18n.routes)
     app.router.add_routes(routes_panel_texts.routes)

@@ -1,4 +1,4 @@
-"""Command line: serve (the default), migrate, compile-catalogs, admin, db backup and restore."""
+"""Command line: serve (default), migrate, compile-catalogs, admin, db, app, healthcheck, runner."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pathlib import Path
 from aiohttp import web
 
 from kenkogo_master import __version__
+from kenkogo_master.runner import cli as runner_cli
 from kenkogo_master.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("kenkogo_master")
@@ -51,6 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     catalogs.add_argument("--force", action="store_true", help="compile every catalog")
     _add_admin_parser(commands)
+    runner = commands.add_parser(
+        "runner", help="run a runner agent that hosts apps for a Master (see README, Runners)"
+    )
+    runner_cli.add_arguments(runner)
     _add_app_parser(commands)
     catalogs.add_argument(
         "--locales-dir",
@@ -71,7 +76,29 @@ def build_parser() -> argparse.ArgumentParser:
         "the old database is kept beside it)",
     )
     restore.add_argument("path", type=Path, metavar="PATH")
+    health = commands.add_parser(
+        "healthcheck",
+        help="ask the running Master's /health on the configured port; exit 0 when it answers "
+        "200, else 1 (a container's HEALTHCHECK)",
+    )
+    health.add_argument(
+        "--timeout",
+        type=_positive_seconds,
+        default=3.0,
+        help="seconds to wait for the answer (default 3)",
+    )
     return parser
+
+
+def _positive_seconds(text: str) -> float:
+    """Parse a number of seconds above 0 (argparse reports the error and exits with 2)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"must be above 0 and at most 3600: {text!r}")
+    return value
 
 
 def _add_admin_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -197,6 +224,8 @@ def serve(settings: Settings) -> int:
         return EXIT_STARTUP
     finally:
         lock.release()
+    # The last line of a clean stop, so that a log (or `docker logs`) shows it was not a kill.
+    log.info("KenkoGo Master stopped")
     return 0
 
 
@@ -297,6 +326,8 @@ def restore_command(settings: Settings, source: Path) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line and run the chosen sub-command."""
     args = build_parser().parse_args(argv)
+    if args.command == "runner":  # another machine's agent: the Master's configuration is not its
+        return runner_cli.run(args)
     if args.command == "app":  # needs no configuration
         from kenkogo_master.deploy.pack import pack_command
 
@@ -313,6 +344,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.db_command == "backup":
             return backup_command(settings, args.path, args.force)
         return restore_command(settings, args.path)
+    if args.command == "healthcheck":
+        from kenkogo_master.healthcheck import check
+
+        code, line = check(settings.server, args.timeout)
+        print(line, file=sys.stdout if code == 0 else sys.stderr)
+        return code
     if args.command == "compile-catalogs":
         from kenkogo_master.i18n.catalogs import compile_command
 

@@ -77,6 +77,7 @@ class ErrorCode(StrEnum):
     ARCHIVE_TOO_LARGE = "archive_too_large"  # too many entries, too many bytes: a bomb
     INSTALL_RUNNING = "install_running"  # the revision is being installed right now
     NOT_INSTALLED = "not_installed"  # a deployment of an app revision that is not installed
+    RUNNER_OFFLINE = "runner_offline"  # a command to a runner that is not connected
     INTERNAL = "internal"  # a bug: logged with its traceback, answered without it
 
 

@@ -21,6 +21,7 @@ from kenkogo_master.observability.live import LiveStreams
 from kenkogo_master.observability.log_ring import LogRing
 from kenkogo_master.observability.service import TelemetryService
 from kenkogo_master.observability.system import SystemSampler
+from kenkogo_master.runners.registry import Runners
 from kenkogo_master.settings import Settings
 from kenkogo_master.store.app_records import AppRecords
 from kenkogo_master.store.driver_tokens import DriverTokenStore
@@ -57,6 +58,7 @@ MAINTENANCE = web.AppKey("maintenance", Maintenance)
 RETENTION = web.AppKey("retention", Retention)
 PRUNER = web.AppKey("pruner", Pruner)
 RUNTIME_SETTINGS = web.AppKey("runtime_settings", RuntimeSettings)
+RUNNERS = web.AppKey("runners", Runners)
 SUPERVISOR = web.AppKey("supervisor", Supervisor)
 # Set before start-up by whoever knows the installed packages; none: nothing is installed.
 LAUNCH_RESOLVER = web.AppKey("launch_resolver", Resolver)

@@ -156,6 +156,17 @@ class DriverSettings(Section):
     action_timeout: PositiveSeconds = 10.0
 
 
+class RunnerSettings(Section):
+    """Remote runners on /runner."""
+
+    # Seconds between a runner's heartbeats (told to it when it registers); silent for three of
+    # them, a runner and its apps are shown `lost`.
+    heartbeat_interval: PositiveSeconds = 10.0
+    # Output lines kept per app on a runner for GET .../logs, and commands remembered by id.
+    log_lines: int = Field(1000, ge=10, le=100_000)
+    commands_kept: int = Field(10_000, ge=100, le=1_000_000)
+
+
 class OneBotSettings(Section):
     """OneBot v11 reverse WebSocket."""
 
@@ -461,6 +472,7 @@ class Settings(Section):
     api: ApiSettings = ApiSettings()
     admin: AdminSettings = AdminSettings()
     drivers: DriverSettings = DriverSettings()
+    runners: RunnerSettings = RunnerSettings()
     onebot: OneBotSettings = OneBotSettings()
     simulator: SimulatorSettings = SimulatorSettings()
     apps: AppSettings = AppSettings()

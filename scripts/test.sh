@@ -18,6 +18,14 @@ if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi wqy; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium fonts-wqy-microhei >/dev/null
 fi
 
+# A container engine and debootstrap for the image tests (tests/image): they start their own
+# dockerd and make the image's base from Debian's packages, with no registry of images.
+if ! command -v dockerd >/dev/null || ! command -v debootstrap >/dev/null; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends docker.io debootstrap >/dev/null
+fi
+
 python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 # The Node packages the tests run (Koishi's bot among them), exactly as locked. Only npm's
@@ -30,16 +38,19 @@ done
 
 .venv/bin/python -m ruff check .
 .venv/bin/python -m mypy
-# With no arguments, the run is split in two halves that run side by side: the browser, bench
-# and container tests spend most of their time waiting on other processes, and so do many of
-# the end-to-end tests. Each half is a whole pytest run of its own (with its own secret check);
-# the second half's output follows the first's. Arguments run one pytest with them, as given.
+# With no arguments, the run is split in two halves that run side by side: most tests spend
+# their time waiting on other processes (browsers, containers, pip, Masters they started).
+# Each half is a whole pytest run of its own (with its own secret check); the second half's
+# output follows the first's. Arguments run one pytest with them, as given.
 if [ "$#" -gt 0 ]; then
   exec .venv/bin/python -m pytest "$@"
 fi
-SLOW_HALF=(tests/panel tests/bench)
-for dir in tests/image; do
-  [ -d "$dir" ] && SLOW_HALF+=("$dir")
+# The other half: the browser, bench and container tests, and those that install packages
+# with pip or run apps and runners as processes (about as long as the rest together).
+SLOW_HALF=()
+for path in tests/panel tests/bench tests/image tests/deploy tests/runners \
+  tests/test_start_script.py tests/e2e/test_packages.py tests/e2e/test_deploy_packages.py; do
+  [ -e "$path" ] && SLOW_HALF+=("$path")
 done
 IGNORED=()
 for dir in "${SLOW_HALF[@]}"; do
@@ -47,10 +58,10 @@ for dir in "${SLOW_HALF[@]}"; do
 done
 other_log="$(mktemp)"
 trap 'rm -f "$other_log"' EXIT
-.venv/bin/python -m pytest -q "${SLOW_HALF[@]}" >"$other_log" 2>&1 &
+.venv/bin/python -m pytest -q --durations=15 "${SLOW_HALF[@]}" >"$other_log" 2>&1 &
 other=$!
 status=0
-.venv/bin/python -m pytest "${IGNORED[@]}" || status=$?
+.venv/bin/python -m pytest --durations=25 "${IGNORED[@]}" || status=$?
 other_status=0
 wait "$other" || other_status=$?
 echo

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -12,7 +13,7 @@ from kenkogo_master.admin.sessions import Session
 from kenkogo_master.api.cookies import clear_session_cookie, session_secret
 from kenkogo_master.api.errors import Handler, error_response
 from kenkogo_master.errors import ErrorCode, HubError
-from kenkogo_master.keys import HUB, SESSIONS, TOKENS
+from kenkogo_master.keys import HUB, RUNNERS, SESSIONS, TOKENS
 from kenkogo_master.store.tokens import Scope, TokenInfo
 
 
@@ -42,6 +43,20 @@ def bearer_token(request: web.Request) -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
+# A runner fetches the package revisions it is told to deploy with its own credential.
+RUNNER_DOWNLOAD = re.compile(r"^/api/v1/packages/[^/]+/revisions/[0-9a-f]{64}/download$")
+
+
+def _runner_download(request: web.Request, presented: str) -> TokenInfo | None:
+    """Accept a runner's credential on a package download (GET) and nowhere else."""
+    runners = request.app.get(RUNNERS)
+    if runners is None or request.method != "GET" or not RUNNER_DOWNLOAD.match(request.path):
+        return None
+    runner_id = runners.credentials.runner_of(presented)
+    # The download is an admin operation: the scope is admin's, on this one route only.
+    return TokenInfo(runner_id, "runner", Scope.ADMIN) if runner_id is not None else None
+
+
 def _unauthorized(request: web.Request) -> web.Response:
     response = error_response(request.app[HUB], request, HubError(ErrorCode.UNAUTHORIZED))
     response.headers["WWW-Authenticate"] = 'Bearer realm="kenkogo"'
@@ -57,6 +72,8 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     if "Authorization" in request.headers:  # a script: its token decides, never a cookie
         presented = bearer_token(request)
         info = request.app[TOKENS].check(presented) if presented else None
+        if info is None and presented:
+            info = _runner_download(request, presented)
         if info is None:
             return _unauthorized(request)
         request[TOKEN_INFO] = info

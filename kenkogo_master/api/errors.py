@@ -49,6 +49,7 @@ STATUS = {
     ErrorCode.RESTART_REQUIRED: 409,
     ErrorCode.LAST_ACCOUNT: 409,
     ErrorCode.OWN_ACCOUNT: 409,
+    ErrorCode.RUNNER_OFFLINE: 409,
     ErrorCode.MASTER_VERSION_MISMATCH: 409,
     ErrorCode.INSTALL_RUNNING: 409,
     ErrorCode.NOT_INSTALLED: 409,

@@ -42,6 +42,7 @@ from kenkogo_master.api.routes_onebot_apps import OneBotAppCreate
 from kenkogo_master.api.routes_packages import PackagePath, RevisionPath
 from kenkogo_master.api.routes_panel_texts import PanelTextsQuery
 from kenkogo_master.api.routes_routing import ExplainRequest
+from kenkogo_master.api.routes_runners import CommandCreate, EnrolmentCreate
 from kenkogo_master.api.routes_settings import SettingPath, SettingsPatch
 from kenkogo_master.api.routes_simulate import SimulateRequest
 from kenkogo_master.api.routes_tokens import TokenCreate
@@ -66,6 +67,10 @@ TAGS = [
     {"name": "apps", "description": "App instances and app names: inspect, pause, hold, kick."},
     {"name": "messages", "description": "Messages with their deliveries and replies."},
     {"name": "drivers", "description": "Drivers and the tokens they attach with."},
+    {
+        "name": "runners",
+        "description": "Remote runners on /runner: enrolment tokens, state, apps, commands.",
+    },
     {"name": "i18n", "description": "Texts, overrides, offered locales and chat locales."},
     {"name": "tokens", "description": "API tokens and their scopes."},
     {"name": "audit", "description": "Who changed what, when, from where, and how it ended."},
@@ -247,6 +252,42 @@ DOCS: dict[tuple[str, str], Doc] = {
         links=links("/id", "id", "delete_driver_token"),
     ),
     ("DELETE", f"{V1}/driver-tokens/{{id}}"): Doc("drivers", errors=(404,)),
+    # remote runners
+    ("GET", f"{V1}/runner-enrolments"): Doc("runners", admin=True),
+    ("POST", f"{V1}/runner-enrolments"): Doc(
+        "runners",
+        body=EnrolmentCreate,
+        links=links("/id", "id", "delete_runner_enrolment"),
+        note="The token is shown only in this answer. A runner presents it once, at its first "
+        "connect, and is given a credential of its own in exchange; a second use is refused.",
+    ),
+    ("DELETE", f"{V1}/runner-enrolments/{{id}}"): Doc("runners", errors=(404,)),
+    ("GET", f"{V1}/runners"): Doc("runners"),
+    ("GET", f"{V1}/runners/{{id}}"): Doc("runners", errors=(404,)),
+    ("DELETE", f"{V1}/runners/{{id}}"): Doc(
+        "runners",
+        errors=(404,),
+        note="The runner's credential stops working at once and its connection is closed.",
+    ),
+    ("POST", f"{V1}/runners/{{id}}/commands"): Doc(
+        "runners",
+        body=CommandCreate,
+        errors=(404, 409),
+        note="409 `runner_offline` when the runner is not connected (nothing is sent), 409 "
+        "`already_exists` when the id names another command. `start`, `stop` and `restart` "
+        "need a deployment deployed first (else 404). Deploy, start, stop and remove also "
+        "change the desired state sent to the runner as `reconcile` after every reconnect.",
+    ),
+    ("GET", f"{V1}/runners/{{id}}/commands/{{command_id}}"): Doc(
+        "runners",
+        path_schemas={"command_id": {"type": "string", "minLength": 1, "maxLength": 128}},
+        errors=(404,),
+    ),
+    ("GET", f"{V1}/runners/{{id}}/apps/{{deployment}}/logs"): Doc(
+        "runners",
+        path_schemas={"deployment": {"type": "string", "minLength": 1, "maxLength": 128}},
+        errors=(404,),
+    ),
     # OneBot bots the Master dials
     ("GET", f"{V1}/onebot-apps"): Doc(
         "apps",

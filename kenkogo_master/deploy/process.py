@@ -65,6 +65,19 @@ def child_environment(spec: LaunchSpec, added: Mapping[str, str]) -> dict[str, s
     return {**inherited, "PYTHONUNBUFFERED": "1", **spec.env, **added}
 
 
+def limit_memory(pid: int, megabytes: int) -> None:
+    """Cap a started app's data memory (heap and anonymous maps), inherited by its children.
+
+    RLIMIT_DATA, not RLIMIT_AS: Node's V8 reserves gigabytes of address space it never touches.
+    Set from outside right after the start, not in a preexec hook (unsafe beside threads): the
+    interpreter is still starting up then. CPU limits need cgroups, which an app cannot be given
+    without privileges, so `cpu_percent` is only carried for runners and containers that can.
+    """
+    size = megabytes * 1024 * 1024
+    with contextlib.suppress(psutil.Error, OSError, AttributeError):
+        psutil.Process(pid).rlimit(psutil.RLIMIT_DATA, (size, size))
+
+
 @dataclass(frozen=True, slots=True)
 class Resources:
     """What an app's process tree uses now."""
@@ -105,6 +118,8 @@ class AppProcess:
             stderr=asyncio.subprocess.PIPE,
             start_new_session=True,
         )
+        if spec.limits.memory_mb is not None:
+            limit_memory(process.pid, spec.limits.memory_mb)
         return cls(process, sink)
 
     async def _pump(self, reader: asyncio.StreamReader, name: str) -> None:

@@ -5,6 +5,9 @@ ready, waits for it to end, and restarts it by its policy (back-off doubling fro
 `backoff_initial` to `backoff_max` with ±`jitter`, forgotten after `reset_after` seconds of
 uptime, `fatal` after `fatal_after` quick failures in a row). Every transition is stored and
 published on the event stream (`deploy.state`); resources are sampled (`deploy.resources`).
+
+The Master gives it its SQL records and its event bus; a runner gives it a file of its own and
+a publisher that forwards transitions and output lines to the Master (runner/supervised.py).
 """
 
 from __future__ import annotations
@@ -26,13 +29,11 @@ from kenkogo_master.deploy.process import AppProcess, Resources, child_environme
 from kenkogo_master.deploy.reaper import Leftover, become_subreaper, end_leftovers
 from kenkogo_master.deploy.spec import LaunchSpec
 from kenkogo_master.deploy.states import ACTIVE, DeployState, backoff_delay
-from kenkogo_master.hub.events import EventBus
 from kenkogo_master.ids import new_id, now_ms
 from kenkogo_master.observability.logs import LOG_TOPIC
 from kenkogo_master.observability.redact import Redactor
 from kenkogo_master.sdk.deployed import APP_TOKEN, MASTER_PID, MASTER_URL
 from kenkogo_master.settings import SupervisorSettings
-from kenkogo_master.store.deployments import DeploymentRecords
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,47 @@ LOG_LINE_TOPIC = f"{LOG_TOPIC}.deployment"
 # Seconds an app gets when the Master stops. Docker allows 10 in all, and the hand-over before
 # (apps ack what they hold, [apps] stop_grace, 5 s) may take up to 5 of them.
 SHUTDOWN_STOP = 4.0
+
+
+class Records(Protocol):
+    """Where deployments and their transitions are kept (SQL on the Master, a file on a runner)."""
+
+    async def all(self) -> list[dict[str, Any]]:
+        """Return every deployment, oldest first."""
+
+    async def add(self, row: dict[str, Any]) -> None:
+        """Store a new deployment."""
+
+    async def change(self, deployment_id: str, **values: Any) -> None:
+        """Change some fields of a deployment."""
+
+    async def transition(
+        self,
+        deployment_id: str,
+        from_state: str,
+        to_state: str,
+        reason: str,
+        exit_code: int | None,
+        at_ms: int,
+        **values: Any,
+    ) -> None:
+        """Store a state change and the deployment's new fields."""
+
+    async def transitions(self, deployment_id: str, limit: int = 100) -> list[dict[str, Any]]:
+        """Return a deployment's latest state changes, newest first."""
+
+    async def remove(self, deployment_id: str) -> None:
+        """Forget a deployment and its history."""
+
+
+class Publisher(Protocol):
+    """Where transitions, output lines and samples go (the event bus on the Master)."""
+
+    def publish(self, topic: str, data: dict[str, Any]) -> None:
+        """Send `data` on `topic`."""
+
+    def wanted(self, topic: str) -> bool:
+        """Tell whether anyone listens on `topic` (else nothing is built for it)."""
 
 
 class Resolver(Protocol):
@@ -99,10 +141,10 @@ class Supervisor:
 
     def __init__(
         self,
-        records: DeploymentRecords,
+        records: Records,
         resolver: Resolver,
-        tokens: AppTokens,
-        bus: EventBus,
+        tokens: AppTokens | None,
+        bus: Publisher,
         settings: SupervisorSettings,
         logs_dir: Path,
         master_url: Callable[[], str],
@@ -123,8 +165,11 @@ class Supervisor:
 
     # -- start-up and shutdown ------------------------------------------------------------------
 
-    async def load(self) -> None:
-        """Read the deployments, end the processes a killed Master left, start the enabled ones."""
+    async def load(self, launch: bool = True) -> None:
+        """Read the deployments, end the processes a killed Master left, start the enabled ones.
+
+        A runner passes `launch=False`: the Master's reconcile says what runs there.
+        """
         rows = await self._records.all()
         leftovers = [
             Leftover(row["id"], row["pid"], row["pgid"], row["proc_started"])
@@ -152,7 +197,7 @@ class Supervisor:
                 await self._records.change(deployment.id, pid=None, pgid=None, proc_started=None)
         self._sampler = asyncio.create_task(self._sample_forever(), name="deploy-sampler")
         for deployment in self.deployments.values():
-            if deployment.enabled:
+            if launch and deployment.enabled:
                 self._launch(deployment)
 
     async def shutdown(self) -> None:
@@ -228,8 +273,12 @@ class Supervisor:
         secrets: dict[str, str],
         enabled: bool,
         name: str | None,
+        deployment_id: str | None = None,
     ) -> Deployment:
-        """Store a deployment of an installed revision; start it when enabled."""
+        """Store a deployment of an installed revision; start it when enabled.
+
+        Its id is new, unless given (a runner keeps the Master's id for it).
+        """
         if self.resolver(app_id, revision) is None:
             raise DeploymentError("not_installed")
         name = name or app_id
@@ -237,7 +286,7 @@ class Supervisor:
             raise DeploymentError("exists")
         at_ms = now_ms()
         row = {
-            "id": new_id(),
+            "id": deployment_id or new_id(),
             "name": name,
             "app_id": app_id,
             "revision": revision,
@@ -358,7 +407,7 @@ class Supervisor:
             log.exception("deployment %s: the supervisor failed", deployment.name)
             await self._move(deployment, DeployState.FATAL, "supervisor_error")
         finally:
-            self._tokens.forget(deployment.id)
+            self._forget_token(deployment)
             deployment.process = None
             deployment.resources = None
 
@@ -415,15 +464,17 @@ class Supervisor:
         await self._move(deployment, DeployState.STARTING, "start")
         deployment.registered = asyncio.Event()
         deployment.instance_id = None
-        token = self._tokens.issue(deployment.id)
-        deployment.redactor.add_secrets([token])
         added = {
             **deployment.env,
             **deployment.secrets,
             MASTER_URL: self._master_url(),
-            APP_TOKEN: token,
             MASTER_PID: str(os.getpid()),
         }
+        if self._tokens is not None:
+            # Only the Master that checks it issues a token; a runner's apps go without one.
+            token = self._tokens.issue(deployment.id)
+            deployment.redactor.add_secrets([token])
+            added[APP_TOKEN] = token
         if not self.subreaper:
             self.subreaper = become_subreaper()
         try:
@@ -495,8 +546,12 @@ class Supervisor:
         deployment.exit_code = code
         deployment.process = None
         deployment.resources = None
-        self._tokens.forget(deployment.id)
+        self._forget_token(deployment)
         await self._move(deployment, state, reason, code, pid=None, pgid=None, proc_started=None)
+
+    def _forget_token(self, deployment: Deployment) -> None:
+        if self._tokens is not None:
+            self._tokens.forget(deployment.id)
 
     async def _move(
         self,

@@ -214,5 +214,6 @@ from kenkogo_master.store import (  # noqa: E402, F401
     observability_models,
     onebot_apps,
     package_records,
+    runner_records,
     settings_overrides,
 )

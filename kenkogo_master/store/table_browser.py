@@ -39,6 +39,8 @@ HIDDEN: Mapping[str, frozenset[str]] = {
     "admin_accounts": frozenset({"password_hash"}),
     "audit": frozenset(),
     "onebot_apps": frozenset({"access_token"}),
+    "runners": frozenset({"credential_hash"}),
+    "runner_enrolments": frozenset({"token_hash"}),
     "package_revisions": frozenset(),
     "package_installs": frozenset(),
     "deployments": frozenset({"secrets"}),

@@ -1,12 +1,15 @@
 // The one live channel of a tab: a single EventSource on /api/v1/events for every page.
 //
 // Pages subscribe to topics (`app`, `system.sample`, …) and get events in batches, at most once
-// per animation frame. While the tab is hidden the stream is closed; when it shows again, or
-// after a network blip, it reopens from the last event id and the Master sends what was
-// missed — or a `reset`, after which subscribers reload what they show (onReset).
+// per animation frame. While the tab is hidden nothing is handed to the pages (nothing is drawn)
+// and, after a short grace, the stream is closed; when it shows again, or after a network blip,
+// it reopens from the last event id and the Master sends what was missed — or a `reset`, after
+// which subscribers reload what they show (onReset).
 
 const HIDDEN_GRACE_MS = 5000; // a quick look at another tab keeps the stream
 const MAX_BACKOFF_MS = 30000;
+// Events held for a hidden tab during its grace; past this the pages reload instead when shown.
+const MAX_HELD = 5000;
 
 export function createLive({ url = "/api/v1/events", onSessionEnded = () => {}, checkSession }) {
   const subscriptions = new Set();
@@ -16,6 +19,7 @@ export function createLive({ url = "/api/v1/events", onSessionEnded = () => {}, 
   let openQuery = "";
   let lastId = null;
   let pending = [];
+  let overflowed = false; // events were dropped while hidden: reload everything when shown
   let frame = 0;
   let retryTimer = 0;
   let hideTimer = 0;
@@ -68,8 +72,15 @@ export function createLive({ url = "/api/v1/events", onSessionEnded = () => {}, 
   }
 
   function enqueue(event) {
+    if (overflowed) return;
     pending.push(event);
-    if (!frame) frame = requestAnimationFrame(flush);
+    if (pending.length > MAX_HELD) {
+      pending = [];
+      overflowed = true;
+      return;
+    }
+    // A hidden tab holds its events: some browsers still run animation frames in it.
+    if (!frame && !document.hidden) frame = requestAnimationFrame(flush);
   }
 
   function close() {
@@ -82,6 +93,7 @@ export function createLive({ url = "/api/v1/events", onSessionEnded = () => {}, 
 
   function resetAll() {
     pending = [];
+    overflowed = false;
     for (const sub of subscriptions) sub.onReset?.();
   }
 
@@ -170,12 +182,16 @@ export function createLive({ url = "/api/v1/events", onSessionEnded = () => {}, 
   document.addEventListener("visibilitychange", () => {
     clearTimeout(hideTimer);
     if (document.hidden) {
+      cancelAnimationFrame(frame);
+      frame = 0;
       hideTimer = setTimeout(() => {
         close();
         setStatus("paused");
       }, HIDDEN_GRACE_MS);
-    } else if (!source && subscriptions.size) {
-      open(); // from the last event id: what happened meanwhile comes first
+    } else {
+      if (overflowed) resetAll();
+      else if (pending.length && !frame) frame = requestAnimationFrame(flush);
+      if (!source && subscriptions.size) open(); // from the last event id: what happened meanwhile comes first
     }
   });
 

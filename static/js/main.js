@@ -14,6 +14,7 @@ import * as appsPage from "./pages/apps.js";
 import * as dashboardPage from "./pages/dashboard.js";
 import * as databasePage from "./pages/database.js";
 import * as dbTablePage from "./pages/db-table.js";
+import * as deployPage from "./pages/deploy.js";
 import * as filesPage from "./pages/files.js";
 import * as loginPage from "./pages/login.js";
 import * as driversPage from "./pages/drivers.js";
@@ -46,6 +47,7 @@ const ROUTES = [
   { path: "/messages/:id/why", page: whyPage, nav: "why" },
   { path: "/why", page: whyPage, nav: "why" },
   { path: "/simulate", page: simulatePage, nav: "simulate" },
+  { path: "/deploy", page: deployPage, nav: "deploy" },
 ];
 
 const root = document.getElementById("app");

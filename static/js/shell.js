@@ -11,6 +11,7 @@ export const NAV = [
   { id: "messages", path: "/messages", label: N_("panel.nav.messages") },
   { id: "why", path: "/why", label: N_("panel.nav.why") },
   { id: "simulate", path: "/simulate", label: N_("panel.nav.simulate") },
+  { id: "deploy", path: "/deploy", label: N_("panel.nav.deploy") },
   { id: "files", path: "/files", label: N_("panel.nav.files") },
   { id: "database", path: "/database", label: N_("panel.nav.database") },
   { id: "logs", path: "/logs", label: N_("panel.nav.logs") },

@@ -13,7 +13,7 @@ from typing import Any
 import aiohttp
 import psutil
 
-from kenkogo_master.deploy.spec import ReadyPolicy, RestartPolicy, StopPolicy
+from kenkogo_master.deploy.spec import Limits, ReadyPolicy, RestartPolicy, StopPolicy
 from kenkogo_master.keys import SUPERVISOR
 from tests.conftest import ADMIN_TOKEN, stop_master
 from tests.deploy.conftest import (
@@ -488,3 +488,32 @@ async def test_deployed_apps_get_in_where_apps_need_a_token(start: Start, tmp_pa
     body = await wait_state(master, created["id"], "running")
     assert master.hub.apps.registry.get(body["instance_id"]).deployment == created["id"]
     await master.api("POST", f"/api/v1/deployments/{created['id']}/stop")
+
+
+GREEDY = """
+import sys
+try:
+    hoard = bytearray(200 * 1024 * 1024)
+except MemoryError:
+    print("refused 200 MB", flush=True)
+    sys.exit(7)
+print("got 200 MB", flush=True)
+"""
+
+
+async def test_a_memory_limit_from_the_manifest_caps_the_app(start: Start, tmp_path: Path) -> None:
+    """[limits] memory_mb: the app cannot take more; without it, the same app can."""
+    apps = Apps()
+    greedy = script(tmp_path, "greedy.py", GREEDY)
+    never = RestartPolicy(when="never")
+    apps.add(spec("capped", (PY, str(greedy)), tmp_path, restart=never, limits=Limits(64)))
+    apps.add(spec("free", (PY, str(greedy)), tmp_path, restart=never))
+    master = await start(apps)
+    capped = await create(master, "capped")
+    free = await create(master, "free")
+    body = await wait_state(master, capped["id"], "exited", timeout=20)
+    assert body["exit_code"] == 7
+    assert "refused 200 MB" in [line["text"] for line in await logs(master, capped["id"])]
+    body = await wait_state(master, free["id"], "exited", timeout=20)
+    assert body["exit_code"] == 0
+    assert "got 200 MB" in [line["text"] for line in await logs(master, free["id"])]

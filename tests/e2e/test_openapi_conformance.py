@@ -72,6 +72,7 @@ async def seed(master: RunningMaster, opened: list[SioApp]) -> None:
         ("PUT", "/api/v1/chats/simulator/sim-user/locale", {"locale": "ja"}),
         ("POST", "/api/v1/tokens", {"name": "dashboard", "scope": "read"}),
         ("POST", "/api/v1/driver-tokens", {"name": "qq bot"}),
+        ("POST", "/api/v1/runner-enrolments", {"name": "box"}),
         # a bot that is not there (the discard port): its connection keeps failing
         ("POST", "/api/v1/onebot-apps", {"name": "nb", "url": "ws://127.0.0.1:9/onebot"}),
     ]

@@ -1,0 +1,1 @@
+"""The Master's side of remote runners: credentials, sessions on /runner, commands."""
