@@ -167,6 +167,15 @@ EXPECTED: dict[tuple[str, str], Need] = {
     ("POST", "/api/v1/deployments/{id}/stop"): A,
     ("POST", "/api/v1/deployments/{id}/restart"): A,
     ("GET", "/api/v1/deployments/{id}/logs"): A,
+    ("GET", "/api/v1/runner-enrolments"): A,
+    ("POST", "/api/v1/runner-enrolments"): A,
+    ("DELETE", "/api/v1/runner-enrolments/{id}"): A,
+    ("GET", "/api/v1/runners"): R,
+    ("GET", "/api/v1/runners/{id}"): R,
+    ("DELETE", "/api/v1/runners/{id}"): A,
+    ("POST", "/api/v1/runners/{id}/commands"): A,
+    ("GET", "/api/v1/runners/{id}/commands/{command_id}"): R,
+    ("GET", "/api/v1/runners/{id}/apps/{deployment}/logs"): R,
 }
 
 # Path parameters: values that name nothing, so that an allowed call changes nothing.
@@ -179,6 +188,8 @@ PARAMS = {
     "chat_id": "matrix-chat",
     "trace_id": "0" * 32,
     "sha256": "0" * 64,
+    "command_id": "01nomatrix0000000000000001",
+    "deployment": "01nomatrix0000000000000002",
 }
 
 
