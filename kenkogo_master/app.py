@@ -46,6 +46,7 @@ from kenkogo_master.api.audit_trail import audit_middleware
 from kenkogo_master.api.auth import auth_middleware
 from kenkogo_master.api.bootstrap import ensure_admin_token
 from kenkogo_master.api.errors import error_middleware
+from kenkogo_master.api.origins import edge_middleware
 from kenkogo_master.deploy.context import INSTALLER, packages_context
 from kenkogo_master.deploy.supervisor import Supervisor
 from kenkogo_master.files.area import open_area
@@ -257,6 +258,7 @@ async def _hub(app: web.Application) -> AsyncIterator[None]:
     )
     hub = Hub(settings=settings, apps=apps, bus=bus, texts=texts, flow=flow)
     app[HUB] = hub
+    app[SIO].describe_error = lambda code: hub.error_of(code, None)
     away = await apps.start()
     await flow.start(settings.apps, away)
     app[SIO].register_namespace(AppNamespace(hub))
@@ -357,7 +359,8 @@ def create_app(settings: Settings) -> web.Application:
     """Create the Master's web application for `settings`."""
     app = web.Application(
         # Outermost the audit, so that it sees every answer, the error funnel's included.
-        middlewares=[audit_middleware, error_middleware, auth_middleware],
+        # The edge checks (browser origins, agents' certificates) come before any credential.
+        middlewares=[audit_middleware, error_middleware, edge_middleware, auth_middleware],
         client_max_size=settings.limits.max_payload,
         # aiohttp refuses a longer request line in plain text, before any middleware: 32 KiB
         # holds every query parameter at its longest, percent-encoded, so that one too long is

@@ -178,8 +178,14 @@ def serve(settings: Settings) -> int:
     from kenkogo_master.observability.logs import setup_logging
     from kenkogo_master.stopping import install_stop_signals
     from kenkogo_master.store.lockfile import DataDirLock
+    from kenkogo_master.transport.tls import TlsError, server_context
 
     _check_texts(settings)
+    try:
+        ssl_context = server_context(settings.server)
+    except TlsError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     settings.storage.data_dir.mkdir(parents=True, exist_ok=True)
     # Held while serving: `db restore` refuses to swap the database under a running Master.
     lock = DataDirLock(settings.storage.data_dir)
@@ -192,10 +198,11 @@ def serve(settings: Settings) -> int:
         return EXIT_STARTUP
     setup_logging(settings.logging, settings.storage.data_dir)
     log.info(
-        "KenkoGo Master %s starting on %s:%d",
+        "KenkoGo Master %s starting on %s:%d%s",
         __version__,
         settings.server.host,
         settings.server.port,
+        " (TLS)" if ssl_context is not None else "",
     )
     tune_collector()
     app = create_app(settings)
@@ -206,6 +213,7 @@ def serve(settings: Settings) -> int:
             app,
             host=settings.server.host,
             port=settings.server.port,
+            ssl_context=ssl_context,
             print=None,
             access_log=None,
             handle_signals=False,  # install_stop_signals hands work over first

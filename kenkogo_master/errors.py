@@ -40,6 +40,8 @@ class ErrorCode(StrEnum):
     INVALID_CREDENTIALS = "invalid_credentials"  # a login with a wrong name or password
     WRONG_PASSWORD = "wrong_password"  # a password change whose old password is wrong
     CSRF_FAILED = "csrf_failed"  # a write with the session cookie but no or a wrong X-CSRF-Token
+    ORIGIN_NOT_ALLOWED = "origin_not_allowed"  # a browser page from outside server.allowed_origins
+    CLIENT_CERTIFICATE_REQUIRED = "client_certificate_required"  # an agent without a CA-signed cert
     SESSION_REQUIRED = "session_required"  # needs a signed-in account, not a bearer token
     TOO_MANY_ATTEMPTS = "too_many_attempts"  # failed logins: refused for a while
     PATH_OUTSIDE_ROOT = "path_outside_root"  # a file path that would leave the file area

@@ -25,6 +25,7 @@ from pydantic import (
     PrivateAttr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from kenkogo_master.protocol.apps import EventPatterns, event_patterns
@@ -32,6 +33,34 @@ from kenkogo_master.protocol.apps import EventPatterns, event_patterns
 ENV_PREFIX = "KENKOGO_"
 
 PositiveSeconds = Annotated[float, Field(gt=0, le=86_400)]
+
+
+def _origin(value: str) -> str:
+    """Accept `scheme://host[:port]` as a browser sends it in `Origin`, normalised."""
+    parts = urlsplit(value.strip())
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+        or parts.username is not None
+    ):
+        raise ValueError(f"{value!r} is not an origin like https://panel.example.com:8443")
+    return normalize_origin(parts.scheme, parts.hostname, port)
+
+
+def normalize_origin(scheme: str, host: str, port: int | None) -> str:
+    """Return `scheme://host[:port]` in lower case, without the scheme's default port."""
+    scheme, host = scheme.lower(), host.lower()
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 address, as it is written in a URL
+    default = {"http": 80, "https": 443}.get(scheme)
+    return f"{scheme}://{host}" if port in (None, default) else f"{scheme}://{host}:{port}"
 
 
 class Section(BaseModel):
@@ -47,6 +76,23 @@ class ServerSettings(Section):
     port: int = Field(17680, ge=0, le=65535)
     # permessage-deflate keeps zlib state per connection (~90 KB each); idle fleets want it off.
     websocket_compression: bool = False
+    # HTTPS and WSS on the same port: a PEM certificate chain and its private key.
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    # PEM CA bundle: drivers and runners must present a client certificate it signed.
+    tls_client_ca: Path | None = None
+    # Origins (`scheme://host[:port]`) browsers may connect from besides the Master's own.
+    allowed_origins: Annotated[
+        list[Annotated[str, AfterValidator(_origin)]], Field(max_length=1000)
+    ] = []
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> ServerSettings:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key must be set together")
+        if self.tls_client_ca is not None and self.tls_cert is None:
+            raise ValueError("tls_client_ca needs tls_cert and tls_key")
+        return self
 
 
 class StorageSettings(Section):

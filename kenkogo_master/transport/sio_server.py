@@ -16,7 +16,9 @@ from kenkogo_master.errors import ErrorCode
 from kenkogo_master.protocol import codec
 from kenkogo_master.settings import Settings
 from kenkogo_master.transport.eio_server import DirectEngineServer
+from kenkogo_master.transport.origins import origin_allowed
 from kenkogo_master.transport.sio_packet import JsonPacket
+from kenkogo_master.transport.tls import client_certificate_required, client_certified
 
 
 def _websocket_class(compress: bool) -> type:
@@ -46,6 +48,9 @@ def _websocket_class(compress: bool) -> type:
     return WebSocket
 
 
+# Agents, which `[server] tls_client_ca` makes present a client certificate.
+CERTIFIED_NAMESPACES = frozenset({"/driver", "/runner"})
+
 # `<type>[<attachments>-][/<namespace>,]...`: enough to tell which namespace a packet aimed at.
 _PACKET_NAMESPACE = re.compile(r"^\d(?:\d+-)?(/[^,]*),")
 
@@ -57,10 +62,29 @@ class GuardedServer(socketio.AsyncServer):  # type: ignore[misc]
     event whose payload is not `[name, ...]`), so the sender would never hear why nothing happened.
     """
 
+    # Namespaces whose clients must present a client certificate (agents: drivers, runners),
+    # and how a refusal is worded; set once the settings and the hub exist.
+    certified_namespaces: frozenset[str] = frozenset()
+    describe_error: Callable[[ErrorCode], dict[str, Any]] | None = None
+
     def _engineio_server_class(self) -> type:
         return DirectEngineServer
 
     async def _handle_connect(self, eio_sid: str, namespace: str | None, data: Any) -> None:
+        # An agent without a client certificate hears why, whether or not the namespace exists.
+        if (namespace or "/") in self.certified_namespaces and not client_certified(
+            self.environ.get(eio_sid, {}).get("aiohttp.request")
+        ):
+            code = ErrorCode.CLIENT_CERTIFICATE_REQUIRED
+            error = (
+                self.describe_error(code)
+                if self.describe_error is not None
+                else {"code": code.value, "message": code.value}
+            )
+            await self._send_packet(
+                eio_sid, self.packet_class(packet.CONNECT_ERROR, data=error, namespace=namespace)
+            )
+            return
         # python-socketio says "Unable to connect"; the protocol's answer is "Invalid namespace".
         namespace = namespace or "/"
         if not self._serves(namespace):
@@ -133,18 +157,34 @@ def hard_frame_limit(settings: Settings) -> int:
     return max(1024 * 1024, 4 * settings.limits.max_payload)
 
 
+def _cors_origins(settings: Settings) -> list[str] | Callable[[str, dict[str, Any]], bool]:
+    """Return Engine.IO's CORS setting: off (same origin only), or the edge's own rule."""
+    allowed = settings.server.allowed_origins
+    if not allowed:
+        return []  # no CORS headers; the edge refuses foreign origins
+
+    def check(origin: str, environ: dict[str, Any]) -> bool:
+        return origin_allowed(environ["aiohttp.request"], origin, allowed)
+
+    return check
+
+
 def create_sio_server(settings: Settings) -> GuardedServer:
     """Create the Socket.IO server (not yet attached to the web application)."""
     server = GuardedServer(
         async_mode="aiohttp",
         json=codec,
         serializer=JsonPacket,
-        cors_allowed_origins="*",
+        # The edge middleware (api/origins.py) refuses foreign origins for every endpoint alike;
+        # Engine.IO adds the CORS headers for the other origins allowed, if any are.
+        cors_allowed_origins=_cors_origins(settings),
         max_http_buffer_size=hard_frame_limit(settings),
         logger=False,
         engineio_logger=False,
     )
     advertise_limits(server, settings)
+    if client_certificate_required(settings.server):
+        server.certified_namespaces = CERTIFIED_NAMESPACES
     websocket = _websocket_class(settings.server.websocket_compression)
     server.eio._async = {**server.eio._async, "websocket": websocket}
     return server
