@@ -105,7 +105,7 @@ STATE_HEARTBEAT_TIMEOUT = N_("state.heartbeat_timeout")
 # Templates apps may render; this one shows plural forms at work.
 TEMPLATE_ITEMS_COUNT = NP_("template.items_count")  # {count} as {"plural": n}
 
-# Templates of the weather example app (examples/weather.py), in every shipped locale.
+# Templates of the weather example app (examples/weather/weather.py), in every shipped locale.
 TEMPLATE_WEATHER_REPORT = N_("template.weather_report")  # {city} {temperature} {humidity}
 TEMPLATE_WEATHER_UNKNOWN_CITY = N_("template.weather_unknown_city")  # {city}
 TEMPLATE_WEATHER_USAGE = N_("template.weather_usage")  # {command}

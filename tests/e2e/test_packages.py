@@ -31,7 +31,7 @@ from tests.deploy.archives import MANIFEST, bomb_zip, link, tar_of, zip_of
 from tests.support.waiting import eventually
 
 REPO = Path(__file__).resolve().parents[2]
-ECHO = REPO / "examples" / "packages" / "echo"
+ECHO = REPO / "examples" / "echo"
 PACKAGES = "/api/v1/packages"
 INSTALL_SECONDS = 240  # a fresh venv and pip from the index, on a busy machine
 

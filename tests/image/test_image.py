@@ -273,7 +273,7 @@ def test_runs_on_a_volume_as_non_root_stops_cleanly_and_keeps_its_data(
 
 def deploy_the_echo_app(container: Container, tmp_path: Path) -> None:
     """Upload the echo example as a package, install it, deploy it, and see it answer."""
-    archive, _ = pack(REPO / "examples" / "packages" / "echo", tmp_path / "echo.zip")
+    archive, _ = pack(REPO / "examples" / "echo", tmp_path / "echo.zip")
     status, raw = http(
         "POST",
         f"http://127.0.0.1:{container.port}/api/v1/packages",

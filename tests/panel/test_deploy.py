@@ -16,7 +16,7 @@ from tests.conftest import RunningMaster, StartMaster
 from tests.panel.conftest import ARTIFACTS, DESKTOP, PHONE, PanelPage, sign_in
 from tests.runners.clients import RawRunner
 
-ECHO = Path(__file__).resolve().parents[2] / "examples" / "packages" / "echo"
+ECHO = Path(__file__).resolve().parents[2] / "examples" / "echo"
 SECRET = "s3cret-value-never-shown"
 REFUSED = "console: Failed to load resource: the server responded with a status of"
 

@@ -19,7 +19,7 @@ def test_an_example_loads_as_module_and_attribute() -> None:
         ([":app"], "expected module:attribute"),
         (["no_such_module_here:app"], "cannot import no_such_module_here"),
         (["examples.echo:missing"], "has no attribute 'missing'"),
-        (["examples.echo:echo"], "is a function, not a kenkogo_master.sdk.App"),
+        (["examples.echo.echo:echo"], "is a function, not a kenkogo_master.sdk.App"),
         (["examples.echo:app", "--url", "ws://127.0.0.1:1"], "must start with http://"),
         (["examples.echo:app", "--log-level", "LOUD"], "is not a level"),
     ],
