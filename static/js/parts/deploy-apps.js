@@ -324,6 +324,9 @@ export function mountDeployments(root, ctx) {
       key.focus();
     }
     addSecret.addEventListener("click", secretRow);
+    runner.addEventListener("change", () => {
+      error.hidden = true; // a refusal of the previous placement no longer holds
+    });
 
     const secretsNote = existing
       ? t("panel.deploy.secrets_keep", { names: existing.secret_names.join(", ") || "—" })
