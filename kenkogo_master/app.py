@@ -47,7 +47,8 @@ from kenkogo_master.api.auth import auth_middleware
 from kenkogo_master.api.bootstrap import ensure_admin_token
 from kenkogo_master.api.errors import error_middleware
 from kenkogo_master.api.origins import edge_middleware
-from kenkogo_master.deploy.context import INSTALLER, packages_context
+from kenkogo_master.deploy.context import INSTALLER, PACKAGES, packages_context
+from kenkogo_master.deploy.placement import Placement
 from kenkogo_master.deploy.supervisor import Supervisor
 from kenkogo_master.files.area import open_area
 from kenkogo_master.hub.flow import MessageFlow
@@ -70,6 +71,7 @@ from kenkogo_master.keys import (
     LAUNCH_RESOLVER,
     MAINTENANCE,
     MESSAGES,
+    PLACEMENT,
     PRUNER,
     RETENTION,
     RUNNERS,
@@ -317,6 +319,9 @@ async def _deployments(app: web.Application) -> AsyncIterator[None]:
 
     hub.apps.on_transition(follow)
     app[SUPERVISOR] = supervisor
+    app[PLACEMENT] = Placement(
+        supervisor, app[RUNNERS], settings.supervisor.labels, app[PACKAGES].revision
+    )
     await supervisor.load()
     yield
     await supervisor.shutdown()  # done already when the Master stopped normally

@@ -78,6 +78,7 @@ class ErrorCode(StrEnum):
     INSTALL_RUNNING = "install_running"  # the revision is being installed right now
     NOT_INSTALLED = "not_installed"  # a deployment of an app revision that is not installed
     RUNNER_OFFLINE = "runner_offline"  # a command to a runner that is not connected
+    NO_RUNNER_MATCHES = "no_runner_matches"  # a deployment's placement names no usable runner
     INTERNAL = "internal"  # a bug: logged with its traceback, answered without it
 
 

@@ -12,6 +12,7 @@ from kenkogo_master.admin.audit import AuditLog
 from kenkogo_master.admin.runtime_settings import RuntimeSettings
 from kenkogo_master.admin.sessions import Sessions
 from kenkogo_master.admin.throttle import LoginThrottle
+from kenkogo_master.deploy.placement import Placement
 from kenkogo_master.deploy.supervisor import Resolver, Supervisor
 from kenkogo_master.files.area import FileArea
 from kenkogo_master.hub.events import EventBus
@@ -60,5 +61,6 @@ PRUNER = web.AppKey("pruner", Pruner)
 RUNTIME_SETTINGS = web.AppKey("runtime_settings", RuntimeSettings)
 RUNNERS = web.AppKey("runners", Runners)
 SUPERVISOR = web.AppKey("supervisor", Supervisor)
+PLACEMENT = web.AppKey("placement", Placement)
 # Set before start-up by whoever knows the installed packages; none: nothing is installed.
 LAUNCH_RESOLVER = web.AppKey("launch_resolver", Resolver)

@@ -453,6 +453,10 @@ class SupervisorSettings(Section):
     log_tail_lines: int = Field(1000, ge=10, le=100_000)
     # Seconds between samples of each app's CPU, memory and child processes.
     sample_interval: Annotated[float, Field(gt=0, le=3600)] = 5.0
+    # The labels of the local runner (this Master), matched by a deployment's `labels`.
+    labels: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=64)]], Field(max_length=32)
+    ] = []
 
 
 class Source(StrEnum):

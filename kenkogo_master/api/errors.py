@@ -50,6 +50,7 @@ STATUS = {
     ErrorCode.LAST_ACCOUNT: 409,
     ErrorCode.OWN_ACCOUNT: 409,
     ErrorCode.RUNNER_OFFLINE: 409,
+    ErrorCode.NO_RUNNER_MATCHES: 409,
     ErrorCode.MASTER_VERSION_MISMATCH: 409,
     ErrorCode.INSTALL_RUNNING: 409,
     ErrorCode.NOT_INSTALLED: 409,

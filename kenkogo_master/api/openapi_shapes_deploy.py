@@ -22,12 +22,19 @@ class DeploymentResources(Shape):
 
 
 class Deployment(Shape):
-    """A deployed app: what runs, its state and process; secrets by name only."""
+    """A deployed app: what runs where, its state and process; secrets by name only.
+
+    On a runner, the state is the one the runner last reported (`lost` while the runner is),
+    and the process fields the Master does not see (uptime, restarts, resources) are empty.
+    """
 
     id: str
     name: str
     app_id: str
     revision: str
+    runner: str = Field(description="where it runs: a runner's id, or `local` (this Master)")
+    runner_name: str | None = Field(description="the runner's name (None: local, or revoked)")
+    labels: list[str] = Field(description="the labels its placement asked for")
     env: dict[str, str]
     secret_names: list[str] = Field(description="the secrets' names; their values are never shown")
     enabled: bool = Field(description="started when the Master starts")

@@ -84,7 +84,8 @@ TAGS = [
     {"name": "simulate", "description": "Talk to the apps through the built-in simulator."},
     {
         "name": "deployments",
-        "description": "Apps the Master runs as its own processes: start, stop, logs, resources.",
+        "description": "Apps the Master runs as its own processes or places on runners: "
+        "start, stop, logs, resources.",
     },
     {
         "name": "database",
@@ -542,17 +543,23 @@ DOCS: dict[tuple[str, str], Doc] = {
     ("POST", f"{V1}/deployments"): Doc(
         "deployments",
         body=DeploymentCreate,
-        errors=(409,),
+        errors=(404, 409),
         links=links("/id", "id", "get_deployment", "delete_deployment"),
-        note="409 `not_installed` when the revision is not installed, `already_exists` when "
-        "the name is taken. Secrets are never shown again: answers list their names.",
+        note="`runner` (an id, or `local`) or `labels` (all among a runner's) place it; "
+        "neither: local. Of the connected runners whose labels match, the one with the fewest "
+        "deployments gets it. 409 `no_runner_matches` when no runner does; 409 `not_installed` "
+        "when a local one's revision is not installed; 404 when a runner's package revision "
+        "was never uploaded; 409 `already_exists` when the name is taken. Secrets are never "
+        "shown again: answers list their names; a runner gets them over /runner only.",
     ),
     ("GET", f"{V1}/deployments/{{id}}"): Doc("deployments", admin=True, errors=(404,)),
     ("PATCH", f"{V1}/deployments/{{id}}"): Doc(
         "deployments",
         body=DeploymentPatch,
         errors=(404, 409),
-        note="What is given replaces what was; a running app gets it at its next start.",
+        note="What is given replaces what was; a running local app gets it at its next "
+        "start, one on a runner is deployed again at once (and restarted if running). A new "
+        "`runner` or `labels` moves it (409 `no_runner_matches` when none fits).",
     ),
     ("POST", f"{V1}/deployments/{{id}}/start"): Doc(
         "deployments",

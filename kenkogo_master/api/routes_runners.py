@@ -158,5 +158,7 @@ async def get_runner_app_logs(request: web.Request) -> shapes.RunnerLogs:
     tail = runner.logs.get(deployment)
     if tail is None:
         raise HubError(ErrorCode.NOT_FOUND, what="deployment", id=deployment)
-    lines = [shapes.LogLine(stream=stream, seq=seq, line=line) for stream, seq, line in tail.lines]
+    lines = [
+        shapes.LogLine(stream=stream, seq=seq, line=line) for stream, seq, line, _ in tail.lines
+    ]
     return shapes.RunnerLogs(deployment=deployment, lines=lines, gaps=tail.gaps)

@@ -128,6 +128,8 @@ class Deployment:
     exit_code: int | None = None
     resources: Resources | None = None
     stop_timeout: float | None = None  # a shorter stop than the spec's (the Master's shutdown)
+    runner_id: str | None = None  # placed on this runner: it runs there, never here
+    labels: list[str] = field(default_factory=list)  # the labels its placement asked for
 
     def uptime(self) -> float | None:
         """Return the seconds the current process has been up, if one runs."""
@@ -197,7 +199,7 @@ class Supervisor:
                 await self._records.change(deployment.id, pid=None, pgid=None, proc_started=None)
         self._sampler = asyncio.create_task(self._sample_forever(), name="deploy-sampler")
         for deployment in self.deployments.values():
-            if launch and deployment.enabled:
+            if launch and deployment.enabled and deployment.runner_id is None:
                 self._launch(deployment)
 
     async def shutdown(self) -> None:
@@ -257,6 +259,8 @@ class Supervisor:
             updated_ms=row["updated_ms"],
             log=app_log,
             redactor=redactor,
+            runner_id=row.get("runner_id"),
+            labels=list(row.get("labels") or []),
         )
 
     # -- operator actions -----------------------------------------------------------------------
@@ -274,12 +278,15 @@ class Supervisor:
         enabled: bool,
         name: str | None,
         deployment_id: str | None = None,
+        runner_id: str | None = None,
+        labels: list[str] | None = None,
     ) -> Deployment:
         """Store a deployment of an installed revision; start it when enabled.
 
-        Its id is new, unless given (a runner keeps the Master's id for it).
+        Its id is new, unless given (a runner keeps the Master's id for it). One placed on a
+        runner (`runner_id`) is only kept here: the runner installs and runs it.
         """
-        if self.resolver(app_id, revision) is None:
+        if runner_id is None and self.resolver(app_id, revision) is None:
             raise DeploymentError("not_installed")
         name = name or app_id
         if any(item.name == name for item in self.deployments.values()):
@@ -301,11 +308,13 @@ class Supervisor:
             "created_ms": at_ms,
             "updated_ms": at_ms,
         }
+        if runner_id is not None or labels:  # (a runner's own records have no placement)
+            row.update(runner_id=runner_id, labels=labels or [])
         await self._records.add(row)
         deployment = self._make(row)
         self.deployments[deployment.id] = deployment
         log.info("deployment %s (%s) created for %s", deployment.id, name, app_id)
-        if enabled:
+        if enabled and runner_id is None:
             self._launch(deployment)
         return deployment
 
@@ -318,7 +327,8 @@ class Supervisor:
         revision: str | None,
     ) -> None:
         """Change env, secrets (replacing them all), enabled or revision; used at the next start."""
-        if revision is not None and self.resolver(deployment.app_id, revision) is None:
+        local = deployment.runner_id is None
+        if local and revision is not None and self.resolver(deployment.app_id, revision) is None:
             raise DeploymentError("not_installed")
         values: dict[str, Any] = {"updated_ms": now_ms()}
         if env is not None:
@@ -336,6 +346,14 @@ class Supervisor:
             values["revision"] = revision
         deployment.updated_ms = values["updated_ms"]
         await self._records.change(deployment.id, **values)
+
+    async def place(self, deployment: Deployment, runner_id: str | None, labels: list[str]) -> None:
+        """Note where a deployment runs now (the caller stopped it where it ran before)."""
+        deployment.runner_id, deployment.labels = runner_id, labels
+        deployment.updated_ms = now_ms()
+        await self._records.change(
+            deployment.id, runner_id=runner_id, labels=labels, updated_ms=deployment.updated_ms
+        )
 
     async def start(self, deployment: Deployment) -> None:
         """Start a deployment that is not running (from fatal and exited too)."""

@@ -85,6 +85,7 @@ ARCHIVE_TOO_LARGE = N_("error.archive_too_large")  # {detail}
 INSTALL_RUNNING = N_("error.install_running")  # {id} {revision}
 NOT_INSTALLED = N_("error.not_installed")  # {app_id} {revision}
 RUNNER_OFFLINE = N_("error.runner_offline")  # {id}
+NO_RUNNER_MATCHES = N_("error.no_runner_matches")  # {placement}
 
 # Reasons carried by the `state` event sent to apps.
 STATE_REGISTERED = N_("state.registered")

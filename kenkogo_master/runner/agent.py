@@ -316,7 +316,14 @@ class RunnerAgent:
         if command.type == "deploy":
             if command.package is None or command.revision is None or command.url is None:
                 raise ExecutorError("invalid_payload", "deploy needs package, revision and url")
-            await executor.deploy(deployment, command.package, command.revision, command.url)
+            await executor.deploy(
+                deployment,
+                command.package,
+                command.revision,
+                command.url,
+                env=command.env,
+                secrets=command.secrets,
+            )
         elif command.type == "start":
             await executor.start(deployment)
         elif command.type == "stop":
@@ -359,7 +366,12 @@ class RunnerAgent:
                 if here is None or here.get("revision") != entry.revision:
                     done = await self._converge_step(
                         self.executor.deploy(
-                            entry.deployment, entry.package, entry.revision, entry.url
+                            entry.deployment,
+                            entry.package,
+                            entry.revision,
+                            entry.url,
+                            env=entry.env,
+                            secrets=entry.secrets,
                         ),
                         entry.deployment,
                     )

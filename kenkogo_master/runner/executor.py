@@ -63,7 +63,16 @@ class Executor(Protocol):
     """The app work a runner's commands and reconcile turn into."""
 
     async def open(self) -> None: ...
-    async def deploy(self, deployment: str, package: str, revision: str, url: str) -> None: ...
+    async def deploy(
+        self,
+        deployment: str,
+        package: str,
+        revision: str,
+        url: str,
+        *,
+        env: dict[str, str] | None = None,
+        secrets: dict[str, str] | None = None,
+    ) -> None: ...
     async def start(self, deployment: str) -> None: ...
     async def stop(self, deployment: str) -> None: ...
     async def restart(self, deployment: str) -> None: ...
@@ -176,8 +185,21 @@ class ProcessExecutor:
             for item in self._supervisor.deployments.values()
         ]
 
-    async def deploy(self, deployment: str, package: str, revision: str, url: str) -> None:
-        """Fetch and install a revision; a running app of the deployment is restarted on it."""
+    async def deploy(
+        self,
+        deployment: str,
+        package: str,
+        revision: str,
+        url: str,
+        *,
+        env: dict[str, str] | None = None,
+        secrets: dict[str, str] | None = None,
+    ) -> None:
+        """Fetch and install a revision; a running app of the deployment is restarted on it.
+
+        `env` and `secrets` (None: unchanged) are the app's environment from the next start;
+        the secrets are masked in its output like on the Master.
+        """
         await self._spec(deployment, package, revision, url)
         found = self._supervisor.get(deployment)
         running = found is not None and found.state in ACTIVE
@@ -185,10 +207,12 @@ class ProcessExecutor:
             await self._supervisor.remove(found)
             found = None
         if found is None:
-            await self._supervisor.create(package, revision, {}, {}, False, deployment, deployment)
+            await self._supervisor.create(
+                package, revision, env or {}, secrets or {}, False, deployment, deployment
+            )
         else:
             await self._supervisor.stop(found)
-            await self._supervisor.update(found, None, None, None, revision)
+            await self._supervisor.update(found, env, secrets, None, revision)
         await self._records.change(deployment, url=url)
         self._events.state(deployment, "stopped", detail="deployed", revision=revision)
         if running:

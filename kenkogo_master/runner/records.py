@@ -49,7 +49,8 @@ class FileRecords:
                 self._rows[str(row["id"])] = row
 
     def _save(self) -> None:
-        write_atomically(self._file, list(self._rows.values()))
+        # Private: the rows hold the apps' secrets, like the Master's SQL does.
+        write_atomically(self._file, list(self._rows.values()), private=True)
 
     def extra(self, deployment_id: str, key: str) -> Any:
         """Return a field the runner keeps beside the supervisor's (the package's URL)."""

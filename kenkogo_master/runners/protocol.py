@@ -21,6 +21,15 @@ AppStateName = Literal[
 MAX_LINES = 200  # lines per log chunk
 MAX_LINE = 8192  # characters per line
 MAX_APPS = 1000  # apps one runner reports at most
+# A deployment's environment and secrets, sent with `deploy` and `reconcile` (over the
+# authenticated /runner connection only; never logged, never in a command's result).
+Variables = Annotated[
+    dict[
+        Annotated[str, StringConstraints(min_length=1, max_length=200)],
+        Annotated[str, StringConstraints(max_length=10_000)],
+    ],
+    Field(max_length=200),
+]
 
 
 class RunnerApp(WireModel):
@@ -105,6 +114,8 @@ class Command(WireModel):
     revision: Sha256 | None = None
     url: Annotated[str, StringConstraints(max_length=2000)] | None = None
     lines: int = Field(100, ge=1, le=1000)
+    env: Variables = Field(default_factory=dict)
+    secrets: Variables = Field(default_factory=dict)
 
 
 class Desired(WireModel):
@@ -115,6 +126,8 @@ class Desired(WireModel):
     revision: Sha256
     url: Annotated[str, StringConstraints(max_length=2000)]
     state: Literal["running", "stopped"]
+    env: Variables = Field(default_factory=dict)
+    secrets: Variables = Field(default_factory=dict)
 
 
 class Reconcile(WireModel):

@@ -60,7 +60,8 @@ class AppView:
 class LogTail:
     """The latest output lines of one app, and the chunks that never arrived."""
 
-    lines: deque[tuple[str, int, str]]
+    lines: deque[tuple[str, int, str, int]]  # stream, chunk seq, line, time received (ms)
+    received: int = 0  # lines so far: the last one's number (deployment logs count from 1)
     next_seq: dict[str, int] = field(default_factory=dict)
     gaps: int = 0  # chunks missing between the ones received (the runner's queue overflowed)
 
@@ -149,6 +150,9 @@ class Runners:
         self.commands = CommandBook(settings.commands_kept)
         self._watch: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[Any]] = set()
+        # A deployment's env and secrets for `reconcile`, from where they are kept (placement);
+        # they are never part of the stored desired state.
+        self.variables: Callable[[str], dict[str, Any]] = lambda _deployment: {}
 
     async def load(self) -> None:
         """Read the known runners; none is connected yet."""
@@ -279,7 +283,11 @@ class Runners:
 
     def reconcile_payload(self, runner: Runner) -> dict[str, Any]:
         """Return the `reconcile` event's data for a runner."""
-        return {"desired": runner.desired}
+        return {
+            "desired": [
+                {**entry, **self.variables(entry["deployment"])} for entry in runner.desired
+            ]
+        }
 
     def heard(self, runner: Runner) -> None:
         """Note a frame from a runner."""
@@ -368,8 +376,10 @@ class Runners:
                 chunk.stream,
             )
         tail.next_seq[chunk.stream] = max(chunk.seq + 1, expected or 0)
+        received_ms = now_ms()
         for line in chunk.lines:
-            tail.lines.append((chunk.stream, chunk.seq, line))
+            tail.lines.append((chunk.stream, chunk.seq, line, received_ms))
+        tail.received += len(chunk.lines)
         self._bus.publish(
             "runners.log",
             {
@@ -423,6 +433,17 @@ class Runners:
 
         await runner.link.emit("command", sent.body, on_ack)
         return record
+
+    async def order(self, runner_id: str, body: dict[str, Any]) -> CommandRecord | None:
+        """Change a runner's desired state by a command, and send it when the runner is connected.
+
+        A runner that is not connected gets its desired state by `reconcile` when it is again.
+        """
+        runner = self.get(runner_id)
+        if runner.link is None:
+            await self._desire(runner, self._wire(runner, {**body, "id": new_id()}))
+            return None
+        return await self.send(runner_id, body)
 
     def _wire(self, runner: Runner, body: dict[str, Any]) -> dict[str, Any]:
         """Complete a command for the wire: a deploy names the package's download path."""

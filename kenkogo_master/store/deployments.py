@@ -46,6 +46,9 @@ class DeploymentRow(Base):
     proc_started: Mapped[float | None] = mapped_column(Float)
     created_ms: Mapped[int] = mapped_column(BigInteger)
     updated_ms: Mapped[int] = mapped_column(BigInteger)
+    # The runner it is placed on (None: the local supervisor), and the labels it asked for.
+    runner_id: Mapped[str | None] = mapped_column(String(32))
+    labels: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class DeploymentTransition(Base):

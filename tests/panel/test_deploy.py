@@ -95,6 +95,15 @@ async def test_a_package_goes_from_the_picker_to_a_running_app_and_back(
     await dialog.get_by_role("button", name="Deploy", exact=True).click()
     await expect(dialog.get_by_role("alert")).to_contain_text("1GREETING")
     await dialog.get_by_label("Environment variables").fill("GREETING=hi")
+    # Where it runs: this Master unless a runner or labels are chosen (labels ask for a list).
+    placement = dialog.get_by_label("Runs on", exact=True)
+    await expect(placement).to_have_value("local")
+    await expect(dialog.get_by_label("Labels", exact=True)).to_be_hidden()
+    await placement.select_option(label="Chosen by labels…")
+    await dialog.get_by_label("Labels", exact=True).fill("gpu")
+    await dialog.get_by_role("button", name="Deploy", exact=True).click()
+    await expect(dialog.get_by_role("alert")).to_contain_text("gpu")  # no runner has it
+    await placement.select_option("local")
     await dialog.get_by_role("button", name="Add a secret").click()
     await dialog.get_by_label("Secret's name").fill("API_KEY")
     await dialog.get_by_label("Value", exact=True).fill(SECRET)
@@ -115,6 +124,7 @@ async def test_a_package_goes_from_the_picker_to_a_running_app_and_back(
     await expect(deployed.locator("td").nth(3)).to_contain_text("memory")
     await expect(deployed.locator("td").nth(4)).to_contain_text("API_KEY")
     await expect(deployed.locator("td").nth(4)).to_contain_text("GREETING")
+    await expect(deployed.locator("td").nth(5)).to_have_text("This Master (local)")
     assert SECRET not in await page.content()  # write-only
 
     # Its output, live: what it printed so far, then the lines of its stop as they come.

@@ -40,7 +40,16 @@ class NullExecutor:
     async def open(self) -> None:
         """Nothing was left."""
 
-    async def deploy(self, deployment: str, package: str, revision: str, url: str) -> None:
+    async def deploy(
+        self,
+        deployment: str,
+        package: str,
+        revision: str,
+        url: str,
+        *,
+        env: dict[str, str] | None = None,
+        secrets: dict[str, str] | None = None,
+    ) -> None:
         """Note the deployment."""
         self._states[deployment] = {
             "deployment": deployment,

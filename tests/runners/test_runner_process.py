@@ -24,9 +24,14 @@ class RunnerProcess:
     """`python main.py runner` with the script executor (or the packages'), its output kept."""
 
     def __init__(
-        self, master: RunningMaster, data_dir: Path, executor: str | None = SCRIPT_EXECUTOR
+        self,
+        master: RunningMaster,
+        data_dir: Path,
+        executor: str | None = SCRIPT_EXECUTOR,
+        labels: str = "linux,test",
     ) -> None:
         self.master = master
+        self.labels = labels
         self.data_dir = data_dir
         self.executor = executor
         self.process: asyncio.subprocess.Process | None = None
@@ -45,7 +50,7 @@ class RunnerProcess:
             "--name",
             "box-1",
             "--labels",
-            "linux,test",
+            self.labels,
             "--spread",
             "0.2",
         ]

@@ -1,6 +1,7 @@
 // Deployments on the deploy page: create one from an installed revision (env, and secrets that
 // are sent once and never shown again), each one's state and resources live, its actions, and
-// its output's tail. Rows are kept and patched in place, so a button keeps its focus while the
+// its output's tail, and where each runs (this Master, or a runner chosen by id or labels).
+// Rows are kept and patched in place, so a button keeps its focus while the
 // numbers move.
 import { h, replace, uid } from "../dom.js";
 import { N_ } from "../i18n.js";
@@ -10,6 +11,8 @@ import { badge, short } from "./deploy-packages.js";
 
 const enc = encodeURIComponent;
 const REFETCH_MS = 400;
+const LOCAL = "local";
+const BY_LABELS = ""; // the select's value for "by labels": no runner id is empty
 
 export const DEPLOY_STATES = {
   stopped: [N_("panel.deploy.state_stopped"), ""],
@@ -27,6 +30,7 @@ const HEADS = [
   N_("panel.deploy.col_process"),
   N_("panel.deploy.col_resources"),
   N_("panel.deploy.col_settings"),
+  N_("panel.deploy.col_runs_on"),
   N_("panel.deploy.col_actions"),
 ];
 
@@ -126,23 +130,31 @@ export function mountDeployments(root, ctx) {
       },
       "button-danger",
     );
-    cells[5].append(h("div", { class: "button-row button-row-start" }, start, stop, restart, output, edit, remove));
+    cells[HEADS.length - 1].append(h("div", { class: "button-row button-row-start" }, start, stop, restart, output, edit, remove));
+    const [nameCell, stateCell, processCell, resourcesCell, settingsCell, runnerCell] = cells;
     const row = h("tr", { dataset: { deployment: id } }, cells);
 
     function update(item) {
-      replace(cells[0],
+      replace(nameCell,
         h("span", { class: "strong" }, item.name),
         h("div", { class: "mono small muted" }, `${item.app_id} · ${short(item.revision)}`),
       );
-      replace(cells[1], badge(t, DEPLOY_STATES, item.state), item.enabled ? null : h("div", { class: "muted small" }, t("panel.deploy.disabled")));
+      replace(stateCell, badge(t, DEPLOY_STATES, item.state), item.enabled ? null : h("div", { class: "muted small" }, t("panel.deploy.disabled")));
       const facts = [];
       if (item.pid != null) facts.push(t("panel.deploy.pid", { pid: item.pid }));
       if (item.started_at != null) facts.push(t("panel.deploy.uptime", { time: format.duration((Date.now() - item.started_at) / 1000) }));
       if (item.restarts) facts.push(t("panel.deploy.restarts", { count: item.restarts }));
       if (item.exit_code != null && item.pid == null) facts.push(t("panel.deploy.exit_code", { code: item.exit_code }));
-      replace(cells[2], ...(facts.length ? facts.map((fact) => h("div", { class: "small" }, fact)) : [h("span", { class: "muted" }, "—")]));
+      replace(
+        runnerCell,
+        item.runner === LOCAL
+          ? h("span", {}, t("panel.deploy.runner_local"))
+          : h("span", { class: "strong" }, item.runner_name ?? t("panel.deploy.runner_gone", { id: item.runner })),
+        item.labels.length ? h("div", { class: "small muted" }, t("panel.deploy.placed_by", { labels: item.labels.join(", ") })) : null,
+      );
+      replace(processCell, ...(facts.length ? facts.map((fact) => h("div", { class: "small" }, fact)) : [h("span", { class: "muted" }, "—")]));
       const used = item.resources;
-      replace(cells[3],
+      replace(resourcesCell,
         used
           ? h(
               "div",
@@ -154,7 +166,7 @@ export function mountDeployments(root, ctx) {
           : h("span", { class: "muted" }, "—"),
       );
       const env = Object.keys(item.env);
-      replace(cells[4],
+      replace(settingsCell,
         h("div", { class: "small" }, t("panel.deploy.env_count", { count: env.length }), env.length ? h("span", { class: "mono muted" }, ` ${env.join(", ")}`) : null),
         h(
           "div",
@@ -216,6 +228,8 @@ export function mountDeployments(root, ctx) {
           changed = true;
         }
         refetchSoon(); // its pid, uptime and exit code came with the change
+      } else if (topic === "runners.app_state") {
+        if (deployments.has(data.deployment)) refetchSoon(); // one placed on a runner moved
       } else if (topic === "deploy.resources" && item) {
         item.resources = { cpu_percent: data.cpu_percent, memory_bytes: data.memory_bytes, children: data.children };
         changed = true;
@@ -245,6 +259,43 @@ export function mountDeployments(root, ctx) {
     const nameId = uid("deployment-name");
     const envId = uid("deployment-env");
     const enabledId = uid("deployment-enabled");
+    const runnerId = uid("deployment-runner");
+    const labelsId = uid("deployment-labels");
+    const current = existing ? (existing.labels.length ? BY_LABELS : existing.runner) : LOCAL;
+    const runner = h(
+      "select",
+      { id: runnerId, class: "select" },
+      h("option", { value: LOCAL, selected: current === LOCAL }, t("panel.deploy.runner_local")),
+      h("option", { value: BY_LABELS, selected: current === BY_LABELS }, t("panel.deploy.runner_by_labels")),
+    );
+    const labels = h("input", {
+      id: labelsId,
+      class: "input mono",
+      autocomplete: "off",
+      placeholder: "gpu, linux",
+      value: existing ? existing.labels.join(", ") : "",
+    });
+    const labelsField = h("div", { class: "field" }, h("label", { for: labelsId }, t("panel.deploy.labels")), labels, h("span", { class: "muted small" }, t("panel.deploy.labels_note")));
+    const showLabels = () => {
+      labelsField.hidden = runner.value !== BY_LABELS;
+    };
+    runner.addEventListener("change", showLabels);
+    showLabels();
+    // The runners known now, each by name; one placed on a revoked runner keeps its id.
+    api
+      .get("/api/v1/runners")
+      .then((answer) => {
+        const known = new Set();
+        for (const item of answer.items) {
+          known.add(item.id);
+          const state = item.connected ? "" : ` (${t("panel.deploy.runner_offline")})`;
+          runner.append(h("option", { value: item.id, selected: current === item.id }, `${item.name} · ${item.id}${state}`));
+        }
+        if (existing && current !== LOCAL && current !== BY_LABELS && !known.has(current)) {
+          runner.append(h("option", { value: current, selected: true }, t("panel.deploy.runner_gone", { id: current })));
+        }
+      })
+      .catch((failure) => fail(failure, error));
     const name = h("input", { id: nameId, class: "input", maxlength: "64", autocomplete: "off", placeholder: revision?.package_id });
     const envText = existing ? Object.entries(existing.env).map(([key, value]) => `${key}=${value}`).join("\n") : "";
     const env = h("textarea", { id: envId, class: "input mono", rows: "3", spellcheck: "false", placeholder: "LOG_LEVEL=info" }, envText);
@@ -273,6 +324,9 @@ export function mountDeployments(root, ctx) {
       key.focus();
     }
     addSecret.addEventListener("click", secretRow);
+    runner.addEventListener("change", () => {
+      error.hidden = true; // a refusal of the previous placement no longer holds
+    });
 
     const secretsNote = existing
       ? t("panel.deploy.secrets_keep", { names: existing.secret_names.join(", ") || "—" })
@@ -289,6 +343,8 @@ export function mountDeployments(root, ctx) {
       existing ? null : h("div", { class: "field" }, h("label", { for: nameId }, t("panel.deploy.name")), name, h("span", { class: "muted small" }, t("panel.deploy.name_note"))),
       h("div", { class: "field" }, h("label", { for: envId }, t("panel.deploy.env")), env, h("span", { class: "muted small" }, t("panel.deploy.env_note"))),
       h("fieldset", { class: "stack deploy-fieldset" }, h("legend", {}, t("panel.deploy.secrets")), h("p", { class: "muted small" }, secretsNote), secrets, h("div", {}, addSecret)),
+      h("div", { class: "field" }, h("label", { for: runnerId }, t("panel.deploy.runner")), runner, h("span", { class: "muted small" }, t("panel.deploy.runner_note"))),
+      labelsField,
       h("label", { class: "deploy-check", for: enabledId }, enabled, " ", existing ? t("panel.deploy.enabled") : t("panel.deploy.start_now")),
       existing ? h("p", { class: "muted small" }, t("panel.deploy.next_start")) : null,
       error,
@@ -309,6 +365,10 @@ export function mountDeployments(root, ctx) {
         body = { env: parseEnv(t, env.value), enabled: enabled.checked };
         // A change sends secrets only when some are given: they replace every secret there was.
         if (!existing || Object.keys(secretValues).length) body.secrets = secretValues;
+        const wanted = runner.value === BY_LABELS ? { labels: labels.value.split(",").map((label) => label.trim()).filter(Boolean) } : { runner: runner.value };
+        // A change sends the placement only when it moved: a new one moves the deployment.
+        const before = existing ? (existing.labels.length ? { labels: existing.labels } : { runner: existing.runner }) : null;
+        if (JSON.stringify(wanted) !== JSON.stringify(before)) Object.assign(body, wanted);
         if (!existing) {
           Object.assign(body, { app_id: revision.package_id, revision: revision.sha256 });
           if (name.value.trim()) body.name = name.value.trim();
@@ -341,7 +401,7 @@ export function mountDeployments(root, ctx) {
   const ticker = setInterval(() => {
     if ([...deployments.values()].some((item) => item.started_at != null)) render();
   }, 1000);
-  const unsubscribe = live.subscribe(["deploy.state", "deploy.resources"], onEvents, { onReset: () => refetch().catch(fail) });
+  const unsubscribe = live.subscribe(["deploy.state", "deploy.resources", "runners.app_state"], onEvents, { onReset: () => refetch().catch(fail) });
   refetch().catch(fail);
   return {
     create: (revision) => openForm({ revision }),
