@@ -295,7 +295,7 @@ def test_app_pack_round_trips_and_refuses_what_a_package_cannot_hold(tmp_path: P
     assert done.returncode == 0, done.stderr
     assert "packed echo 1.0.0" in done.stdout
     with zipfile.ZipFile(target) as archive:
-        assert sorted(archive.namelist()) == ["echo.py", "kenkogo.toml"]
+        assert sorted(archive.namelist()) == ["__init__.py", "echo.py", "kenkogo.toml"]
         assert archive.read("echo.py") == (ECHO / "echo.py").read_bytes()
     first = target.read_bytes()
     subprocess.run(command, cwd=REPO, capture_output=True, check=True)
