@@ -338,7 +338,9 @@ class Sandbox:
     def _dir(self, parts: Parts) -> int:
         """Return a new descriptor of the folder `parts`, walked one name at a time."""
         _refuse_unsafe(parts)
-        fd = os.dup(self._root_fd)
+        # Opened anew, never dup()ed: a dup shares the directory's read position, so two
+        # listings of the root at once (a page's listing and its usage) would each see part.
+        fd = os.open(".", _DIR_FLAGS, dir_fd=self._root_fd)
         try:
             for depth, name in enumerate(parts, 1):
                 self.on_step("walk", parts[:depth])

@@ -242,3 +242,25 @@ def test_usage_holds_a_descriptor_per_level_not_per_folder(layout: Layout) -> No
         (root / "wide" / str(index) / "f").write_bytes(b"xy")
     usage = layout.sandbox.usage(("wide",), 5.0, 10_000)
     assert (usage.files, usage.folders, usage.size, usage.complete) == (300, 300, 600, True)
+
+
+def test_listings_of_the_root_at_once_each_see_every_name(layout: Layout) -> None:
+    """A page lists the root and adds up its usage at the same time, in two threads."""
+    names = {f"entry-{number:03d}" for number in range(300)}
+    for name in names:
+        (layout.root / name).write_text("x")
+    seen: list[set[str]] = []
+    usages: list[int] = []
+
+    def list_root() -> None:
+        for _ in range(20):
+            seen.append({entry.name for entry in layout.sandbox.listing(())})
+            usages.append(layout.sandbox.usage((), 10.0, 100_000).files)
+
+    threads = [threading.Thread(target=list_root) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(names <= listed for listed in seen)
+    assert min(usages) >= len(names)
