@@ -46,6 +46,24 @@ async def test_an_installed_package_deployed_registers_and_answers(
         "POST", "/api/v1/simulate", json={"content": "/echo deployed", "wait_ms": 5000}
     )
     assert status == 200 and "deployed" in str(simulated["replies"]), simulated
+    # A broken upgrade fails its install in words and leaves the running revision as it is.
+    status, broken = await upload(
+        master, echo_package(tmp_path / "v2", "1.0.1", "this-package-does-not-exist==1\n")
+    )
+    assert status == 201, broken
+    failed = await install(master, broken["sha256"])
+    assert failed["status"] == "failed", failed
+    assert "this-package-does-not-exist" in failed["error"], failed
+    status, body = await master.api(
+        "PATCH", f"/api/v1/deployments/{created['id']}", json={"revision": broken["sha256"]}
+    )
+    assert status == 409 and body["code"] == "not_installed", body
+    body = await deployment()
+    assert body["state"] == "running" and body["revision"] == sha, body
+    status, simulated = await master.api(
+        "POST", "/api/v1/simulate", json={"content": "/echo still here", "wait_ms": 5000}
+    )
+    assert status == 200 and "still here" in str(simulated["replies"]), simulated
     status, stopped = await master.api("POST", f"/api/v1/deployments/{created['id']}/stop")
     assert status == 200 and stopped["state"] == "stopped" and stopped["exit_code"] == 0
 
