@@ -56,8 +56,9 @@ IGNORED=()
 for dir in "${SLOW_HALF[@]}"; do
   IGNORED+=("--ignore=$dir")
 done
-other_log="$(mktemp)"
-trap 'rm -f "$other_log"' EXIT
+# Kept after the run, beside the screenshots (test-artifacts/ is git-ignored).
+mkdir -p test-artifacts
+other_log="test-artifacts/other-half.log"
 .venv/bin/python -m pytest -q --durations=15 "${SLOW_HALF[@]}" >"$other_log" 2>&1 &
 other=$!
 status=0
