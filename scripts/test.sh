@@ -38,38 +38,46 @@ done
 
 .venv/bin/python -m ruff check .
 .venv/bin/python -m mypy
-# With no arguments, the run is split in two halves that run side by side: most tests spend
+# With no arguments, the run is split in three parts that run side by side: most tests spend
 # their time waiting on other processes (browsers, containers, pip, Masters they started).
-# Each half is a whole pytest run of its own (with its own secret check); the second half's
-# output follows the first's. Arguments run one pytest with them, as given.
+# Each part is a whole pytest run of its own (with its own secret check); the other two parts'
+# output follows the main one's, and any part failing fails the run. Arguments run one pytest
+# with them, as given.
 if [ "$#" -gt 0 ]; then
   exec .venv/bin/python -m pytest "$@"
 fi
-# The other half: the browser, bench and container tests, and those that install packages
-# with pip or run apps and runners as processes (about as long as the rest together).
-SLOW_HALF=()
-for path in tests/panel tests/bench tests/image tests/deploy tests/runners \
-  tests/test_start_script.py tests/e2e/test_packages.py tests/e2e/test_deploy_packages.py; do
-  [ -e "$path" ] && SLOW_HALF+=("$path")
+# The browser part, and the part that installs packages with pip and runs apps, runners and
+# containers as processes; the main part is everything else.
+BROWSER=(tests/panel)
+PROCESSES=()
+for path in tests/bench tests/image tests/deploy tests/runners tests/test_start_script.py \
+  tests/e2e/test_packages.py tests/e2e/test_deploy_packages.py; do
+  [ -e "$path" ] && PROCESSES+=("$path")
 done
 IGNORED=()
-for dir in "${SLOW_HALF[@]}"; do
-  IGNORED+=("--ignore=$dir")
+for path in "${BROWSER[@]}" "${PROCESSES[@]}"; do
+  IGNORED+=("--ignore=$path")
 done
 # Kept after the run, beside the screenshots (test-artifacts/ is git-ignored).
 mkdir -p test-artifacts
-other_log="test-artifacts/other-half.log"
-.venv/bin/python -m pytest -q --durations=15 "${SLOW_HALF[@]}" >"$other_log" 2>&1 &
-other=$!
+.venv/bin/python -m pytest -q --durations=10 "${BROWSER[@]}" >test-artifacts/browser-part.log 2>&1 &
+browser=$!
+.venv/bin/python -m pytest -q --durations=10 "${PROCESSES[@]}" >test-artifacts/processes-part.log 2>&1 &
+processes=$!
 status=0
 .venv/bin/python -m pytest --durations=25 "${IGNORED[@]}" || status=$?
-other_status=0
-wait "$other" || other_status=$?
+browser_status=0
+wait "$browser" || browser_status=$?
+processes_status=0
+wait "$processes" || processes_status=$?
 echo
-echo "== ${SLOW_HALF[*]} =="
-cat "$other_log"
-if [ "$status" -ne 0 ] || [ "$other_status" -ne 0 ]; then
-  echo "FAILED: the main half exited $status, the ${SLOW_HALF[*]} half $other_status" >&2
+echo "== the browser part: ${BROWSER[*]} =="
+cat test-artifacts/browser-part.log
+echo
+echo "== the processes part: ${PROCESSES[*]} =="
+cat test-artifacts/processes-part.log
+if [ "$status" -ne 0 ] || [ "$browser_status" -ne 0 ] || [ "$processes_status" -ne 0 ]; then
+  echo "FAILED: main part $status, browser part $browser_status, processes part $processes_status" >&2
   exit 1
 fi
 # Known advisories in the pinned Python and Node packages (pip-audit, npm audit; under a minute).
