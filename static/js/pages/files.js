@@ -420,7 +420,10 @@ export function mount(root, ctx) {
     const jobs = uploader.jobs;
     // A session this tab sends (or sent) is shown as its job, however old the list is.
     const known = new Set(jobs.flatMap((job) => [job.id, job.resumeId]).filter(Boolean));
-    const waiting = unfinished.filter((session) => !known.has(session.id));
+    // A job still going for a path covers that path's session even before it learnt the
+    // session's id (the listing can come back between the session's creation and its answer).
+    const going = new Set(jobs.filter((job) => !["done", "cancelled"].includes(job.state)).map((job) => job.path));
+    const waiting = unfinished.filter((session) => !known.has(session.id) && !going.has(session.path));
     uploadsList.replaceChildren(...jobs.map(jobItem));
     unfinishedList.replaceChildren(...waiting.map(sessionItem));
     uploadsCard.hidden = !jobs.length && !waiting.length;
