@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pytest
 from playwright.async_api import expect
 
 from kenkogo_master.deploy.pack import pack
@@ -191,6 +192,7 @@ async def _heartbeats(runner: RawRunner) -> None:
         await asyncio.sleep(0.1)
 
 
+@pytest.mark.timeout(180)  # a browser, a Master and a runner: slow on a loaded machine
 async def test_a_runner_enrols_with_a_token_shown_once_is_lost_when_silent_and_is_revoked(
     start_master: StartMaster, open_panel: Any, closing: list[Any]
 ) -> None:
