@@ -8,6 +8,7 @@ import { h, uid } from "../dom.js";
 import { N_ } from "../i18n.js";
 import { STATES, actions, kickWithReason, stateBadge, subscriptionText } from "../parts/app-actions.js";
 import { coalesce } from "../parts/coalesce.js";
+import { cardTable } from "../parts/card-table.js";
 
 export const title = N_("panel.apps.title");
 
@@ -79,12 +80,7 @@ export function mount(root, ctx) {
     N_("panel.apps.col_queued"),
     N_("panel.apps.col_actions"),
   ];
-  const table = (cols, body, caption) =>
-    h(
-      "div",
-      { class: "table-wrap" },
-      h("table", { class: "table table-cards" }, h("caption", { class: "visually-hidden" }, caption), h("thead", {}, h("tr", {}, cols.map((key) => h("th", { scope: "col" }, t(key))))), body),
-    );
+  const table = (heads, body, caption) => cardTable(t, heads, body, caption);
 
   root.append(
     h("div", { class: "page-head" }, h("h1", {}, t("panel.apps.title")), summary),

@@ -3,6 +3,7 @@
 import { h, uid } from "../dom.js";
 import { N_ } from "../i18n.js";
 import { confirmDialog, copyText, transportName } from "../parts/message-bits.js";
+import { cardTable } from "../parts/card-table.js";
 
 export const title = N_("panel.drivers.title");
 
@@ -41,12 +42,7 @@ export function mount(root, ctx) {
     h("div", { class: "field" }, h("label", { for: nameId }, t("panel.drivers.token_name")), tokenName),
     h("div", { class: "field field-end" }, h("button", { type: "submit", class: "button button-primary" }, t("panel.drivers.create_token"))),
   );
-  const table = (cols, body, caption) =>
-    h(
-      "div",
-      { class: "table-wrap" },
-      h("table", { class: "table table-cards" }, h("caption", { class: "visually-hidden" }, caption), h("thead", {}, h("tr", {}, cols.map((key) => h("th", { scope: "col" }, t(key))))), body),
-    );
+  const table = (heads, body, caption) => cardTable(t, heads, body, caption);
 
   root.append(
     h("div", { class: "page-head" }, h("h1", {}, t("panel.drivers.title")), summary),

@@ -4,6 +4,7 @@
 import { h, replace, uid } from "../dom.js";
 import { N_ } from "../i18n.js";
 import { confirmAction } from "../parts/confirm.js";
+import { cardTable } from "../parts/card-table.js";
 
 export const title = N_("panel.texts.title");
 
@@ -312,12 +313,7 @@ export function mount(root, ctx) {
     }
   });
 
-  const table = (headers, body, caption) =>
-    h(
-      "div",
-      { class: "table-wrap" },
-      h("table", { class: "table table-cards" }, h("caption", { class: "visually-hidden" }, caption), h("thead", {}, h("tr", {}, headers.map((key) => h("th", { scope: "col" }, t(key))))), body),
-    );
+  const table = (heads, body, caption) => cardTable(t, heads, body, caption);
 
   root.append(
     h("div", { class: "page-head" }, h("h1", {}, t("panel.texts.title")), summary),

@@ -6,6 +6,7 @@ import { N_ } from "../i18n.js";
 import { confirmAction } from "./confirm.js";
 import { badge } from "./deploy-packages.js";
 import { copyText } from "./message-bits.js";
+import { cardTable } from "./card-table.js";
 
 const enc = encodeURIComponent;
 const REFETCH_MS = 400;
@@ -37,12 +38,7 @@ export function mountRunners(root, ctx) {
     h("div", { class: "field" }, h("label", { for: nameId }, t("panel.deploy.enrolment_name")), tokenName),
     h("div", { class: "field field-end" }, h("button", { type: "submit", class: "button button-primary" }, t("panel.deploy.create_enrolment"))),
   );
-  const table = (heads, body, caption) =>
-    h(
-      "div",
-      { class: "table-wrap" },
-      h("table", { class: "table table-cards" }, h("caption", { class: "visually-hidden" }, caption), h("thead", {}, h("tr", {}, heads.map((key) => h("th", { scope: "col" }, t(key))))), body),
-    );
+  const table = (heads, body, caption) => cardTable(t, heads, body, caption);
   root.append(
     h(
       "section",
